@@ -1,0 +1,348 @@
+package auth_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/db/dbtest"
+	"github.com/attache-org/attache/internal/problem"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newService(t *testing.T, d *db.DB) (*auth.Service, *audit.Log, *clock) {
+	t.Helper()
+	c := &clock{t: time.Date(2020, 11, 19, 9, 0, 0, 0, time.UTC)}
+	a := audit.New(d)
+	a.SetClock(c.Now)
+	s := auth.NewService(d, a, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.Params = auth.TestPasswordParams
+	s.SetClock(c.Now)
+	return s, a, c
+}
+
+const pw = "correct horse battery"
+
+func mkUser(t *testing.T, s *auth.Service, name string, role auth.Role) *auth.User {
+	t.Helper()
+	u, err := s.CreateUser(context.Background(), audit.System, auth.UserInput{Username: name, DisplayName: name, Role: role, Post: "Beijing", Desk: "China"}, pw, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestPasswordHash(t *testing.T) {
+	h := auth.HashPassword(pw, auth.TestPasswordParams)
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=1024,t=1,p=1$") {
+		t.Fatalf("hash %q is not a PHC argon2id string", h)
+	}
+	if ok, err := auth.CheckPassword(pw, h); !ok || err != nil {
+		t.Fatalf("right password refused: %v %v", ok, err)
+	}
+	if ok, _ := auth.CheckPassword(pw+"x", h); ok {
+		t.Fatal("wrong password accepted")
+	}
+	if h2 := auth.HashPassword(pw, auth.TestPasswordParams); h2 == h {
+		t.Fatal("two hashes of one password are equal: salt missing")
+	}
+	for _, bad := range []string{"", "$argon2i$v=19$m=1,t=1,p=1$AA$AA", "$argon2id$v=19$m=x$AA$AA", "$argon2id$v=19$m=1024,t=1,p=1$!!$AA"} {
+		if _, err := auth.CheckPassword(pw, bad); err == nil {
+			t.Errorf("malformed hash %q accepted", bad)
+		}
+	}
+	p := auth.GeneratePassword()
+	if len(p) != 24 || strings.Count(p, "-") != 4 {
+		t.Fatalf("generated password %q", p)
+	}
+}
+
+func TestCreateUserValidation(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _, _ := newService(t, d)
+		mkUser(t, s, "taken", auth.RoleAdmin)
+		cases := []struct {
+			name  string
+			in    auth.UserInput
+			pw    string
+			field string
+		}{
+			{"empty username", auth.UserInput{DisplayName: "x", Role: auth.RoleAdmin}, pw, "username"},
+			{"bad username", auth.UserInput{Username: "a b", DisplayName: "x", Role: auth.RoleAdmin}, pw, "username"},
+			{"taken username", auth.UserInput{Username: "Taken", DisplayName: "x", Role: auth.RoleAdmin}, pw, "username"},
+			{"no display name", auth.UserInput{Username: "ab", Role: auth.RoleAdmin}, pw, "display_name"},
+			{"unknown role", auth.UserInput{Username: "ab", DisplayName: "x", Role: "king"}, pw, "role"},
+			{"officer without post", auth.UserInput{Username: "ab", DisplayName: "x", Role: auth.RoleConsularOfficer}, pw, "post"},
+			{"hq officer without desk", auth.UserInput{Username: "ab", DisplayName: "x", Role: auth.RoleHQOfficer}, pw, "desk"},
+			{"short password", auth.UserInput{Username: "ab", DisplayName: "x", Role: auth.RoleAdmin}, "short", "password"},
+			{"password is username", auth.UserInput{Username: "abcdefghijklm", DisplayName: "x", Role: auth.RoleAdmin}, "ABCDEFGHIJKLM", "password"},
+			{"bad email", auth.UserInput{Username: "ab", DisplayName: "x", Role: auth.RoleAdmin, Email: "nope"}, pw, "email"},
+		}
+		for _, tc := range cases {
+			_, err := s.CreateUser(context.Background(), audit.System, tc.in, tc.pw, false)
+			pe, ok := problem.As(err)
+			if !ok || pe.Kind != problem.Invalid || pe.Fields[tc.field] == "" {
+				t.Errorf("%s: err = %v, want invalid field %q", tc.name, err, tc.field)
+			}
+		}
+		if n, _ := s.CountUsers(context.Background()); n != 1 {
+			t.Fatalf("%d users after refused creations, want 1", n)
+		}
+	})
+}
+
+func TestLoginAndSessions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, a, c := newService(t, d)
+		u := mkUser(t, s, "barton", auth.RoleConsularOfficer)
+
+		if _, err := s.Login(ctx, auth.LoginRequest{Username: "barton", Password: "wrong password!", Address: "127.0.0.1"}); !problem.Is(err, problem.Unauthorized) {
+			t.Fatalf("wrong password: %v", err)
+		}
+		if _, err := s.Login(ctx, auth.LoginRequest{Username: "nobody", Password: pw, Address: "127.0.0.1"}); !problem.Is(err, problem.Unauthorized) {
+			t.Fatalf("unknown user: %v", err)
+		}
+		res, err := s.Login(ctx, auth.LoginRequest{Username: " Barton ", Password: pw, Address: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, sess, err := s.SessionUser(ctx, res.SessionToken)
+		if err != nil || got.ID != u.ID || sess.CSRF == "" {
+			t.Fatalf("session lookup: %v %v", got, err)
+		}
+		if _, _, err := s.SessionUser(ctx, res.SessionToken+"x"); !problem.Is(err, problem.Unauthorized) {
+			t.Fatalf("forged token: %v", err)
+		}
+
+		// Idle too long: the session ends.
+		c.Add(s.SessionIdle)
+		if _, _, err := s.SessionUser(ctx, res.SessionToken); !problem.Is(err, problem.Unauthorized) {
+			t.Fatalf("idle session still valid: %v", err)
+		}
+		// Active, but past its lifetime: ends too.
+		res, _ = s.Login(ctx, auth.LoginRequest{Username: "barton", Password: pw, Address: "127.0.0.1"})
+		for range 13 {
+			c.Add(time.Hour)
+			_, _, err = s.SessionUser(ctx, res.SessionToken)
+		}
+		if !problem.Is(err, problem.Unauthorized) {
+			t.Fatalf("session past its lifetime still valid: %v", err)
+		}
+
+		// Password change ends every session.
+		r1, _ := s.Login(ctx, auth.LoginRequest{Username: "barton", Password: pw, Address: "127.0.0.1"})
+		r2, _ := s.Login(ctx, auth.LoginRequest{Username: "barton", Password: pw, Address: "127.0.0.2"})
+		if err := s.ChangeOwnPassword(ctx, u, "127.0.0.1", "not it at all", "a brand new password"); !problem.Is(err, problem.Invalid) {
+			t.Fatalf("wrong current password: %v", err)
+		}
+		if err := s.ChangeOwnPassword(ctx, u, "127.0.0.1", pw, "a brand new password"); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []*auth.LoginResult{r1, r2} {
+			if _, _, err := s.SessionUser(ctx, r.SessionToken); !problem.Is(err, problem.Unauthorized) {
+				t.Fatalf("session survived a password change: %v", err)
+			}
+		}
+		if _, err := s.Login(ctx, auth.LoginRequest{Username: "barton", Password: pw, Address: "127.0.0.1"}); err == nil {
+			t.Fatal("old password still works")
+		}
+
+		// Logout ends the session; disabling an account ends all of them.
+		r3, err := s.Login(ctx, auth.LoginRequest{Username: "barton", Password: "a brand new password", Address: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Logout(ctx, u, r3.Session.ID, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.SessionUser(ctx, r3.SessionToken); err == nil {
+			t.Fatal("session survived logout")
+		}
+		r4, _ := s.Login(ctx, auth.LoginRequest{Username: "barton", Password: "a brand new password", Address: "127.0.0.1"})
+		mkUser(t, s, "root", auth.RoleAdmin)
+		if _, err := s.UpdateUser(ctx, audit.System, u.ID, auth.UserInput{DisplayName: "B", Role: auth.RoleConsularOfficer, Post: "Beijing", Disabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.SessionUser(ctx, r4.SessionToken); err == nil {
+			t.Fatal("session survived disabling the account")
+		}
+		if _, err := s.Login(ctx, auth.LoginRequest{Username: "barton", Password: "a brand new password", Address: "127.0.0.1"}); !problem.Is(err, problem.Unauthorized) {
+			t.Fatalf("disabled account signed in: %v", err)
+		}
+
+		entries, _ := a.List(ctx, audit.Filter{Limit: 1000})
+		seen := map[string]int{}
+		for _, e := range entries {
+			seen[e.Action]++
+		}
+		for _, want := range []string{"session.login", "session.login_failed", "session.logout", "user.password_change", "user.update", "user.create"} {
+			if seen[want] == 0 {
+				t.Errorf("no %s in the audit log: %v", want, seen)
+			}
+		}
+	})
+}
+
+func TestLoginThrottle(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, _, c := newService(t, d)
+		mkUser(t, s, "kovrig", auth.RoleConsularOfficer)
+		// The owner signs in once from their browser, which becomes known.
+		owner, err := s.Login(ctx, auth.LoginRequest{Username: "kovrig", Password: pw, Address: "10.0.0.5"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		attack := auth.LoginRequest{Username: "kovrig", Password: "guess guess guess", Address: "198.51.100.7"}
+		for i := range s.Throttle.AccountFree {
+			if _, err := s.Login(ctx, attack); !problem.Is(err, problem.Unauthorized) {
+				t.Fatalf("attempt %d: %v", i, err)
+			}
+		}
+		// The next attempt is slowed, even with the right password, from a new browser.
+		_, err = s.Login(ctx, auth.LoginRequest{Username: "kovrig", Password: pw, Address: "203.0.113.9"})
+		pe, ok := problem.As(err)
+		if !ok || pe.Kind != problem.RateLimited || pe.RetryAfter < 1 {
+			t.Fatalf("throttled attempt: %v", err)
+		}
+		// The owner's known browser is not locked out.
+		if _, err := s.Login(ctx, auth.LoginRequest{Username: "kovrig", Password: pw, Address: "10.0.0.5", DeviceToken: owner.DeviceToken}); err != nil {
+			t.Fatalf("owner locked out by an attacker: %v", err)
+		}
+		// The wait is bounded: after the cap, the account can be tried again.
+		for range 20 {
+			c.Add(s.Throttle.AccountCap)
+			_, _ = s.Login(ctx, attack)
+		}
+		_, err = s.Login(ctx, attack)
+		if pe, ok := problem.As(err); !ok || pe.Kind != problem.RateLimited || time.Duration(pe.RetryAfter)*time.Second > s.Throttle.AccountCap {
+			t.Fatalf("after many failures: %v, want a wait no longer than the cap", err)
+		}
+		c.Add(s.Throttle.AccountCap)
+		if _, err := s.Login(ctx, auth.LoginRequest{Username: "kovrig", Password: pw, Address: "203.0.113.9"}); err != nil {
+			t.Fatalf("right password after the wait: %v", err)
+		}
+	})
+}
+
+func TestAddressThrottle(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, _, _ := newService(t, d)
+		for i := range s.Throttle.AddressFree {
+			_, _ = s.Login(ctx, auth.LoginRequest{Username: "user" + string(rune('a'+i)), Password: "x", Address: "192.0.2.1"})
+		}
+		_, err := s.Login(ctx, auth.LoginRequest{Username: "another", Password: "x", Address: "192.0.2.1"})
+		if !problem.Is(err, problem.RateLimited) {
+			t.Fatalf("spraying from one address: %v, want rate limited", err)
+		}
+		_, err = s.Login(ctx, auth.LoginRequest{Username: "another", Password: "x", Address: "192.0.2.2"})
+		if !problem.Is(err, problem.Unauthorized) {
+			t.Fatalf("another address: %v", err)
+		}
+	})
+}
+
+func TestTokens(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, _, _ := newService(t, d)
+		u := mkUser(t, s, "ops", auth.RoleAuditor)
+		other := mkUser(t, s, "other", auth.RoleAuditor)
+		if _, _, err := s.CreateToken(ctx, audit.System, u.ID, "  "); !problem.Is(err, problem.Invalid) {
+			t.Fatalf("empty name: %v", err)
+		}
+		secret, tok, err := s.CreateToken(ctx, audit.System, u.ID, "report script")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.TokenUser(ctx, secret); err != nil || got.ID != u.ID {
+			t.Fatalf("token user: %v %v", got, err)
+		}
+		if _, err := s.TokenUser(ctx, secret[:len(secret)-1]); !problem.Is(err, problem.Unauthorized) {
+			t.Fatalf("wrong secret: %v", err)
+		}
+		if err := s.RevokeToken(ctx, audit.System, other.ID, tok.ID); !problem.Is(err, problem.NotFound) {
+			t.Fatalf("revoking someone else's token: %v", err)
+		}
+		if err := s.RevokeToken(ctx, audit.System, u.ID, tok.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TokenUser(ctx, secret); !problem.Is(err, problem.Unauthorized) {
+			t.Fatalf("revoked token works: %v", err)
+		}
+		list, _ := s.Tokens(ctx, u.ID)
+		if len(list) != 1 || list[0].RevokedAt.IsZero() {
+			t.Fatalf("tokens = %+v", list)
+		}
+	})
+}
+
+func TestLastAdminStays(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, _, _ := newService(t, d)
+		admin := mkUser(t, s, "root", auth.RoleAdmin)
+		_, err := s.UpdateUser(ctx, audit.System, admin.ID, auth.UserInput{DisplayName: "root", Role: auth.RoleAuditor})
+		if !problem.Is(err, problem.Invalid) {
+			t.Fatalf("demoting the last admin: %v", err)
+		}
+		mkUser(t, s, "root2", auth.RoleAdmin)
+		if _, err := s.UpdateUser(ctx, audit.System, admin.ID, auth.UserInput{DisplayName: "root", Role: auth.RoleAuditor}); err != nil {
+			t.Fatalf("demoting one of two admins: %v", err)
+		}
+	})
+}
+
+func TestSetup(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, _, c := newService(t, d)
+		token, err := s.NewSetupToken(ctx)
+		if err != nil || token == "" {
+			t.Fatalf("setup token: %q %v", token, err)
+		}
+		in := auth.UserInput{Username: "first", DisplayName: "First Admin"}
+		if _, err := s.CompleteSetup(ctx, "wrong", "127.0.0.1", in, pw); !problem.Is(err, problem.NotFound) {
+			t.Fatalf("wrong token: %v", err)
+		}
+		if _, err := s.CompleteSetup(ctx, token, "127.0.0.1", in, "short"); !problem.Is(err, problem.Invalid) {
+			t.Fatalf("short password: %v", err)
+		}
+		c.Add(auth.SetupTokenLifetime)
+		if _, err := s.CompleteSetup(ctx, token, "127.0.0.1", in, pw); !problem.Is(err, problem.NotFound) {
+			t.Fatalf("expired token: %v", err)
+		}
+		token, _ = s.NewSetupToken(ctx)
+		u, err := s.CompleteSetup(ctx, token, "127.0.0.1", in, pw)
+		if err != nil || u.Role != auth.RoleAdmin {
+			t.Fatalf("setup: %v %v", u, err)
+		}
+		if _, err := s.CompleteSetup(ctx, token, "127.0.0.1", auth.UserInput{Username: "second", DisplayName: "x"}, pw); !problem.Is(err, problem.NotFound) {
+			t.Fatalf("setup token reused: %v", err)
+		}
+		if again, err := s.NewSetupToken(ctx); again != "" || err != nil {
+			t.Fatalf("setup token issued with an admin present: %q %v", again, err)
+		}
+	})
+}

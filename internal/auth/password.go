@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// PasswordParams are the argon2id cost parameters.
+type PasswordParams struct {
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+}
+
+// DefaultPasswordParams follow RFC 9106's second recommendation (64 MiB,
+// three passes), with two lanes for the two-core machines we run on.
+var DefaultPasswordParams = PasswordParams{Memory: 64 * 1024, Time: 3, Threads: 2}
+
+// TestPasswordParams are cheap, for tests only.
+var TestPasswordParams = PasswordParams{Memory: 1024, Time: 1, Threads: 1}
+
+const (
+	saltLen = 16
+	keyLen  = 32
+	// MinPasswordLength is the shortest password accepted.
+	MinPasswordLength = 12
+	maxPasswordLength = 256
+)
+
+// HashPassword returns the PHC string of password under p, e.g.
+// $argon2id$v=19$m=65536,t=3,p=2$salt$hash.
+func HashPassword(password string, p PasswordParams) string {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, keyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+var errBadHash = errors.New("auth: malformed password hash")
+
+// CheckPassword reports whether password matches the PHC string encoded,
+// in constant time with respect to the key.
+func CheckPassword(password, encoded string) (bool, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errBadHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errBadHash
+	}
+	var p PasswordParams
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return false, errBadHash
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false, errBadHash
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false, errBadHash
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// checkPasswordRules returns a user-facing message when password is not
+// acceptable for username, or "".
+func checkPasswordRules(username, password string) string {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case n < MinPasswordLength:
+		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
+	case n > maxPasswordLength:
+		return fmt.Sprintf("Use at most %d characters.", maxPasswordLength)
+	case strings.EqualFold(password, username):
+		return "The password must not be the username."
+	}
+	return ""
+}
+
+// GeneratePassword returns a random password of 20 letters and digits in
+// groups of four (about 100 bits), easy to read out and type.
+func GeneratePassword() string {
+	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789" // no 0/o, 1/l/i
+	const limit = 256 - 256%len(alphabet)            // reject bytes that would bias the draw
+	var sb strings.Builder
+	buf := make([]byte, 1)
+	for n := 0; n < 20; {
+		if _, err := rand.Read(buf); err != nil {
+			panic(fmt.Sprintf("crypto/rand: %v", err))
+		}
+		if int(buf[0]) >= limit {
+			continue
+		}
+		if n > 0 && n%4 == 0 {
+			sb.WriteByte('-')
+		}
+		sb.WriteByte(alphabet[int(buf[0])%len(alphabet)])
+		n++
+	}
+	return sb.String()
+}

@@ -1,0 +1,99 @@
+package auth
+
+import "slices"
+
+// Action is something a user may try to do. Every route names one.
+type Action string
+
+// The actions. Routes open to anyone name Public; routes for any signed-in
+// user name Authenticated actions such as ViewHome.
+const (
+	Public Action = "public" // sign-in page, health checks, assets
+
+	ViewHome      Action = "home.view"
+	ManageAccount Action = "account.manage" // one's own password, sessions, API tokens
+
+	ListUsers  Action = "user.list"
+	CreateUser Action = "user.create"
+	UpdateUser Action = "user.update" // details, role, disabling, password reset
+
+	ReadAudit   Action = "audit.read"
+	VerifyAudit Action = "audit.verify"
+
+	// Case actions are decided per record, against the case's Scope.
+	ReadCase   Action = "case.read"
+	CreateCase Action = "case.create"
+	UpdateCase Action = "case.update"
+)
+
+// Actions lists every action, for tests that check the policy is total.
+var Actions = []Action{Public, ViewHome, ManageAccount, ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit,
+	ReadCase, CreateCase, UpdateCase}
+
+// everyone is the set of actions of any signed-in user.
+var everyone = []Action{ViewHome, ManageAccount}
+
+var caseWork = []Action{ReadCase, CreateCase, UpdateCase}
+
+// grants lists what each role may do, before any per-record check.
+var grants = map[Role][]Action{
+	RoleAdmin:           {ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit, ReadCase, CreateCase, UpdateCase},
+	RoleAuditor:         {ListUsers, ReadAudit, VerifyAudit},
+	RoleSupervisor:      caseWork,
+	RoleHQOfficer:       caseWork,
+	RoleConsularOfficer: caseWork,
+}
+
+// Scope describes the record an action touches, for need-to-know checks.
+// Case records carry their post, HQ desk and assigned team.
+type Scope struct {
+	Post string   // the responsible post
+	Desk string   // the HQ desk
+	Team []string // ids of the users assigned to the case
+}
+
+// Policy is Attaché's one authorization policy. The zero value is ready.
+type Policy struct{}
+
+// Can reports whether u may do a. For a record-level action, scope is the
+// record; nil asks only whether the role may do such things at all (to show
+// a menu entry or to guard a route before the record is loaded). A nil user
+// is an anonymous visitor.
+func (Policy) Can(u *User, a Action, scope *Scope) bool {
+	if a == Public {
+		return true
+	}
+	if u == nil || u.Disabled {
+		return false
+	}
+	if !slices.Contains(everyone, a) && !slices.Contains(grants[u.Role], a) {
+		return false
+	}
+	if scope == nil {
+		return true
+	}
+	return needToKnow(u, scope)
+}
+
+// needToKnow decides whether u may see a record with this scope: the
+// assigned team, the post's officers, the desk's HQ officers, the
+// supervisors of either, and administrators. Auditors read the audit log,
+// not the cases.
+func needToKnow(u *User, s *Scope) bool {
+	if slices.Contains(s.Team, u.ID) {
+		return true
+	}
+	samePost := u.Post != "" && u.Post == s.Post
+	sameDesk := u.Desk != "" && u.Desk == s.Desk
+	switch u.Role {
+	case RoleAdmin:
+		return true
+	case RoleSupervisor:
+		return samePost || sameDesk
+	case RoleHQOfficer:
+		return sameDesk
+	case RoleConsularOfficer:
+		return samePost
+	}
+	return false
+}

@@ -1,0 +1,80 @@
+package auth_test
+
+import (
+	"testing"
+
+	"github.com/attache-org/attache/internal/auth"
+)
+
+func TestPolicyEveryRoleEveryAction(t *testing.T) {
+	// want lists, for each action without a record, the roles allowed.
+	want := map[auth.Action][]auth.Role{
+		auth.Public:        auth.Roles,
+		auth.ViewHome:      auth.Roles,
+		auth.ManageAccount: auth.Roles,
+		auth.ListUsers:     {auth.RoleAdmin, auth.RoleAuditor},
+		auth.CreateUser:    {auth.RoleAdmin},
+		auth.UpdateUser:    {auth.RoleAdmin},
+		auth.ReadAudit:     {auth.RoleAdmin, auth.RoleAuditor},
+		auth.VerifyAudit:   {auth.RoleAdmin, auth.RoleAuditor},
+		auth.ReadCase:      {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.CreateCase:    {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.UpdateCase:    {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+	}
+	var p auth.Policy
+	for _, a := range auth.Actions {
+		allowed, ok := want[a]
+		if !ok {
+			t.Errorf("action %s has no expectation in this test", a)
+			continue
+		}
+		for _, r := range auth.Roles {
+			u := &auth.User{ID: "u", Role: r}
+			exp := false
+			for _, ar := range allowed {
+				exp = exp || ar == r
+			}
+			if got := p.Can(u, a, nil); got != exp {
+				t.Errorf("Can(%s, %s) = %v, want %v", r, a, got, exp)
+			}
+			if p.Can(&auth.User{ID: "u", Role: r, Disabled: true}, a, nil) && a != auth.Public {
+				t.Errorf("a disabled %s may %s", r, a)
+			}
+		}
+		if got := p.Can(nil, a, nil); got != (a == auth.Public) {
+			t.Errorf("anonymous Can(%s) = %v", a, got)
+		}
+	}
+}
+
+func TestPolicyNeedToKnow(t *testing.T) {
+	kovrigCase := &auth.Scope{Post: "Beijing", Desk: "China", Team: []string{"assigned"}}
+	cases := []struct {
+		name string
+		user auth.User
+		want bool
+	}{
+		{"admin", auth.User{ID: "a", Role: auth.RoleAdmin}, true},
+		{"officer at the post", auth.User{ID: "b", Role: auth.RoleConsularOfficer, Post: "Beijing"}, true},
+		{"officer at another post", auth.User{ID: "c", Role: auth.RoleConsularOfficer, Post: "Shanghai"}, false},
+		{"officer elsewhere but assigned", auth.User{ID: "assigned", Role: auth.RoleConsularOfficer, Post: "Ottawa"}, true},
+		{"HQ officer of the desk", auth.User{ID: "d", Role: auth.RoleHQOfficer, Desk: "China"}, true},
+		{"HQ officer of another desk", auth.User{ID: "e", Role: auth.RoleHQOfficer, Desk: "Iran"}, false},
+		{"HQ officer with the post's name as desk", auth.User{ID: "e2", Role: auth.RoleHQOfficer, Desk: "Iran", Post: "Beijing"}, false},
+		{"supervisor of the desk", auth.User{ID: "f", Role: auth.RoleSupervisor, Desk: "China"}, true},
+		{"supervisor of the post", auth.User{ID: "g", Role: auth.RoleSupervisor, Post: "Beijing"}, true},
+		{"supervisor elsewhere", auth.User{ID: "h", Role: auth.RoleSupervisor, Desk: "Iran", Post: "Tehran"}, false},
+		{"auditor", auth.User{ID: "i", Role: auth.RoleAuditor, Desk: "China", Post: "Beijing"}, false},
+		{"auditor assigned by mistake", auth.User{ID: "assigned", Role: auth.RoleAuditor}, false},
+		{"officer with no post", auth.User{ID: "j", Role: auth.RoleConsularOfficer}, false},
+	}
+	var p auth.Policy
+	for _, tc := range cases {
+		if got := p.Can(&tc.user, auth.ReadCase, kovrigCase); got != tc.want {
+			t.Errorf("%s: Can(read case) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if p.Can(&auth.User{ID: "k", Role: auth.RoleConsularOfficer}, auth.ReadCase, &auth.Scope{}) {
+		t.Error("an officer without a post sees a case without a post")
+	}
+}

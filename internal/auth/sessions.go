@@ -1,0 +1,265 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/problem"
+)
+
+// Session is a signed-in browser.
+type Session struct {
+	ID         string // SHA-256 of the cookie token
+	UserID     string
+	CSRF       string // the token every state-changing form must carry
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	Address    string
+	UserAgent  string
+}
+
+// LoginRequest is a sign-in attempt.
+type LoginRequest struct {
+	Username    string
+	Password    string
+	Address     string
+	UserAgent   string
+	DeviceToken string // the browser's known-device cookie, if any
+}
+
+// LoginResult is a successful sign-in.
+type LoginResult struct {
+	User         *User
+	SessionToken string // for the session cookie
+	Session      *Session
+	DeviceToken  string // for the known-device cookie (the same one or a new one)
+}
+
+// errBadLogin is the one answer to a wrong username, a wrong password and a
+// disabled account, so that none of them can be told apart.
+var errBadLogin = problem.New(problem.Unauthorized, "Wrong username or password.")
+
+// dummyHash is checked when the username is unknown, so that an unknown
+// user takes as long to refuse as a wrong password.
+var dummyHash = HashPassword("attache-dummy-password", DefaultPasswordParams)
+
+// Login checks a username and password under the throttling rules and, when
+// they match, starts a session.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	username := NormalizeUsername(req.Username)
+	now := s.now()
+	anon := audit.Actor{ID: "anonymous", Name: username, Address: req.Address}
+
+	var userID, hash string
+	var disabled bool
+	err := s.db.QueryRowContext(ctx, `SELECT id, password_hash, disabled FROM users WHERE username = $1`, username).Scan(&userID, &hash, &disabled)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read user %s: %w", username, err)
+	}
+	knownDevice := userID != "" && s.isKnownDevice(ctx, userID, req.DeviceToken)
+
+	keys := []throttleKey{{"addr:" + req.Address, s.Throttle.AddressFree, s.Throttle.AddressCap}}
+	if !knownDevice {
+		keys = append(keys, throttleKey{"user:" + username, s.Throttle.AccountFree, s.Throttle.AccountCap})
+	}
+	if wait, err := s.throttled(ctx, keys, now); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		s.log.Warn("sign-in throttled", slog.String("username", username), slog.String("address", req.Address), slog.Duration("retry_after", wait))
+		secs := int((wait + time.Second - 1) / time.Second)
+		return nil, &problem.Error{Kind: problem.RateLimited, RetryAfter: secs,
+			Message: fmt.Sprintf("Too many failed sign-ins. Try again in %d seconds.", secs)}
+	}
+
+	ok := false
+	if userID == "" {
+		_, _ = CheckPassword(req.Password, dummyHash)
+	} else if ok, err = CheckPassword(req.Password, hash); err != nil {
+		return nil, fmt.Errorf("check password of %s: %w", username, err)
+	}
+	if !ok || disabled {
+		if err := s.recordFailure(ctx, keys, now); err != nil {
+			return nil, err
+		}
+		why := "wrong password"
+		switch {
+		case userID == "":
+			why = "unknown user"
+		case ok && disabled:
+			why = "account disabled"
+		}
+		s.log.Info("sign-in failed", slog.String("username", username), slog.String("address", req.Address), slog.String("why", why))
+		if err := s.audit.Record(ctx, audit.Entry{Actor: anon, Action: "session.login_failed", ObjectType: "user", ObjectID: userID, Detail: why}); err != nil {
+			return nil, err
+		}
+		return nil, errBadLogin
+	}
+
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	res := &LoginResult{User: u, DeviceToken: req.DeviceToken}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, "user:"+username); err != nil {
+			return fmt.Errorf("clear throttle: %w", err)
+		}
+		if knownDevice {
+			if _, err := tx.ExecContext(ctx, `UPDATE known_devices SET last_used_at = $2 WHERE token_hash = $1`, hashToken(req.DeviceToken), db.Instant(now)); err != nil {
+				return fmt.Errorf("touch device: %w", err)
+			}
+		} else {
+			res.DeviceToken = randomToken(32)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO known_devices (token_hash, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3)`,
+				hashToken(res.DeviceToken), u.ID, db.Instant(now)); err != nil {
+				return fmt.Errorf("remember device: %w", err)
+			}
+		}
+		res.SessionToken, res.Session, err = s.startSession(ctx, tx, u, req.Address, req.UserAgent)
+		if err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: u.Actor(req.Address), Action: "session.login", ObjectType: "user", ObjectID: u.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// StartSession signs u in on a new session without a password, after the
+// caller has established who they are (a password change, the setup page).
+func (s *Service) StartSession(ctx context.Context, u *User, address, userAgent string) (string, *Session, error) {
+	var token string
+	var sess *Session
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		token, sess, err = s.startSession(ctx, tx, u, address, userAgent)
+		return err
+	})
+	return token, sess, err
+}
+
+func (s *Service) startSession(ctx context.Context, tx *sql.Tx, u *User, address, userAgent string) (string, *Session, error) {
+	token := randomToken(32)
+	now := s.now().UTC().Truncate(time.Microsecond)
+	sess := &Session{ID: hashToken(token), UserID: u.ID, CSRF: randomToken(32), CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.SessionMax), Address: address, UserAgent: truncate(userAgent, 300)}
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, csrf_token, created_at, last_seen_at, expires_at, address, user_agent)
+		VALUES ($1, $2, $3, $4, $4, $5, $6, $7)`, sess.ID, u.ID, sess.CSRF, db.Instant(now), db.Instant(sess.ExpiresAt), address, sess.UserAgent)
+	if err != nil {
+		return "", nil, fmt.Errorf("create session: %w", err)
+	}
+	return token, sess, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// errNoSession is returned for a missing, unknown, expired or idle session.
+var errNoSession = problem.New(problem.Unauthorized, "Your session has ended. Please sign in again.")
+
+// SessionUser returns the user and session of a session cookie's token. It
+// refuses sessions past their lifetime or idle too long, and accounts that
+// were disabled, and deletes the dead session.
+func (s *Service) SessionUser(ctx context.Context, token string) (*User, *Session, error) {
+	if token == "" {
+		return nil, nil, errNoSession
+	}
+	id := hashToken(token)
+	var sess Session
+	var created, seen, expires int64
+	err := s.db.QueryRowContext(ctx, `SELECT user_id, csrf_token, created_at, last_seen_at, expires_at, address, user_agent FROM sessions WHERE id = $1`, id).
+		Scan(&sess.UserID, &sess.CSRF, &created, &seen, &expires, &sess.Address, &sess.UserAgent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, errNoSession
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read session: %w", err)
+	}
+	sess.ID, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = id, db.Time(created), db.Time(seen), db.Time(expires)
+	now := s.now()
+	u, err := s.User(ctx, sess.UserID)
+	if err != nil && !problem.Is(err, problem.NotFound) {
+		return nil, nil, err
+	}
+	if err != nil || u.Disabled || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.SessionIdle {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
+			return nil, nil, fmt.Errorf("delete dead session: %w", err)
+		}
+		return nil, nil, errNoSession
+	}
+	// Note activity at most once a minute, to keep reads from writing.
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, db.Instant(now)); err != nil {
+			return nil, nil, fmt.Errorf("touch session: %w", err)
+		}
+		sess.LastSeenAt = now.UTC()
+	}
+	return u, &sess, nil
+}
+
+// Logout ends the session of this cookie token.
+func (s *Service) Logout(ctx context.Context, u *User, sessionID, address string) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, u.ID); err != nil {
+			return fmt.Errorf("end session: %w", err)
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: u.Actor(address), Action: "session.logout", ObjectType: "user", ObjectID: u.ID})
+	})
+}
+
+// Sessions lists the live sessions of a user, newest first.
+func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, created_at, last_seen_at, expires_at, address, user_agent FROM sessions
+		WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC`, userID, db.Instant(s.now()))
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var ss Session
+		var c, l, e int64
+		if err := rows.Scan(&ss.ID, &c, &l, &e, &ss.Address, &ss.UserAgent); err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		ss.UserID, ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = userID, db.Time(c), db.Time(l), db.Time(e)
+		out = append(out, ss)
+	}
+	return out, rows.Err()
+}
+
+// EndSession ends one of the user's own sessions (a lost laptop).
+func (s *Service) EndSession(ctx context.Context, u *User, address, sessionID string) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, u.ID)
+		if err != nil {
+			return fmt.Errorf("end session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return problem.New(problem.NotFound, "No such session.")
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: u.Actor(address), Action: "session.revoke", ObjectType: "user", ObjectID: u.ID})
+	})
+}
+
+func (s *Service) isKnownDevice(ctx context.Context, userID, token string) bool {
+	if token == "" {
+		return false
+	}
+	var owner string
+	err := s.db.QueryRowContext(ctx, `SELECT user_id FROM known_devices WHERE token_hash = $1`, hashToken(token)).Scan(&owner)
+	return err == nil && owner == userID
+}
