@@ -94,7 +94,7 @@ func checkPasswordRules(username, password string) string {
 // groups of four (about 100 bits), easy to read out and type.
 func GeneratePassword() string {
 	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789" // no 0/o, 1/l/i
-	const limit = 256 - 256%len(alphabet)            // reject bytes that would bias the draw
+	const limit = 256 - 256%len(alphabet)              // reject bytes that would bias the draw
 	var sb strings.Builder
 	buf := make([]byte, 1)
 	for n := 0; n < 20; {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/attache-org/attache/internal/audit"
@@ -28,17 +29,21 @@ type Service struct {
 	SessionIdle, SessionMax time.Duration
 	// Throttle slows repeated failed sign-ins.
 	Throttle ThrottleRules
+
+	dummyHash func() string
 }
 
 // NewService returns a Service with production defaults.
 func NewService(d *db.DB, a *audit.Log, log *slog.Logger) *Service {
-	return &Service{
+	s := &Service{
 		db: d, audit: a, log: log, now: time.Now,
 		Params:      DefaultPasswordParams,
 		SessionIdle: 2 * time.Hour,
 		SessionMax:  12 * time.Hour,
 		Throttle:    DefaultThrottleRules,
 	}
+	s.dummyHash = sync.OnceValue(func() string { return HashPassword("attache-dummy-password", s.Params) })
+	return s
 }
 
 // SetClock replaces the clock, for tests.

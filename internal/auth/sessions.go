@@ -46,10 +46,6 @@ type LoginResult struct {
 // disabled account, so that none of them can be told apart.
 var errBadLogin = problem.New(problem.Unauthorized, "Wrong username or password.")
 
-// dummyHash is checked when the username is unknown, so that an unknown
-// user takes as long to refuse as a wrong password.
-var dummyHash = HashPassword("attache-dummy-password", DefaultPasswordParams)
-
 // Login checks a username and password under the throttling rules and, when
 // they match, starts a session.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
@@ -74,13 +70,15 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	} else if wait > 0 {
 		s.log.Warn("sign-in throttled", slog.String("username", username), slog.String("address", req.Address), slog.Duration("retry_after", wait))
 		secs := int((wait + time.Second - 1) / time.Second)
-		return nil, &problem.Error{Kind: problem.RateLimited, RetryAfter: secs,
-			Message: fmt.Sprintf("Too many failed sign-ins. Try again in %d seconds.", secs)}
+		e := problem.New(problem.RateLimited, "Too many failed sign-ins. Try again in %d seconds.", secs)
+		e.RetryAfter = secs
+		return nil, e
 	}
 
 	ok := false
 	if userID == "" {
-		_, _ = CheckPassword(req.Password, dummyHash)
+		// An unknown user takes as long to refuse as a wrong password.
+		_, _ = CheckPassword(req.Password, s.dummyHash())
 	} else if ok, err = CheckPassword(req.Password, hash); err != nil {
 		return nil, fmt.Errorf("check password of %s: %w", username, err)
 	}

@@ -36,6 +36,19 @@ type Error struct {
 	Fields  map[string]string
 	// RetryAfter is set on RateLimited errors, in whole seconds.
 	RetryAfter int
+
+	// format and args are Message before formatting, for translation.
+	format string
+	args   []any
+}
+
+// Localize returns the message through tr, a message-catalog lookup that
+// takes the English text (a fmt format) and its values.
+func (e *Error) Localize(tr func(msg string, args ...any) string) string {
+	if e.format != "" {
+		return tr(e.format, e.args...)
+	}
+	return tr(e.Message)
 }
 
 func (e *Error) Error() string {
@@ -56,7 +69,7 @@ func (e *Error) Error() string {
 
 // New returns an error of the given kind with a user-safe message.
 func New(kind Kind, format string, args ...any) *Error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), format: format, args: args}
 }
 
 // Field returns an Invalid error about one field.

@@ -1,0 +1,182 @@
+// Package cli is Attaché's command line and composition root: it parses the
+// subcommand and its configuration, wires the packages together and runs.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/config"
+	"github.com/attache-org/attache/internal/db"
+)
+
+// IO is the program's standard streams and environment.
+type IO struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// Version is set at build time with -ldflags "-X …/internal/cli.Version=v1.2.3";
+// otherwise the VCS revision the binary was built from is shown.
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if rev != "" {
+			if dirty {
+				rev += "+dirty"
+			}
+			return "dev-" + rev
+		}
+	}
+	return "dev"
+}
+
+const usage = `Attaché: consular access for nationals detained abroad.
+
+Usage:
+  attache serve [--addr HOST:PORT] [--data DIR] [--database URL] [--demo] [flags]
+  attache migrate                      apply database migrations
+  attache user add --username NAME --role ROLE [--name "Full Name"] [--post P] [--desk D] [--password-stdin]
+  attache user passwd NAME [--password-stdin]
+  attache user list
+  attache token create --user NAME [--name LABEL]
+  attache audit verify                 check the audit log's hash chain
+  attache backup FILE                  consistent copy of the SQLite database, safe while serving
+  attache version
+
+Every flag can also be set with an ATTACHE_* environment variable
+(--database is ATTACHE_DATABASE). Run "attache COMMAND -h" for a command's flags.
+`
+
+// errUsage marks errors that are the caller's mistake in calling; they are
+// printed with a hint instead of as failures.
+type errUsage struct{ msg string }
+
+func (e errUsage) Error() string { return e.msg }
+
+// Run runs the program with args (without the program name) and returns the
+// exit code: 0 on success, 1 on failure, 2 on a usage error.
+func Run(ctx context.Context, args []string, stdio IO) int {
+	err := run(ctx, args, stdio)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	}
+	var ue errUsage
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stdio.Stderr, "attache: %s\nRun \"attache help\" for usage.\n", ue.msg)
+		return 2
+	}
+	fmt.Fprintf(stdio.Stderr, "attache: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	return 1
+}
+
+func run(ctx context.Context, args []string, stdio IO) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdio.Stderr, usage)
+		return errUsage{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, stdio)
+	case "migrate":
+		return migrate(ctx, rest, stdio)
+	case "user":
+		return user(ctx, rest, stdio)
+	case "token":
+		return token(ctx, rest, stdio)
+	case "audit":
+		return auditCmd(ctx, rest, stdio)
+	case "backup":
+		return backup(ctx, rest, stdio)
+	case "version":
+		fmt.Fprintf(stdio.Stdout, "attache %s\n", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdio.Stdout, usage)
+		return nil
+	}
+	return errUsage{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// parse reads a subcommand's configuration; extra binds its own flags.
+func parse(name string, scope config.Scope, args []string, stdio IO, extra func(fs *flag.FlagSet)) (config.Config, []string, error) {
+	cfg := config.Default()
+	fs := cfg.FlagSet("attache "+name, scope, stdio.Stderr)
+	if extra != nil {
+		extra(fs)
+	}
+	rest, err := cfg.Parse(fs, args, stdio.Getenv)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, nil, err
+		}
+		return cfg, nil, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, rest, nil
+}
+
+// services are the pieces every subcommand that touches data needs.
+type services struct {
+	db    *db.DB
+	audit *audit.Log
+	auth  *auth.Service
+	log   *slog.Logger
+}
+
+func open(ctx context.Context, cfg config.Config, stdio IO) (*services, error) {
+	log := cfg.Logger(stdio.Stderr)
+	d, err := db.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a := audit.New(d)
+	as := auth.NewService(d, a, log)
+	as.SessionIdle, as.SessionMax = cfg.SessionIdle, cfg.SessionMax
+	return &services{db: d, audit: a, auth: as, log: log}, nil
+}
+
+func (s *services) close() { s.db.Close() }
+
+// readPassword reads one line from stdin, for --password-stdin.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return line, nil
+}

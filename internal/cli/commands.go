@@ -1,0 +1,270 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/config"
+	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/problem"
+)
+
+// cliActor is the audit actor of an operator at the command line.
+func cliActor() audit.Actor {
+	name := "operator"
+	if u := os.Getenv("USER"); u != "" {
+		name = u
+	}
+	return audit.Actor{ID: "cli", Name: name}
+}
+
+func migrate(ctx context.Context, args []string, stdio IO) error {
+	cfg, _, err := parse("migrate", config.Storage, args, stdio, nil)
+	if err != nil {
+		return err
+	}
+	d, err := db.Connect(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	applied, err := d.Apply(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := d.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(stdio.Stdout, "The database is up to date (schema version %d).\n", v)
+	} else {
+		fmt.Fprintf(stdio.Stdout, "Applied migrations %v; schema version %d.\n", applied, v)
+	}
+	return nil
+}
+
+// explain turns a domain problem into a message for the terminal.
+func explain(err error) error {
+	pe, ok := problem.As(err)
+	if !ok || len(pe.Fields) == 0 {
+		return err
+	}
+	msg := pe.Message
+	for f, m := range pe.Fields {
+		msg += fmt.Sprintf("\n--%s: %s", flagName(f), m)
+	}
+	return errors.New(msg)
+}
+
+func flagName(field string) string {
+	switch field {
+	case "display_name":
+		return "name"
+	}
+	return field
+}
+
+func user(ctx context.Context, args []string, stdio IO) error {
+	if len(args) == 0 {
+		return errUsage{"user needs a subcommand: add, passwd or list"}
+	}
+	switch args[0] {
+	case "add":
+		return userAdd(ctx, args[1:], stdio)
+	case "passwd":
+		return userPasswd(ctx, args[1:], stdio)
+	case "list":
+		return userList(ctx, args[1:], stdio)
+	}
+	return errUsage{fmt.Sprintf("unknown user subcommand %q: want add, passwd or list", args[0])}
+}
+
+func userAdd(ctx context.Context, args []string, stdio IO) error {
+	var in auth.UserInput
+	var role string
+	var fromStdin bool
+	cfg, _, err := parse("user add", config.Storage, args, stdio, func(fs *flag.FlagSet) {
+		fs.StringVar(&in.Username, "username", "", "username (required)")
+		fs.StringVar(&in.DisplayName, "name", "", "full name (default: the username)")
+		fs.StringVar(&in.Email, "email", "", "e-mail address")
+		fs.StringVar(&role, "role", "", "role: admin, hq_officer, consular_officer, supervisor or auditor (required)")
+		fs.StringVar(&in.Post, "post", "", "post (embassy or consulate), for consular officers")
+		fs.StringVar(&in.Desk, "desk", "", "HQ desk, for HQ officers and supervisors")
+		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input instead of making a temporary one")
+	})
+	if err != nil {
+		return err
+	}
+	in.Role = auth.Role(role)
+	if in.DisplayName == "" {
+		in.DisplayName = in.Username
+	}
+	password, mustChange := auth.GeneratePassword(), true
+	if fromStdin {
+		if password, err = readPassword(stdio.Stdin); err != nil {
+			return err
+		}
+		mustChange = false
+	}
+	s, err := open(ctx, cfg, stdio)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	u, err := s.auth.CreateUser(ctx, cliActor(), in, password, mustChange)
+	if err != nil {
+		return explain(err)
+	}
+	fmt.Fprintf(stdio.Stdout, "Created %s (%s).\n", u.Username, u.Role)
+	if mustChange {
+		fmt.Fprintf(stdio.Stdout, "Temporary password: %s\nIt must be changed at first sign-in.\n", password)
+	}
+	return nil
+}
+
+func userPasswd(ctx context.Context, args []string, stdio IO) error {
+	var fromStdin bool
+	cfg, rest, err := parse("user passwd", config.Storage, args, stdio, func(fs *flag.FlagSet) {
+		fs.BoolVar(&fromStdin, "password-stdin", false, "read the new password from standard input instead of making a temporary one")
+	})
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errUsage{"user passwd takes one username"}
+	}
+	password, mustChange := auth.GeneratePassword(), true
+	if fromStdin {
+		if password, err = readPassword(stdio.Stdin); err != nil {
+			return err
+		}
+		mustChange = false
+	}
+	s, err := open(ctx, cfg, stdio)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	u, err := s.auth.UserByName(ctx, rest[0])
+	if err != nil {
+		return fmt.Errorf("user %q: %w", rest[0], err)
+	}
+	if err := s.auth.SetPassword(ctx, cliActor(), u.ID, password, mustChange); err != nil {
+		return explain(err)
+	}
+	fmt.Fprintf(stdio.Stdout, "Password of %s changed; their sessions were ended.\n", u.Username)
+	if mustChange {
+		fmt.Fprintf(stdio.Stdout, "Temporary password: %s\nIt must be changed at first sign-in.\n", password)
+	}
+	return nil
+}
+
+func userList(ctx context.Context, args []string, stdio IO) error {
+	cfg, _, err := parse("user list", config.Storage, args, stdio, nil)
+	if err != nil {
+		return err
+	}
+	s, err := open(ctx, cfg, stdio)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	users, err := s.auth.Users(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdio.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tROLE\tPOST\tDESK\tSTATUS\tNAME")
+	for _, u := range users {
+		status := "active"
+		if u.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, u.Post, u.Desk, status, u.DisplayName)
+	}
+	return tw.Flush()
+}
+
+func token(ctx context.Context, args []string, stdio IO) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errUsage{"token needs the subcommand create"}
+	}
+	var username, name string
+	cfg, _, err := parse("token create", config.Storage, args[1:], stdio, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "user", "", "the user the token acts as (required)")
+		fs.StringVar(&name, "name", "command line", "what the token is for")
+	})
+	if err != nil {
+		return err
+	}
+	if username == "" {
+		return errUsage{"token create needs --user"}
+	}
+	s, err := open(ctx, cfg, stdio)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	u, err := s.auth.UserByName(ctx, username)
+	if err != nil {
+		return fmt.Errorf("user %q: %w", username, err)
+	}
+	secret, _, err := s.auth.CreateToken(ctx, cliActor(), u.ID, name)
+	if err != nil {
+		return explain(err)
+	}
+	fmt.Fprintln(stdio.Stdout, secret)
+	return nil
+}
+
+func auditCmd(ctx context.Context, args []string, stdio IO) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return errUsage{"audit needs the subcommand verify"}
+	}
+	cfg, _, err := parse("audit verify", config.Storage, args[1:], stdio, nil)
+	if err != nil {
+		return err
+	}
+	s, err := open(ctx, cfg, stdio)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	rep, err := s.audit.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return fmt.Errorf("audit log broken at entry %d: %s (%d entries before it are whole)", rep.BrokenAt, rep.Problem, rep.Entries)
+	}
+	fmt.Fprintf(stdio.Stdout, "Audit log whole: %d entries, head %s\n", rep.Entries, rep.Head)
+	return s.audit.Record(ctx, audit.Entry{Actor: cliActor(), Action: "audit.verify", ObjectType: "audit_log",
+		Detail: fmt.Sprintf("entries=%d whole=true", rep.Entries)})
+}
+
+func backup(ctx context.Context, args []string, stdio IO) error {
+	cfg, rest, err := parse("backup", config.Storage, args, stdio, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errUsage{"backup takes one argument: the file to write"}
+	}
+	d, err := db.Connect(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Backup(ctx, rest[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Stdout, "Backup written to %s\n", rest[0])
+	return nil
+}

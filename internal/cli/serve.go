@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/attache-org/attache/internal/config"
+	"github.com/attache-org/attache/internal/demo"
+	"github.com/attache-org/attache/internal/devcert"
+	"github.com/attache-org/attache/internal/i18n"
+	"github.com/attache-org/attache/internal/web"
+)
+
+// shutdownGrace is how long in-flight requests get to finish on SIGTERM.
+const shutdownGrace = 15 * time.Second
+
+func serve(ctx context.Context, args []string, stdio IO) error {
+	cfg, _, err := parse("serve", config.Server, args, stdio, nil)
+	if err != nil {
+		return err
+	}
+	s, err := open(ctx, cfg, stdio)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	log := s.log
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	auditEntries := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attache_audit_entries_total", Help: "Audit entries written outside a larger transaction, by action.",
+	}, []string{"action"})
+	reg.MustRegister(auditEntries)
+	s.audit.OnAppend = func(action string) { auditEntries.WithLabelValues(action).Inc() }
+
+	catalog, err := i18n.Load()
+	if err != nil {
+		return err
+	}
+	if cfg.Demo {
+		if err := demo.Load(ctx, demo.Env{Auth: s.auth, Out: stdio.Stdout}); err != nil {
+			return err
+		}
+	}
+	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Catalog: catalog, Log: log,
+		Registry: reg, Version: version()})
+	if err != nil {
+		return err
+	}
+
+	var tlsConfig *tls.Config
+	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
+	if cfg.TLSSelfSigned {
+		if certFile, keyFile, err = devcert.Ensure(cfg.DataDir); err != nil {
+			return fmt.Errorf("self-signed certificate: %w", err)
+		}
+	}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("TLS certificate %s and key %s: %w", certFile, keyFile, err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	if cfg.BaseURL == "" {
+		cfg.Addr = ln.Addr().String() // the real port when :0 was asked
+	}
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+
+	url := cfg.PublicURL()
+	fmt.Fprintf(stdio.Stdout, "Attaché %s is running at %s (database: %s)\n", version(), url, s.db.Describe(cfg.DatabaseURL))
+	if n, err := s.auth.CountUsers(ctx); err != nil {
+		return err
+	} else if n == 0 {
+		token, err := s.auth.NewSetupToken(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Stdout, "\nNo account exists yet. Create the first administrator within 24 hours at:\n  %s/setup?token=%s\n"+
+			"or from a shell: attache user add --username NAME --role admin\n"+
+			"(or start with --demo for demonstration accounts)\n\n", url, token)
+	}
+	log.Info("serving", slog.String("url", url), slog.String("addr", ln.Addr().String()), slog.Bool("tls", tlsConfig != nil))
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", slog.Duration("grace", shutdownGrace))
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := httpServer.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,231 @@
+// Package config is Attaché's typed configuration: defaults, flags, their
+// ATTACHE_* environment variables, and validation with messages that say
+// what to fix.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the program can be told. It is built once at start
+// and passed down as a value.
+type Config struct {
+	Addr          string        // listen address, HOST:PORT
+	DataDir       string        // SQLite file, certificates, later recordings
+	DatabaseURL   string        // postgres://… to use PostgreSQL; empty for SQLite in DataDir
+	Demo          bool          // load demo data at start
+	LogFormat     string        // text or json
+	LogLevel      slog.Level    // debug, info, warn, error
+	TLSCert       string        // PEM certificate file
+	TLSKey        string        // PEM key file
+	TLSSelfSigned bool          // make (once) and use a self-signed certificate in DataDir
+	BaseURL       string        // public URL for printed links; derived from Addr when empty
+	SessionIdle   time.Duration // a session unused this long ends
+	SessionMax    time.Duration // every session ends this long after sign-in
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		Addr:        ":8080",
+		DataDir:     "./attache-data",
+		LogFormat:   "text",
+		LogLevel:    slog.LevelInfo,
+		SessionIdle: 2 * time.Hour,
+		SessionMax:  12 * time.Hour,
+	}
+}
+
+// EnvPrefix starts every environment variable: --tls-cert is ATTACHE_TLS_CERT.
+const EnvPrefix = "ATTACHE_"
+
+// EnvName returns the environment variable of a flag.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Scope says which flags a subcommand takes.
+type Scope int
+
+// The scopes: Storage flags (database, data directory, logging) for every
+// subcommand, Server flags too for serve.
+const (
+	Storage Scope = iota
+	Server
+)
+
+// FlagSet binds c's fields to a new flag set for the named subcommand.
+func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "directory for the SQLite database and other data")
+	fs.StringVar(&c.DatabaseURL, "database", c.DatabaseURL, "PostgreSQL URL (postgres://…); empty for SQLite in the data directory")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
+	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	if scope == Server {
+		fs.StringVar(&c.Addr, "addr", c.Addr, "listen address, HOST:PORT")
+		fs.BoolVar(&c.Demo, "demo", c.Demo, "load demo users and data (idempotent) and print their credentials")
+		fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file (PEM)")
+		fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key file (PEM)")
+		fs.BoolVar(&c.TLSSelfSigned, "tls-self-signed", c.TLSSelfSigned, "serve HTTPS with a self-signed certificate kept in the data directory (development)")
+		fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public URL of this server, for printed links (default from --addr)")
+		fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "end sessions unused for this long")
+		fs.DurationVar(&c.SessionMax, "session-max", c.SessionMax, "end every session this long after sign-in")
+		fs.Func("trusted-proxies", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed", func(v string) error {
+			c.TrustedProxies = nil
+			for _, part := range strings.Split(v, ",") {
+				part = strings.TrimSpace(part)
+				if part == "" {
+					continue
+				}
+				if !strings.Contains(part, "/") {
+					a, err := netip.ParseAddr(part)
+					if err != nil {
+						return fmt.Errorf("%q is not an IP address or CIDR range", part)
+					}
+					part = netip.PrefixFrom(a, a.BitLen()).String()
+				}
+				p, err := netip.ParsePrefix(part)
+				if err != nil {
+					return fmt.Errorf("%q is not an IP address or CIDR range", part)
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+			}
+			return nil
+		})
+	}
+	return fs
+}
+
+// Parse fills c from the environment, then from args (flags win), and
+// validates the result. It returns the remaining arguments.
+func (c *Config) Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := EnvName(f.Name)
+		if v := getenv(name); v != "" && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("environment variable %s=%q: %v", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return fs.Args(), c.Validate()
+}
+
+// Validate checks the configuration and says what is wrong, all at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("--addr %q: want HOST:PORT, e.g. :8080 or 127.0.0.1:8080", c.Addr)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad("--addr %q: the port must be a number from 0 to 65535", c.Addr)
+	} else if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		bad("--addr %q: the host must be an IP address, localhost, or empty for all interfaces", c.Addr)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("--data must name a directory")
+	} else if fi, err := os.Stat(c.DataDir); err == nil && !fi.IsDir() {
+		bad("--data %q is a file, not a directory", c.DataDir)
+	}
+	switch u := c.DatabaseURL; {
+	case u == "", strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+	case strings.HasPrefix(u, "sqlite:"):
+		if strings.TrimPrefix(u, "sqlite:") == "" {
+			bad("--database sqlite: needs a file path, e.g. sqlite:/var/lib/attache/attache.db")
+		}
+	default:
+		bad("--database %q: want a postgres://… URL, sqlite:PATH, or nothing for SQLite in the data directory", redact(u))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("--log-format %q: want text or json", c.LogFormat)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if c.TLSCert != "" && c.TLSSelfSigned {
+		bad("--tls-self-signed and --tls-cert exclude each other: choose one")
+	}
+	for _, f := range []struct{ flag, path string }{{"--tls-cert", c.TLSCert}, {"--tls-key", c.TLSKey}} {
+		if f.path != "" {
+			if _, err := os.Stat(f.path); err != nil {
+				bad("%s %q: cannot read the file: %v", f.flag, f.path, errors.Unwrap(err))
+			}
+		}
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("--base-url %q: want an absolute http:// or https:// URL", c.BaseURL)
+		}
+	}
+	if c.SessionIdle <= 0 || c.SessionMax <= 0 {
+		bad("--session-idle and --session-max must be positive durations, e.g. 2h")
+	} else if c.SessionIdle > c.SessionMax {
+		bad("--session-idle (%s) cannot be longer than --session-max (%s)", c.SessionIdle, c.SessionMax)
+	}
+	return errors.Join(errs...)
+}
+
+// TLS reports whether the server speaks HTTPS.
+func (c Config) TLS() bool { return c.TLSCert != "" || c.TLSSelfSigned }
+
+// PublicURL is the base of links printed for people to open: BaseURL, or
+// one derived from the listen address.
+func (c Config) PublicURL() string {
+	if c.BaseURL != "" {
+		return strings.TrimRight(c.BaseURL, "/")
+	}
+	scheme := "http"
+	if c.TLS() {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return scheme + "://localhost"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// Logger returns the logger the configuration asks for.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

@@ -1,0 +1,92 @@
+package config_test
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/attache-org/attache/internal/config"
+)
+
+func parse(args []string, env map[string]string) (config.Config, error) {
+	c := config.Default()
+	fs := c.FlagSet("serve", config.Server, io.Discard)
+	_, err := c.Parse(fs, args, func(k string) string { return env[k] })
+	return c, err
+}
+
+func TestParse(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	os.WriteFile(file, []byte("x"), 0o600)
+	cases := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		check   func(config.Config) bool
+	}{
+		{name: "defaults", check: func(c config.Config) bool {
+			return c.Addr == ":8080" && c.DataDir == "./attache-data" && c.DatabaseURL == "" && c.PublicURL() == "http://localhost:8080"
+		}},
+		{name: "env", env: map[string]string{"ATTACHE_ADDR": "127.0.0.1:9000", "ATTACHE_DEMO": "true", "ATTACHE_LOG_LEVEL": "debug"},
+			check: func(c config.Config) bool {
+				return c.Addr == "127.0.0.1:9000" && c.Demo && c.LogLevel == slog.LevelDebug && c.PublicURL() == "http://127.0.0.1:9000"
+			}},
+		{name: "flag beats env", args: []string{"--addr", ":7000"}, env: map[string]string{"ATTACHE_ADDR": ":9000"},
+			check: func(c config.Config) bool { return c.Addr == ":7000" }},
+		{name: "postgres", args: []string{"--database", "postgres://u@db/attache"}, check: func(c config.Config) bool { return c.DatabaseURL != "" }},
+		{name: "self-signed gives https", args: []string{"--tls-self-signed"}, check: func(c config.Config) bool { return c.PublicURL() == "https://localhost:8080" }},
+		{name: "session durations", args: []string{"--session-idle", "30m"}, check: func(c config.Config) bool { return c.SessionIdle == 30*time.Minute }},
+		{name: "trusted proxies", args: []string{"--trusted-proxies", "127.0.0.1, 10.0.0.0/8"},
+			check: func(c config.Config) bool {
+				return len(c.TrustedProxies) == 2 && c.TrustedProxies[0].String() == "127.0.0.1/32"
+			}},
+		{name: "bad proxy", env: map[string]string{"ATTACHE_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, wantErr: "proxy.local"},
+		{name: "bad addr", args: []string{"--addr", "8080"}, wantErr: "--addr"},
+		{name: "bad port", args: []string{"--addr", ":99999"}, wantErr: "port"},
+		{name: "bad host", args: []string{"--addr", "some host:80"}, wantErr: "host"},
+		{name: "bad database", args: []string{"--database", "mysql://root:hunter2@x/y"}, wantErr: "--database"},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "--log-format"},
+		{name: "bad log level in env", env: map[string]string{"ATTACHE_LOG_LEVEL": "loud"}, wantErr: "ATTACHE_LOG_LEVEL"},
+		{name: "bad bool in env", env: map[string]string{"ATTACHE_DEMO": "perhaps"}, wantErr: "ATTACHE_DEMO"},
+		{name: "cert without key", args: []string{"--tls-cert", file}, wantErr: "go together"},
+		{name: "missing cert file", args: []string{"--tls-cert", filepath.Join(dir, "none"), "--tls-key", file}, wantErr: "cannot read"},
+		{name: "cert and self-signed", args: []string{"--tls-cert", file, "--tls-key", file, "--tls-self-signed"}, wantErr: "exclude"},
+		{name: "data is a file", args: []string{"--data", file}, wantErr: "is a file"},
+		{name: "bad base url", args: []string{"--base-url", "localhost:8080"}, wantErr: "--base-url"},
+		{name: "idle longer than max", args: []string{"--session-idle", "13h"}, wantErr: "cannot be longer"},
+		{name: "unknown flag", args: []string{"--port", "80"}, wantErr: "not defined"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parse(tc.args, tc.env)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Fatalf("error leaks a password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Fatalf("unexpected config %+v", c)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	_, err := parse([]string{"--addr", "x", "--log-format", "xml"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "--addr") || !strings.Contains(err.Error(), "--log-format") {
+		t.Fatalf("err = %v, want both problems", err)
+	}
+}

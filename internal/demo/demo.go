@@ -1,0 +1,80 @@
+// Package demo loads Attaché's demonstration data: one user per role now,
+// and the seed cases as the case, access and visit modules add their steps.
+// Loading is idempotent: what exists is left alone, so running it twice
+// changes nothing.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/problem"
+)
+
+// Env is what demo steps work with.
+type Env struct {
+	Auth *auth.Service
+	Out  io.Writer // where credentials and notes are printed
+}
+
+// Step loads one part of the demo data, leaving what exists alone.
+type Step struct {
+	Name string
+	Run  func(ctx context.Context, env Env) error
+}
+
+// Steps are run in order by Load.
+var Steps = []Step{{Name: "users", Run: loadUsers}}
+
+// Load runs every step.
+func Load(ctx context.Context, env Env) error {
+	for _, s := range Steps {
+		if err := s.Run(ctx, env); err != nil {
+			return fmt.Errorf("demo data, %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+// Users are the demo accounts, one per role, all on the China desk and the
+// embassy in Beijing so that they share the seed cases.
+var Users = []auth.UserInput{
+	{Username: "admin", DisplayName: "Demo administrator", Role: auth.RoleAdmin},
+	{Username: "hq", DisplayName: "Demo HQ case officer", Role: auth.RoleHQOfficer, Desk: "China"},
+	{Username: "officer", DisplayName: "Demo consular officer", Role: auth.RoleConsularOfficer, Post: "Beijing"},
+	{Username: "supervisor", DisplayName: "Demo supervisor", Role: auth.RoleSupervisor, Desk: "China"},
+	{Username: "auditor", DisplayName: "Demo auditor", Role: auth.RoleAuditor},
+}
+
+func loadUsers(ctx context.Context, env Env) error {
+	tw := tabwriter.NewWriter(env.Out, 0, 0, 2, ' ', 0)
+	created := 0
+	for _, in := range Users {
+		_, err := env.Auth.UserByName(ctx, in.Username)
+		if err == nil {
+			continue
+		}
+		if !problem.Is(err, problem.NotFound) {
+			return err
+		}
+		password := auth.GeneratePassword()
+		if _, err := env.Auth.CreateUser(ctx, audit.System, in, password, false); err != nil {
+			return err
+		}
+		if created == 0 {
+			fmt.Fprintln(tw, "Demo accounts (the passwords are shown only now):")
+			fmt.Fprintln(tw, "  USERNAME\tROLE\tPASSWORD")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", in.Username, in.Role, password)
+		created++
+	}
+	if created == 0 {
+		fmt.Fprintln(tw, "Demo accounts already exist (admin, hq, officer, supervisor, auditor); their passwords were printed when they were made.")
+		fmt.Fprintln(tw, "Give one a new password with: attache user passwd USERNAME")
+	}
+	return tw.Flush()
+}

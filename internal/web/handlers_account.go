@@ -1,0 +1,112 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/problem"
+)
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderAccount(w, r, s.view(r, "My account"), http.StatusOK, "")
+}
+
+// renderAccount shows the account page; secret is a token shown once.
+func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, v *view, code int, secret string) error {
+	st := stateOf(r)
+	tokens, err := s.Auth.Tokens(r.Context(), st.user.ID)
+	if err != nil {
+		return err
+	}
+	sessions, err := s.Auth.Sessions(r.Context(), st.user.ID)
+	if err != nil {
+		return err
+	}
+	current := ""
+	if st.session != nil {
+		current = st.session.ID
+	}
+	if _, ok := v.Form.Values["lang"]; !ok {
+		v.Form.Values["lang"] = st.user.Lang
+	}
+	v.Data = map[string]any{"Tokens": tokens, "Sessions": sessions, "Current": current, "Secret": secret,
+		"Languages": s.Catalog.Languages()}
+	return s.renderStatus(w, code, "account", v)
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	v := s.view(r, "My account")
+	current, next := r.PostFormValue("current"), r.PostFormValue("password")
+	if next != r.PostFormValue("confirm") {
+		v.Form.Errors["confirm"] = "The two passwords differ."
+		return s.renderAccount(w, r, v, http.StatusBadRequest, "")
+	}
+	err := s.Auth.ChangeOwnPassword(r.Context(), st.user, st.address, current, next)
+	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
+		v.Form.Errors = pe.Fields
+		return s.renderAccount(w, r, v, http.StatusBadRequest, "")
+	}
+	if err != nil {
+		return err
+	}
+	// Every session ended with the change; this browser starts a new one.
+	token, _, err := s.Auth.StartSession(r.Context(), st.user, st.address, r.UserAgent())
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(w, token)
+	s.redirectFlash(w, r, "/account", "password-changed")
+	return nil
+}
+
+func (s *Server) savePreferences(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	u := st.user
+	in := auth.UserInput{Username: u.Username, DisplayName: u.DisplayName, Email: u.Email, Role: u.Role, Post: u.Post,
+		Desk: u.Desk, Lang: r.PostFormValue("lang"), Disabled: u.Disabled}
+	if _, err := s.Auth.UpdateUser(r.Context(), st.actor(), u.ID, in); err != nil {
+		if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
+			v := s.view(r, "My account")
+			v.Form.Errors = pe.Fields
+			v.Form.Values["lang"] = in.Lang
+			return s.renderAccount(w, r, v, http.StatusBadRequest, "")
+		}
+		return err
+	}
+	s.redirectFlash(w, r, "/account", "prefs-saved")
+	return nil
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	v := s.view(r, "My account")
+	secret, _, err := s.Auth.CreateToken(r.Context(), st.actor(), st.user.ID, r.PostFormValue("name"))
+	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
+		v.Form.Errors = pe.Fields
+		v.Form.Values["name"] = r.PostFormValue("name")
+		return s.renderAccount(w, r, v, http.StatusBadRequest, "")
+	}
+	if err != nil {
+		return err
+	}
+	return s.renderAccount(w, r, v, http.StatusCreated, secret)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	if err := s.Auth.RevokeToken(r.Context(), st.actor(), st.user.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	s.redirectFlash(w, r, "/account#tokens", "token-revoked")
+	return nil
+}
+
+func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	if err := s.Auth.EndSession(r.Context(), st.user, st.address, r.PathValue("id")); err != nil {
+		return err
+	}
+	s.redirectFlash(w, r, "/account#sessions", "session-ended")
+	return nil
+}

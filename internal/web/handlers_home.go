@@ -1,0 +1,77 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// home is each role's landing page: what that role looks after.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	ctx := r.Context()
+	v := s.view(r, "Home")
+	data := map[string]any{}
+	recent, err := s.recentSignIns(ctx, st.user.ID)
+	if err != nil {
+		return err
+	}
+	data["SignIns"] = recent
+	if s.policy.Can(st.user, auth.ListUsers, nil) {
+		users, err := s.Auth.Users(ctx)
+		if err != nil {
+			return err
+		}
+		byRole := map[auth.Role]int{}
+		active := 0
+		for _, u := range users {
+			if !u.Disabled {
+				byRole[u.Role]++
+				active++
+			}
+		}
+		data["ByRole"] = byRole
+		data["ActiveUsers"] = active
+	}
+	if s.policy.Can(st.user, auth.ReadAudit, nil) {
+		entries, err := s.Audit.List(ctx, audit.Filter{Limit: 10})
+		if err != nil {
+			return err
+		}
+		if err := s.Audit.Record(ctx, audit.Entry{Actor: st.actor(), Action: "audit.view", ObjectType: "audit_log", Detail: "home page, latest 10"}); err != nil {
+			return err
+		}
+		data["Audit"] = entries
+	}
+	if st.user.Role == auth.RoleAdmin {
+		version, err := s.DB.Version(ctx)
+		if err != nil {
+			return err
+		}
+		data["Engine"] = string(s.DB.Engine)
+		data["Schema"] = version
+	}
+	v.Data = data
+	return s.render(w, "home", v)
+}
+
+// recentSignIns returns the user's last sign-ins and failed attempts on
+// their account, from the audit log, so that they notice someone else's.
+func (s *Server) recentSignIns(ctx context.Context, userID string) ([]audit.Entry, error) {
+	entries, err := s.Audit.List(ctx, audit.Filter{ObjectType: "user", ObjectID: userID, Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	var out []audit.Entry
+	for _, e := range entries {
+		if (e.Action == "session.login" || e.Action == "session.login_failed") && len(out) < 5 {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

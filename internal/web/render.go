@@ -1,0 +1,260 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/attache-org/attache/internal/auth"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// assets are the embedded static files, served under content-hashed names
+// (app.css becomes app.3f2a9c1e.css) so that browsers may cache them forever.
+type assets struct {
+	byHashed map[string]asset
+	hashed   map[string]string // plain name → hashed name
+}
+
+type asset struct {
+	body        []byte
+	contentType string
+}
+
+func loadAssets() (*assets, error) {
+	a := &assets{byHashed: map[string]asset{}, hashed: map[string]string{}}
+	err := fs.WalkDir(staticFiles, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := staticFiles.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		name := path.Base(p)
+		sum := sha256.Sum256(body)
+		ext := path.Ext(name)
+		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:4]) + ext
+		a.byHashed[hashed] = asset{body: body, contentType: mime.TypeByExtension(ext)}
+		a.hashed[name] = hashed
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load assets: %w", err)
+	}
+	return a, nil
+}
+
+// url returns the hashed URL of a static file; an unknown name fails the
+// template at parse-time use, so a typo shows up in tests.
+func (a *assets) url(name string) (string, error) {
+	h, ok := a.hashed[name]
+	if !ok {
+		return "", fmt.Errorf("no static file %q", name)
+	}
+	return "/static/" + h, nil
+}
+
+func (s *Server) static(w http.ResponseWriter, r *http.Request) error {
+	a, ok := s.assets.byHashed[r.PathValue("file")]
+	if !ok {
+		http.NotFound(w, r)
+		return nil
+	}
+	w.Header().Set("Content-Type", a.contentType)
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	_, _ = w.Write(a.body)
+	return nil
+}
+
+// view is the data of every page.
+type view struct {
+	s       *Server
+	Lang    string
+	Title   string
+	User    *auth.User
+	CSRF    string
+	Flash   string
+	Nav     []navItem
+	Path    string
+	Version string
+	Form    form
+	Data    any
+}
+
+type navItem struct {
+	Label, Href string
+	Active      bool
+}
+
+// form carries a form's values and the error of each field back to the page.
+type form struct {
+	Values map[string]string
+	Errors map[string]string
+	Error  string // about the whole form
+}
+
+// T translates a text of the page into the page's language.
+func (v *view) T(msg string, args ...any) string { return v.s.Catalog.T(v.Lang, msg, args...) }
+
+// Value and FieldError read the form.
+func (v *view) Value(name string) string      { return v.Form.Values[name] }
+func (v *view) FieldError(name string) string { return v.Form.Errors[name] }
+
+// Can reports whether the signed-in user may do an action (for links and buttons).
+func (v *view) Can(action string) bool { return v.s.policy.Can(v.User, auth.Action(action), nil) }
+
+// RoleName names a role in the page's language.
+func (v *view) RoleName(r auth.Role) string { return v.T(roleNames[r]) }
+
+// LangName names a language in that language, as language menus do.
+func (v *view) LangName(lang string) string {
+	if n, ok := langNames[lang]; ok {
+		return n
+	}
+	return lang
+}
+
+var roleNames = map[auth.Role]string{
+	auth.RoleAdmin:           "Administrator",
+	auth.RoleHQOfficer:       "HQ case officer",
+	auth.RoleConsularOfficer: "Consular officer",
+	auth.RoleSupervisor:      "Supervisor",
+	auth.RoleAuditor:         "Auditor",
+}
+
+var langNames = map[string]string{"en": "English", "fr": "Français"}
+
+// When formats an instant for the page, in UTC with its zone named.
+func (v *view) When(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04 MST")
+}
+
+func (s *Server) view(r *http.Request, title string) *view {
+	st := stateOf(r)
+	v := &view{s: s, Lang: st.lang, Title: title, User: st.user, Path: r.URL.Path, Version: s.Version,
+		Form: form{Values: map[string]string{}, Errors: map[string]string{}}}
+	if st.session != nil {
+		v.CSRF = st.session.CSRF
+	}
+	if c, err := r.Cookie(flashCookie); err == nil {
+		if msg, ok := flashes[c.Value]; ok {
+			v.Flash = msg
+		}
+	}
+	if v.User != nil {
+		for _, item := range []struct {
+			label, href string
+			action      auth.Action
+		}{
+			{"Home", "/", auth.ViewHome},
+			{"Users", "/admin/users", auth.ListUsers},
+			{"Audit log", "/audit", auth.ReadAudit},
+			{"My account", "/account", auth.ManageAccount},
+		} {
+			if s.policy.Can(v.User, item.action, nil) {
+				active := r.URL.Path == item.href || (item.href != "/" && strings.HasPrefix(r.URL.Path, item.href+"/"))
+				v.Nav = append(v.Nav, navItem{Label: item.label, Href: item.href, Active: active})
+			}
+		}
+	}
+	return v
+}
+
+// flashes are the one-line notices shown after a redirect. The cookie holds
+// the key, never the text, so nobody can make the site say something else.
+var flashes = map[string]string{
+	"signed-out":       "You have signed out.",
+	"password-changed": "Your password was changed. Your other sessions were ended.",
+	"prefs-saved":      "Your preferences were saved.",
+	"token-revoked":    "The token was revoked.",
+	"session-ended":    "The session was ended.",
+	"user-created":     "The account was created.",
+	"user-updated":     "The account was saved.",
+	"welcome":          "Welcome. Your administrator account is ready.",
+}
+
+// redirectFlash redirects after a successful form, with a notice.
+func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, to, flash string) {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: flash, Path: "/", MaxAge: 30, HttpOnly: true,
+		Secure: s.Config.TLS(), SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+func (s *Server) parseTemplates() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"asset": s.assets.url,
+		"field": func(v *view, name, label, typ string) fieldView {
+			return fieldView{V: v, Name: name, Label: label, Type: typ}
+		},
+		"roles": func() []auth.Role { return auth.Roles },
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layout: %w", err)
+	}
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(templateFiles, n)
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", n, err)
+		}
+		pages[base] = t
+	}
+	return pages, nil
+}
+
+type fieldView struct {
+	V                 *view
+	Name, Label, Type string
+}
+
+func (s *Server) render(w http.ResponseWriter, page string, v *view) error {
+	return s.renderStatus(w, http.StatusOK, page, v)
+}
+
+// renderStatus executes a page into a buffer first, so that a template
+// error becomes a clean 500 rather than half a page.
+func (s *Server) renderStatus(w http.ResponseWriter, code int, page string, v *view) error {
+	t, ok := s.pages[page]
+	if !ok {
+		return fmt.Errorf("no template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		return fmt.Errorf("render %s: %w", page, err)
+	}
+	if v.Flash != "" {
+		http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1})
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, err := w.Write(buf.Bytes())
+	return err
+}

@@ -1,0 +1,292 @@
+// Package web serves Attaché over HTTP: the HTML pages, the JSON API under
+// /api/v1, health checks and metrics. Every route is declared once in the
+// route table with the policy action it needs; the same middleware
+// authenticates, checks CSRF and asks the authorization policy before any
+// handler runs, and errors become HTTP responses in one place.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/config"
+	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/i18n"
+)
+
+// Deps are what the web layer needs; the command line wires them.
+type Deps struct {
+	Config   config.Config
+	DB       *db.DB
+	Auth     *auth.Service
+	Audit    *audit.Log
+	Catalog  *i18n.Catalog
+	Log      *slog.Logger
+	Registry *prometheus.Registry // metrics are registered here and served at /metrics
+	Version  string
+}
+
+// Server is the HTTP side of Attaché.
+type Server struct {
+	Deps
+	policy  auth.Policy
+	pages   map[string]*template.Template
+	assets  *assets
+	routes  []Route
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Route is one entry of the route table.
+type Route struct {
+	Method string
+	Path   string
+	// Action is what the policy is asked before the handler runs.
+	Action auth.Action
+	// API routes answer in JSON and accept API tokens.
+	API bool
+	h   handlerFunc
+}
+
+// Pattern is the route's ServeMux pattern.
+func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
+
+// New builds the server: it parses every template and hashes every asset
+// now, so that a broken template stops the start, not a request.
+func New(d Deps) (*Server, error) {
+	s := &Server{Deps: d, mux: http.NewServeMux()}
+	var err error
+	if s.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if s.pages, err = s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	if s.Registry != nil {
+		if s.metrics, err = newMetrics(s.Registry, d.DB); err != nil {
+			return nil, err
+		}
+	}
+	s.routes = s.routeTable()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Pattern(), s.guard(rt))
+	}
+	s.mux.Handle("/", http.HandlerFunc(s.notFound))
+	return s, nil
+}
+
+// Routes returns the route table.
+func (s *Server) Routes() []Route { return s.routes }
+
+func (s *Server) routeTable() []Route {
+	return []Route{
+		{"GET", "/healthz", auth.Public, false, s.healthz},
+		{"GET", "/readyz", auth.Public, false, s.readyz},
+		{"GET", "/metrics", auth.Public, false, s.serveMetrics},
+		{"GET", "/static/{file}", auth.Public, false, s.static},
+
+		{"GET", "/login", auth.Public, false, s.loginPage},
+		{"POST", "/login", auth.Public, false, s.login},
+		{"POST", "/logout", auth.ManageAccount, false, s.logout},
+		{"GET", "/setup", auth.Public, false, s.setupPage},
+		{"POST", "/setup", auth.Public, false, s.setup},
+
+		{"GET", "/{$}", auth.ViewHome, false, s.home},
+		{"GET", "/account", auth.ManageAccount, false, s.accountPage},
+		{"POST", "/account/password", auth.ManageAccount, false, s.changePassword},
+		{"POST", "/account/preferences", auth.ManageAccount, false, s.savePreferences},
+		{"POST", "/account/tokens", auth.ManageAccount, false, s.createToken},
+		{"POST", "/account/tokens/{id}/revoke", auth.ManageAccount, false, s.revokeToken},
+		{"POST", "/account/sessions/{id}/revoke", auth.ManageAccount, false, s.revokeSession},
+
+		{"GET", "/admin/users", auth.ListUsers, false, s.usersPage},
+		{"GET", "/admin/users/new", auth.CreateUser, false, s.newUserPage},
+		{"POST", "/admin/users", auth.CreateUser, false, s.createUser},
+		{"GET", "/admin/users/{id}", auth.ListUsers, false, s.userPage},
+		{"POST", "/admin/users/{id}", auth.UpdateUser, false, s.updateUser},
+		{"POST", "/admin/users/{id}/password", auth.UpdateUser, false, s.resetPassword},
+
+		{"GET", "/audit", auth.ReadAudit, false, s.auditPage},
+		{"POST", "/audit/verify", auth.VerifyAudit, false, s.verifyAudit},
+
+		{"GET", "/api/v1/me", auth.ViewHome, true, s.apiMe},
+		{"POST", "/api/v1/account/password", auth.ManageAccount, true, s.apiChangePassword},
+		{"GET", "/api/v1/tokens", auth.ManageAccount, true, s.apiTokens},
+		{"POST", "/api/v1/tokens", auth.ManageAccount, true, s.apiCreateToken},
+		{"DELETE", "/api/v1/tokens/{id}", auth.ManageAccount, true, s.apiRevokeToken},
+		{"GET", "/api/v1/users", auth.ListUsers, true, s.apiUsers},
+		{"POST", "/api/v1/users", auth.CreateUser, true, s.apiCreateUser},
+		{"GET", "/api/v1/users/{id}", auth.ListUsers, true, s.apiUser},
+		{"PATCH", "/api/v1/users/{id}", auth.UpdateUser, true, s.apiUpdateUser},
+		{"POST", "/api/v1/users/{id}/password-reset", auth.UpdateUser, true, s.apiResetPassword},
+		{"GET", "/api/v1/audit", auth.ReadAudit, true, s.apiAudit},
+		{"POST", "/api/v1/audit/verify", auth.VerifyAudit, true, s.apiVerifyAudit},
+	}
+}
+
+// Handler returns the whole HTTP handler: request logging and metrics,
+// security headers, cross-origin protection, then the routes.
+func (s *Server) Handler() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, errCrossOrigin)
+	}))
+	return s.observe(s.secure(cop.Handler(s.mux)))
+}
+
+// reqState is what the middleware learns about a request.
+type reqState struct {
+	id       string
+	address  string
+	lang     string
+	api      bool
+	user     *auth.User
+	session  *auth.Session // nil for API-token requests
+	viaToken bool
+}
+
+type stateKey struct{}
+
+func stateOf(r *http.Request) *reqState {
+	if st, ok := r.Context().Value(stateKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{lang: i18n.Source}
+}
+
+// actor is the audit actor of the request.
+func (st *reqState) actor() audit.Actor {
+	if st.user == nil {
+		return audit.Actor{ID: "anonymous", Name: "anonymous", Address: st.address}
+	}
+	return st.user.Actor(st.address)
+}
+
+// observe assigns a request id, logs the request and counts it.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		st := &reqState{id: hex.EncodeToString(b[:]), address: s.clientAddress(r), lang: i18n.Source,
+			api: strings.HasPrefix(r.URL.Path, "/api/")}
+		st.lang = s.Catalog.Match("", r.Header.Get("Accept-Language"))
+		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				s.Log.Error("panic", slog.Any("panic", v), slog.String("stack", string(debug.Stack())), slog.String("request_id", st.id))
+				if !rec.wrote {
+					s.fail(rec, r, fmt.Errorf("panic: %v", v))
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			if s.metrics != nil {
+				s.metrics.observe(route, r.Method, rec.status, elapsed)
+			}
+			level := slog.LevelInfo
+			if route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics" || route == "GET /static/{file}" {
+				level = slog.LevelDebug
+			}
+			s.Log.Log(r.Context(), level, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed),
+				slog.String("address", st.address), slog.String("request_id", st.id))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// contentSecurityPolicy allows nothing but this origin's own files: no inline
+// script or style, no framing, forms only to this origin.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	"media-src 'self' blob:; connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// secure sets the security headers of every response.
+func (s *Server) secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if s.Config.TLS() {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientAddress is the client's IP: the connection's, or, behind a trusted
+// proxy, the last address in X-Forwarded-For that is not a trusted proxy.
+func (s *Server) clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(addr) {
+		return host
+	}
+	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !s.trusted(a) {
+			return a.String()
+		}
+	}
+	return host
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.Config.TrustedProxies {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
