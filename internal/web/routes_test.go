@@ -1,0 +1,108 @@
+package web_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/attache-org/attache/internal/auth"
+)
+
+// who may reach each route. Every route of the server must be listed: a new
+// route without a decision here fails TestEveryRouteEveryRole.
+var (
+	anyone  = []string{"anonymous", "admin", "hq_officer", "consular_officer", "supervisor", "auditor"}
+	members = []string{"admin", "hq_officer", "consular_officer", "supervisor", "auditor"}
+	admins  = []string{"admin"}
+	readers = []string{"admin", "auditor"}
+)
+
+var routeAccess = map[string][]string{
+	"GET /healthz":                           anyone,
+	"GET /readyz":                            anyone,
+	"GET /metrics":                           anyone,
+	"GET /static/{file}":                     anyone,
+	"GET /login":                             anyone,
+	"POST /login":                            anyone,
+	"POST /logout":                           members,
+	"GET /setup":                             anyone,
+	"POST /setup":                            anyone,
+	"GET /{$}":                               members,
+	"GET /account":                           members,
+	"POST /account/password":                 members,
+	"POST /account/preferences":              members,
+	"POST /account/tokens":                   members,
+	"POST /account/tokens/{id}/revoke":       members,
+	"POST /account/sessions/{id}/revoke":     members,
+	"GET /admin/users":                       readers,
+	"GET /admin/users/new":                   admins,
+	"POST /admin/users":                      admins,
+	"GET /admin/users/{id}":                  readers,
+	"POST /admin/users/{id}":                 admins,
+	"POST /admin/users/{id}/password":        admins,
+	"GET /audit":                             readers,
+	"POST /audit/verify":                     readers,
+	"GET /api/v1/me":                         members,
+	"POST /api/v1/account/password":          members,
+	"GET /api/v1/tokens":                     members,
+	"POST /api/v1/tokens":                    members,
+	"DELETE /api/v1/tokens/{id}":             members,
+	"GET /api/v1/users":                      readers,
+	"POST /api/v1/users":                     admins,
+	"GET /api/v1/users/{id}":                 readers,
+	"PATCH /api/v1/users/{id}":               admins,
+	"POST /api/v1/users/{id}/password-reset": admins,
+	"GET /api/v1/audit":                      readers,
+	"POST /api/v1/audit/verify":              readers,
+}
+
+func TestEveryRouteEveryRole(t *testing.T) {
+	h := onSQLite(t)
+	for _, rt := range h.srv.Routes() {
+		allowed, ok := routeAccess[rt.Pattern()]
+		if !ok {
+			t.Errorf("route %s has no access decision in routeAccess", rt.Pattern())
+			continue
+		}
+		path := strings.NewReplacer("{id}", "nonexistent", "{file}", "missing.css", "{$}", "").Replace(rt.Path)
+		for _, who := range anyone {
+			var c *client
+			if who == "anonymous" {
+				c = h.anonymous()
+			} else {
+				c = h.as(auth.Role(who))
+			}
+			var res *http.Response
+			switch {
+			case rt.API && rt.Method != "GET":
+				res = c.api(rt.Method, path, "{}")
+			case rt.API:
+				res = c.api("GET", path, "")
+			case rt.Method == "POST":
+				res = c.post(path, nil)
+			default:
+				res = c.get(path)
+			}
+			body := readBody(t, res)
+			denied := res.StatusCode == http.StatusForbidden || res.StatusCode == http.StatusUnauthorized ||
+				(res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/login?"))
+			want := slices.Contains(allowed, who)
+			if denied == want {
+				t.Errorf("%s as %s: status %d (Location %q), want allowed=%v", rt.Pattern(), who, res.StatusCode, res.Header.Get("Location"), want)
+			}
+			if denied && strings.Contains(body, "The admin") {
+				t.Errorf("%s as %s: the refusal leaks another user's name", rt.Pattern(), who)
+			}
+		}
+	}
+	for p := range routeAccess {
+		found := false
+		for _, rt := range h.srv.Routes() {
+			found = found || rt.Pattern() == p
+		}
+		if !found {
+			t.Errorf("routeAccess lists %s, which is not a route", p)
+		}
+	}
+}
