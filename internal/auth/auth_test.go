@@ -29,7 +29,14 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+var auditSystem = audit.System
+
 func newService(t *testing.T, d *db.DB) (*auth.Service, *audit.Log, *clock) {
+	t.Helper()
+	return newServiceTB(t, d)
+}
+
+func newServiceTB(t testing.TB, d *db.DB) (*auth.Service, *audit.Log, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2020, 11, 19, 9, 0, 0, 0, time.UTC)}
 	a := audit.New(d)

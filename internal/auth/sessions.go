@@ -178,8 +178,9 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*User, *Sessio
 	id := hashToken(token)
 	var sess Session
 	var created, seen, expires int64
-	err := s.db.QueryRowContext(ctx, `SELECT user_id, csrf_token, created_at, last_seen_at, expires_at, address, user_agent FROM sessions WHERE id = $1`, id).
-		Scan(&sess.UserID, &sess.CSRF, &created, &seen, &expires, &sess.Address, &sess.UserAgent)
+	row := s.db.QueryRowContext(ctx, `SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent, `+
+		prefixed("u.", userColumns)+` FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`, id)
+	u, err := scanUser(scanPrefix{row, []any{&sess.UserID, &sess.CSRF, &created, &seen, &expires, &sess.Address, &sess.UserAgent}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, errNoSession
 	}
@@ -188,11 +189,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*User, *Sessio
 	}
 	sess.ID, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = id, db.Time(created), db.Time(seen), db.Time(expires)
 	now := s.now()
-	u, err := s.User(ctx, sess.UserID)
-	if err != nil && !problem.Is(err, problem.NotFound) {
-		return nil, nil, err
-	}
-	if err != nil || u.Disabled || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.SessionIdle {
+	if u.Disabled || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.SessionIdle {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
 			return nil, nil, fmt.Errorf("delete dead session: %w", err)
 		}

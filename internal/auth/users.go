@@ -309,6 +309,23 @@ const userColumns = `id, username, display_name, email, role, post, desk, lang, 
 
 type scanner interface{ Scan(dest ...any) error }
 
+// scanPrefix scans columns that come before the user's in a joined row.
+type scanPrefix struct {
+	r      scanner
+	before []any
+}
+
+func (p scanPrefix) Scan(dest ...any) error { return p.r.Scan(append(p.before, dest...)...) }
+
+// prefixed qualifies a comma-separated column list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ", ")
+	for i, c := range parts {
+		parts[i] = alias + c
+	}
+	return strings.Join(parts, ", ")
+}
+
 func scanUser(r scanner) (*User, error) {
 	var u User
 	var role string
