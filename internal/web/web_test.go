@@ -2,15 +2,21 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/db/dbtest"
+	"github.com/attache-org/attache/internal/i18n"
+	"github.com/attache-org/attache/internal/web"
 )
 
 func TestSignInAndOut(t *testing.T) {
@@ -529,4 +535,74 @@ func TestAccountPagesAndRevocation(t *testing.T) {
 		t.Fatalf("lang = %q", got.Lang)
 	}
 	_ = audit.System
+}
+
+func TestAnotherLanguageNeedsNoTemplateChange(t *testing.T) {
+	d := dbtest.Open(t, db.SQLite)
+	h := newHarness(t, d)
+	cat, err := i18n.LoadFS(fstest.MapFS{"m/fr.json": {Data: []byte(`{
+		"Sign in": "Se connecter",
+		"Wrong username or password.": "Nom d'utilisateur ou mot de passe erroné.",
+		"Welcome, %s": "Bienvenue, %s"}`)}}, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Deps{Config: config.Default(), DB: d, Auth: h.auth, Audit: h.audit, Catalog: cat,
+		Log: slog.New(slog.NewTextHandler(testLogWriter(t), nil)), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.h = srv.Handler()
+	c := h.anonymous()
+	c.header.Set("Accept-Language", "fr-CA,fr;q=0.9,en;q=0.5")
+	body := readBody(t, c.get("/login"))
+	if !strings.Contains(body, `<html lang="fr">`) || !strings.Contains(body, "Se connecter") {
+		t.Fatal("the sign-in page is not in French")
+	}
+	res := c.post("/login", url.Values{"username": {"admin"}, "password": {"wrong password"}})
+	if body := readBody(t, res); !strings.Contains(body, "Nom d&#39;utilisateur ou mot de passe erroné.") {
+		t.Fatal("the domain's error is not translated")
+	}
+	// A user's own preference wins over the browser's.
+	admin := h.as(auth.RoleAdmin)
+	admin.header.Set("Accept-Language", "fr")
+	if body := readBody(t, admin.get("/")); !strings.Contains(body, "Bienvenue, The admin") {
+		t.Fatal("home page not in French")
+	}
+	if err := h.db.InTx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(context.Background(), `UPDATE users SET lang = 'en' WHERE username = 'admin'`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, admin.get("/")); !strings.Contains(body, "Welcome, The admin") {
+		t.Fatal("the user's preference for English was ignored")
+	}
+}
+
+func TestCookiesOverTLS(t *testing.T) {
+	d := dbtest.Open(t, db.SQLite)
+	h := newHarness(t, d)
+	cfg := config.Default()
+	cfg.TLSSelfSigned = true
+	cat, _ := i18n.Load()
+	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: h.auth, Audit: h.audit, Catalog: cat,
+		Log: slog.New(slog.NewTextHandler(testLogWriter(t), nil)), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.h = srv.Handler()
+	res := h.anonymous().post("/login", url.Values{"username": {"admin"}, "password": {testPassword}})
+	var session *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "__Host-attache_session" {
+			session = ck
+		}
+	}
+	if session == nil || !session.Secure || !session.HttpOnly || session.Path != "/" || session.Domain != "" {
+		t.Fatalf("session cookie over TLS: %+v", res.Cookies())
+	}
+	if res.Header.Get("Strict-Transport-Security") == "" {
+		t.Fatal("no HSTS over TLS")
+	}
 }
