@@ -1,89 +1,22 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/attache-org/attache/internal/cli"
 	"github.com/attache-org/attache/internal/testenv"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-// server is a running "attache serve" on loopback.
-type server struct {
-	URL string
-	Out *syncBuffer
-}
-
-// startServer runs the program on 127.0.0.1 with a fresh data directory
-// until the test ends.
-func startServer(t *testing.T, args ...string) *server {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	done := make(chan int, 1)
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, args...)
-	go func() {
-		done <- cli.Run(ctx, args, cli.IO{Stdin: strings.NewReader(""), Stdout: out, Stderr: io.Discard, Getenv: func(string) string { return "" }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	re := regexp.MustCompile(`is running at (http://127\.0\.0\.1:\d+)`)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			return &server{URL: m[1], Out: out}
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("server exited with %d: %s", code, out.String())
-		default:
-		}
-	}
-	t.Fatalf("server did not start: %s", out.String())
-	return nil
-}
-
-// demoPassword reads a demo account's password from the server's output.
-func (s *server) demoPassword(t *testing.T, username string) string {
-	t.Helper()
-	m := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(username) + `\s+\S+\s+(\S+)$`).FindStringSubmatch(s.Out.String())
-	if m == nil {
-		t.Fatalf("no password printed for %s:\n%s", username, s.Out.String())
-	}
-	return m[1]
-}
 
 // browser is a headless Chromium for one test.
 type browser struct {

@@ -7,17 +7,19 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/attache-org/attache/internal/servertest"
 )
 
 // TestSignInThroughBrowser signs the demo administrator in and out in a real
 // browser, on a laptop-sized and a tablet-sized screen, and checks that the
 // strict Content-Security-Policy leaves the pages working without errors.
 func TestSignInThroughBrowser(t *testing.T) {
-	srv := startServer(t, "--demo")
+	srv := servertest.Start(t, "--demo", "--data", t.TempDir())
 	b := newBrowser(t)
 	ctx, cancel := context.WithTimeout(b.tab(), 60*time.Second)
 	defer cancel()
-	password := srv.demoPassword(t, "admin")
+	password := srv.DemoPassword(t, "admin")
 
 	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(1366, 850),

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,31 +13,19 @@ import (
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/db/dbtest"
 	"github.com/attache-org/attache/internal/problem"
+	"github.com/attache-org/attache/internal/testenv"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 var auditSystem = audit.System
 
-func newService(t *testing.T, d *db.DB) (*auth.Service, *audit.Log, *clock) {
+func newService(t *testing.T, d *db.DB) (*auth.Service, *audit.Log, *testenv.Clock) {
 	t.Helper()
 	return newServiceTB(t, d)
 }
 
-func newServiceTB(t testing.TB, d *db.DB) (*auth.Service, *audit.Log, *clock) {
+func newServiceTB(t testing.TB, d *db.DB) (*auth.Service, *audit.Log, *testenv.Clock) {
 	t.Helper()
-	c := &clock{t: time.Date(2020, 11, 19, 9, 0, 0, 0, time.UTC)}
+	c := testenv.NewClock(time.Date(2020, 11, 19, 9, 0, 0, 0, time.UTC))
 	a := audit.New(d)
 	a.SetClock(c.Now)
 	s := auth.NewService(d, a, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -22,20 +22,8 @@ import (
 	"github.com/attache-org/attache/internal/cli"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/db/dbtest"
+	"github.com/attache-org/attache/internal/servertest"
 )
-
-// syncBuffer is a buffer that a running server writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type result struct {
 	code           int
@@ -90,51 +78,11 @@ func TestBadConfiguration(t *testing.T) {
 	}
 }
 
-// startServer runs "attache serve" until the test ends and returns its URL
-// and what it printed.
-func startServer(t *testing.T, args ...string) (string, *syncBuffer) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...),
-			cli.IO{Stdin: strings.NewReader(""), Stdout: out, Stderr: io.Discard, Getenv: func(string) string { return "" }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("serve exited with %d", code)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop within 20 s of cancellation")
-		}
-	})
-	re := regexp.MustCompile(`is running at (https?://127\.0\.0\.1:\d+)`)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			return m[1], out
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited with %d: %s", code, out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	t.Fatalf("server did not start: %s", out.String())
-	return "", nil
-}
-
 func TestServeDemoAndSignIn(t *testing.T) {
 	dir := t.TempDir()
-	base, out := startServer(t, "--data", dir, "--demo")
-	m := regexp.MustCompile(`(?m)^\s+officer\s+consular_officer\s+(\S+)$`).FindStringSubmatch(out.String())
-	if m == nil {
-		t.Fatalf("no officer credentials printed:\n%s", out.String())
-	}
+	srv := servertest.Start(t, "--data", dir, "--demo")
+	base := srv.URL
+	password := srv.DemoPassword(t, "officer")
 	for _, p := range []string{"/healthz", "/readyz"} {
 		res, err := http.Get(base + p)
 		if err != nil || res.StatusCode != 200 {
@@ -144,7 +92,7 @@ func TestServeDemoAndSignIn(t *testing.T) {
 	}
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
-	res, err := browser.PostForm(base+"/login", url.Values{"username": {"officer"}, "password": {m[1]}})
+	res, err := browser.PostForm(base+"/login", url.Values{"username": {"officer"}, "password": {password}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,13 +123,11 @@ func TestServeDemoAndSignIn(t *testing.T) {
 func TestDemoIsIdempotent(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"ATTACHE_DATA": dir}
-	first, _ := startServer(t, "--data", dir, "--demo")
-	_ = first
+	servertest.Start(t, "--data", dir, "--demo")
 	list1 := run(t, env, "", "user", "list")
-	base2, out2 := startServer(t, "--data", dir, "--demo")
-	_ = base2
-	if !strings.Contains(out2.String(), "already exist") {
-		t.Fatalf("second demo load: %s", out2.String())
+	second := servertest.Start(t, "--data", dir, "--demo")
+	if !strings.Contains(second.Out.String(), "already exist") {
+		t.Fatalf("second demo load: %s", second.Out.String())
 	}
 	list2 := run(t, env, "", "user", "list")
 	if list1.stdout != list2.stdout || strings.Count(list1.stdout, "\n") != 6 {
@@ -190,7 +136,8 @@ func TestDemoIsIdempotent(t *testing.T) {
 }
 
 func TestFirstRunPrintsSetupLink(t *testing.T) {
-	base, out := startServer(t, "--data", t.TempDir())
+	srv := servertest.Start(t, "--data", t.TempDir())
+	base, out := srv.URL, srv.Out
 	m := regexp.MustCompile(`(http://\S+/setup\?token=\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no setup link:\n%s", out.String())
@@ -332,7 +279,8 @@ func TestBackupRefusesPostgres(t *testing.T) {
 
 func TestServeOnPostgres(t *testing.T) {
 	_, u := dbtest.ConnectURL(t, db.Postgres)
-	base, out := startServer(t, "--database", u, "--demo", "--data", t.TempDir())
+	srv := servertest.Start(t, "--database", u, "--demo", "--data", t.TempDir())
+	base, out := srv.URL, srv.Out
 	if !strings.Contains(out.String(), "database: PostgreSQL") {
 		t.Fatalf("not on PostgreSQL: %s", out.String())
 	}
@@ -345,7 +293,7 @@ func TestServeOnPostgres(t *testing.T) {
 
 func TestServeSelfSignedTLS(t *testing.T) {
 	dir := t.TempDir()
-	base, _ := startServer(t, "--data", dir, "--demo", "--tls-self-signed")
+	base := servertest.Start(t, "--data", dir, "--demo", "--tls-self-signed").URL
 	if !strings.HasPrefix(base, "https://") {
 		t.Fatalf("self-signed server at %s", base)
 	}

@@ -106,12 +106,9 @@ func userAdd(ctx context.Context, args []string, stdio IO) error {
 	if in.DisplayName == "" {
 		in.DisplayName = in.Username
 	}
-	password, mustChange := auth.GeneratePassword(), true
-	if fromStdin {
-		if password, err = readPassword(stdio.Stdin); err != nil {
-			return err
-		}
-		mustChange = false
+	password, mustChange, err := choosePassword(fromStdin, stdio)
+	if err != nil {
+		return err
 	}
 	s, err := open(ctx, cfg, stdio)
 	if err != nil {
@@ -124,7 +121,7 @@ func userAdd(ctx context.Context, args []string, stdio IO) error {
 	}
 	fmt.Fprintf(stdio.Stdout, "Created %s (%s).\n", u.Username, u.Role)
 	if mustChange {
-		fmt.Fprintf(stdio.Stdout, "Temporary password: %s\nIt must be changed at first sign-in.\n", password)
+		printTemporary(stdio, password)
 	}
 	return nil
 }
@@ -140,12 +137,9 @@ func userPasswd(ctx context.Context, args []string, stdio IO) error {
 	if len(rest) != 1 {
 		return errUsage{"user passwd takes one username"}
 	}
-	password, mustChange := auth.GeneratePassword(), true
-	if fromStdin {
-		if password, err = readPassword(stdio.Stdin); err != nil {
-			return err
-		}
-		mustChange = false
+	password, mustChange, err := choosePassword(fromStdin, stdio)
+	if err != nil {
+		return err
 	}
 	s, err := open(ctx, cfg, stdio)
 	if err != nil {
@@ -161,7 +155,7 @@ func userPasswd(ctx context.Context, args []string, stdio IO) error {
 	}
 	fmt.Fprintf(stdio.Stdout, "Password of %s changed; their sessions were ended.\n", u.Username)
 	if mustChange {
-		fmt.Fprintf(stdio.Stdout, "Temporary password: %s\nIt must be changed at first sign-in.\n", password)
+		printTemporary(stdio, password)
 	}
 	return nil
 }
@@ -267,4 +261,18 @@ func backup(ctx context.Context, args []string, stdio IO) error {
 	}
 	fmt.Fprintf(stdio.Stdout, "Backup written to %s\n", rest[0])
 	return nil
+}
+
+// choosePassword reads the password from stdin when asked to, or makes a
+// temporary one that must be changed at first sign-in.
+func choosePassword(fromStdin bool, stdio IO) (password string, mustChange bool, err error) {
+	if fromStdin {
+		password, err = readPassword(stdio.Stdin)
+		return password, false, err
+	}
+	return auth.GeneratePassword(), true, nil
+}
+
+func printTemporary(stdio IO, password string) {
+	fmt.Fprintf(stdio.Stdout, "Temporary password: %s\nIt must be changed at first sign-in.\n", password)
 }

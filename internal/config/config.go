@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/attache-org/attache/internal/db"
 )
 
 // Config is everything the program can be told. It is built once at start
@@ -155,7 +157,7 @@ func (c *Config) Validate() error {
 			bad("--database sqlite: needs a file path, e.g. sqlite:/var/lib/attache/attache.db")
 		}
 	default:
-		bad("--database %q: want a postgres://… URL, sqlite:PATH, or nothing for SQLite in the data directory", redact(u))
+		bad("--database %q: want a postgres://… URL, sqlite:PATH, or nothing for SQLite in the data directory", db.Redact(u))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("--log-format %q: want text or json", c.LogFormat)
@@ -217,15 +219,4 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }

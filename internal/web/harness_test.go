@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,20 +20,9 @@ import (
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/db/dbtest"
 	"github.com/attache-org/attache/internal/i18n"
+	"github.com/attache-org/attache/internal/testenv"
 	"github.com/attache-org/attache/internal/web"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // harness is a server on a test database with one user per role.
 type harness struct {
@@ -44,7 +32,7 @@ type harness struct {
 	h     http.Handler
 	auth  *auth.Service
 	audit *audit.Log
-	clock *clock
+	clock *testenv.Clock
 	users map[auth.Role]*auth.User
 }
 
@@ -52,7 +40,7 @@ const testPassword = "correct horse battery"
 
 func newHarness(t *testing.T, d *db.DB) *harness {
 	t.Helper()
-	c := &clock{t: time.Now().UTC()}
+	c := testenv.NewClock(time.Now().UTC())
 	log := slog.New(slog.NewTextHandler(testLogWriter(t), nil))
 	a := audit.New(d)
 	a.SetClock(c.Now)
