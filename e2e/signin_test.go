@@ -15,8 +15,8 @@ import (
 // browser, on a laptop-sized and a tablet-sized screen, and checks that the
 // strict Content-Security-Policy leaves the pages working without errors.
 func TestSignInThroughBrowser(t *testing.T) {
+	b := newBrowser(t) // first: skips before starting anything when Chromium is missing
 	srv := servertest.Start(t, "--demo", "--data", t.TempDir())
-	b := newBrowser(t)
 	ctx, cancel := context.WithTimeout(b.tab(), 60*time.Second)
 	defer cancel()
 	password := srv.DemoPassword(t, "admin")
