@@ -1,0 +1,282 @@
+// Package edate is for dates known to a precision: a year, a month, a day,
+// or a minute in a named time zone, possibly approximate. Consular records
+// are full of them ("arrested in December 2018", "detained around 10 p.m. on
+// 10 December, Beijing time"), and pretending to more precision than the
+// source gives is an error. Each Date has earliest and latest instants for
+// sorting and deadline arithmetic.
+package edate
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Precision is how much of a date is known.
+type Precision int
+
+// The precisions, coarsest first.
+const (
+	Unknown Precision = iota
+	Year
+	Month
+	Day
+	Minute
+)
+
+func (p Precision) String() string {
+	return [...]string{"unknown", "year", "month", "day", "minute"}[p]
+}
+
+// Date is a date to a precision. The zero Date is unknown.
+type Date struct {
+	Precision Precision
+	Year      int
+	Month     time.Month
+	Day       int
+	Hour      int
+	Minute    int
+	// Zone is the IANA zone the date is local to ("Asia/Shanghai"): the
+	// place where it happened. Empty means UTC.
+	Zone string
+	// Approx marks a date the source gives as approximate ("around").
+	Approx bool
+}
+
+// IsZero reports whether the date is unknown.
+func (d Date) IsZero() bool { return d.Precision == Unknown }
+
+// Parse reads a date written as YYYY, YYYY-MM, YYYY-MM-DD or
+// YYYY-MM-DDTHH:MM (a space may stand for the T), with a leading "~" for an
+// approximate date, local to zone (an IANA name, empty for UTC). The empty
+// string is the unknown date. Errors say what is wrong in words a user
+// understands.
+func Parse(s, zone string) (Date, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Date{}, nil
+	}
+	var d Date
+	if rest, ok := strings.CutPrefix(s, "~"); ok {
+		d.Approx, s = true, strings.TrimSpace(rest)
+	}
+	if zone != "" {
+		if _, err := LoadZone(zone); err != nil {
+			return Date{}, err
+		}
+		d.Zone = zone
+	}
+	datePart, timePart, hasTime := strings.Cut(strings.Replace(s, " ", "T", 1), "T")
+	parts := strings.Split(datePart, "-")
+	if len(parts) > 3 || (hasTime && len(parts) != 3) {
+		return Date{}, fmt.Errorf("%q is not a date: write YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM", s)
+	}
+	num := func(p string, digits int, what string) (int, error) {
+		if len(p) != digits {
+			return 0, fmt.Errorf("%q: the %s must have %d digits", s, what, digits)
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q: the %s must be a number", s, what)
+		}
+		return n, nil
+	}
+	var err error
+	if d.Year, err = num(parts[0], 4, "year"); err != nil {
+		return Date{}, err
+	}
+	if d.Year < 1800 || d.Year > 2200 {
+		return Date{}, fmt.Errorf("%q: the year must be between 1800 and 2200", s)
+	}
+	d.Precision = Year
+	if len(parts) > 1 {
+		m, err := num(parts[1], 2, "month")
+		if err != nil {
+			return Date{}, err
+		}
+		if m < 1 || m > 12 {
+			return Date{}, fmt.Errorf("%q: there is no month %d", s, m)
+		}
+		d.Month, d.Precision = time.Month(m), Month
+	}
+	if len(parts) > 2 {
+		if d.Day, err = num(parts[2], 2, "day"); err != nil {
+			return Date{}, err
+		}
+		if n := daysIn(d.Year, d.Month); d.Day < 1 || d.Day > n {
+			return Date{}, fmt.Errorf("%q: %s %d has %d days", s, d.Month, d.Year, n)
+		}
+		d.Precision = Day
+	}
+	if hasTime {
+		hh, mm, ok := strings.Cut(timePart, ":")
+		if !ok {
+			return Date{}, fmt.Errorf("%q: write the time as HH:MM", s)
+		}
+		if d.Hour, err = num(hh, 2, "hour"); err != nil {
+			return Date{}, err
+		}
+		if d.Minute, err = num(mm, 2, "minute"); err != nil {
+			return Date{}, err
+		}
+		if d.Hour > 23 || d.Minute > 59 {
+			return Date{}, fmt.Errorf("%q: %s is not a time of day", s, timePart)
+		}
+		d.Precision = Minute
+	}
+	return d, nil
+}
+
+// MustParse is Parse for literals known to be right (demo data, tests).
+func MustParse(s, zone string) Date {
+	d, err := Parse(s, zone)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func daysIn(y int, m time.Month) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// ErrUnknownZone is returned for a time zone that does not exist.
+var ErrUnknownZone = errors.New("unknown time zone")
+
+// LoadZone loads an IANA zone, refusing abbreviations and offsets that
+// time.LoadLocation would take ("Local", "").
+func LoadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" || !strings.Contains(name, "/") && name != "UTC" {
+		return nil, fmt.Errorf("%w %q: use an IANA name such as Asia/Shanghai or America/Toronto", ErrUnknownZone, name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: use an IANA name such as Asia/Shanghai or America/Toronto", ErrUnknownZone, name)
+	}
+	return loc, nil
+}
+
+func (d Date) location() *time.Location {
+	if d.Zone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(d.Zone)
+	if err != nil {
+		return time.UTC // Parse checked the zone; a zone removed from tzdata later falls back
+	}
+	return loc
+}
+
+// Earliest is the first instant the date can mean; the zero time when unknown.
+func (d Date) Earliest() time.Time {
+	loc := d.location()
+	switch d.Precision {
+	case Year:
+		return time.Date(d.Year, 1, 1, 0, 0, 0, 0, loc).UTC()
+	case Month:
+		return time.Date(d.Year, d.Month, 1, 0, 0, 0, 0, loc).UTC()
+	case Day:
+		return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc).UTC()
+	case Minute:
+		return time.Date(d.Year, d.Month, d.Day, d.Hour, d.Minute, 0, 0, loc).UTC()
+	}
+	return time.Time{}
+}
+
+// Latest is the last instant the date can mean (exclusive end minus a
+// microsecond); the zero time when unknown.
+func (d Date) Latest() time.Time {
+	loc := d.location()
+	var end time.Time
+	switch d.Precision {
+	case Year:
+		end = time.Date(d.Year+1, 1, 1, 0, 0, 0, 0, loc)
+	case Month:
+		end = time.Date(d.Year, d.Month+1, 1, 0, 0, 0, 0, loc)
+	case Day:
+		end = time.Date(d.Year, d.Month, d.Day+1, 0, 0, 0, 0, loc)
+	case Minute:
+		end = time.Date(d.Year, d.Month, d.Day, d.Hour, d.Minute+1, 0, 0, loc)
+	default:
+		return time.Time{}
+	}
+	return end.Add(-time.Microsecond).UTC()
+}
+
+// Value is the date as Parse reads it, without the zone: "~2018-12",
+// "2018-12-10 22:00".
+func (d Date) Value() string {
+	var s string
+	switch d.Precision {
+	case Year:
+		s = fmt.Sprintf("%04d", d.Year)
+	case Month:
+		s = fmt.Sprintf("%04d-%02d", d.Year, int(d.Month))
+	case Day:
+		s = fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+	case Minute:
+		s = fmt.Sprintf("%04d-%02d-%02d %02d:%02d", d.Year, int(d.Month), d.Day, d.Hour, d.Minute)
+	default:
+		return ""
+	}
+	if d.Approx {
+		s = "~" + s
+	}
+	return s
+}
+
+// String is the stored form: Value, and the zone in brackets when there is
+// one ("2018-12-10 22:00 [Asia/Shanghai]"). Decode reads it back.
+func (d Date) String() string {
+	if d.Zone == "" || d.IsZero() {
+		return d.Value()
+	}
+	return d.Value() + " [" + d.Zone + "]"
+}
+
+// Decode reads the stored form written by String.
+func Decode(s string) (Date, error) {
+	value, zone := s, ""
+	if i := strings.LastIndex(s, " ["); i >= 0 && strings.HasSuffix(s, "]") {
+		value, zone = s[:i], s[i+2:len(s)-1]
+	}
+	return Parse(value, zone)
+}
+
+// Human writes the date for people, at its precision: "2018", "December
+// 2018", "10 December 2018", "10 December 2018 22:00 (Asia/Shanghai)",
+// with "about" in front when approximate.
+func (d Date) Human() string {
+	var s string
+	switch d.Precision {
+	case Year:
+		s = strconv.Itoa(d.Year)
+	case Month:
+		s = fmt.Sprintf("%s %d", d.Month, d.Year)
+	case Day:
+		s = fmt.Sprintf("%d %s %d", d.Day, d.Month, d.Year)
+	case Minute:
+		s = fmt.Sprintf("%d %s %d %02d:%02d", d.Day, d.Month, d.Year, d.Hour, d.Minute)
+		if d.Zone != "" {
+			s += " (" + d.Zone + ")"
+		}
+	default:
+		return "unknown"
+	}
+	if d.Approx {
+		s = "about " + s
+	}
+	return s
+}
+
+// Before orders dates for a chronology: by earliest instant, then the more
+// precise first.
+func Before(a, b Date) bool {
+	ea, eb := a.Earliest(), b.Earliest()
+	if !ea.Equal(eb) {
+		return ea.Before(eb)
+	}
+	return a.Precision > b.Precision
+}
