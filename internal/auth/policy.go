@@ -24,20 +24,24 @@ const (
 	ReadCase   Action = "case.read"
 	CreateCase Action = "case.create"
 	UpdateCase Action = "case.update"
+
+	// The registry of detention facilities is reference data, not case data.
+	ReadFacility   Action = "facility.read"
+	ManageFacility Action = "facility.manage"
 )
 
 // Actions lists every action, for tests that check the policy is total.
 var Actions = []Action{Public, ViewHome, ManageAccount, ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit,
-	ReadCase, CreateCase, UpdateCase}
+	ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility}
 
 // everyone is the set of actions of any signed-in user.
 var everyone = []Action{ViewHome, ManageAccount}
 
-var caseWork = []Action{ReadCase, CreateCase, UpdateCase}
+var caseWork = []Action{ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility}
 
 // grants lists what each role may do, before any per-record check.
 var grants = map[Role][]Action{
-	RoleAdmin:           {ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit, ReadCase, CreateCase, UpdateCase},
+	RoleAdmin:           {ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit, ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility},
 	RoleAuditor:         {ListUsers, ReadAudit, VerifyAudit},
 	RoleSupervisor:      caseWork,
 	RoleHQOfficer:       caseWork,
@@ -96,4 +100,45 @@ func needToKnow(u *User, s *Scope) bool {
 		return samePost
 	}
 	return false
+}
+
+// Visibility is the need-to-know rule as a condition on case records, for
+// lists and searches that must leave out what the user may not see. It says
+// the same as Can with a Scope (a test holds them together).
+type Visibility struct {
+	All    bool   // every case
+	None   bool   // no case
+	UserID string // cases whose team includes this user
+	Post   string // cases of this post ("" for none)
+	Desk   string // cases of this desk ("" for none)
+}
+
+// Visibility returns which case records u may do a on.
+func (p Policy) Visibility(u *User, a Action) Visibility {
+	if !p.Can(u, a, nil) {
+		return Visibility{None: true}
+	}
+	v := Visibility{UserID: u.ID}
+	switch u.Role {
+	case RoleAdmin:
+		return Visibility{All: true}
+	case RoleSupervisor:
+		v.Post, v.Desk = u.Post, u.Desk
+	case RoleHQOfficer:
+		v.Desk = u.Desk
+	case RoleConsularOfficer:
+		v.Post = u.Post
+	}
+	return v
+}
+
+// Allows reports whether a record with this scope passes the condition.
+func (v Visibility) Allows(s *Scope) bool {
+	switch {
+	case v.All:
+		return true
+	case v.None:
+		return false
+	}
+	return slices.Contains(s.Team, v.UserID) || (v.Post != "" && v.Post == s.Post) || (v.Desk != "" && v.Desk == s.Desk)
 }

@@ -9,17 +9,19 @@ import (
 func TestPolicyEveryRoleEveryAction(t *testing.T) {
 	// want lists, for each action without a record, the roles allowed.
 	want := map[auth.Action][]auth.Role{
-		auth.Public:        auth.Roles,
-		auth.ViewHome:      auth.Roles,
-		auth.ManageAccount: auth.Roles,
-		auth.ListUsers:     {auth.RoleAdmin, auth.RoleAuditor},
-		auth.CreateUser:    {auth.RoleAdmin},
-		auth.UpdateUser:    {auth.RoleAdmin},
-		auth.ReadAudit:     {auth.RoleAdmin, auth.RoleAuditor},
-		auth.VerifyAudit:   {auth.RoleAdmin, auth.RoleAuditor},
-		auth.ReadCase:      {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
-		auth.CreateCase:    {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
-		auth.UpdateCase:    {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.Public:         auth.Roles,
+		auth.ViewHome:       auth.Roles,
+		auth.ManageAccount:  auth.Roles,
+		auth.ListUsers:      {auth.RoleAdmin, auth.RoleAuditor},
+		auth.CreateUser:     {auth.RoleAdmin},
+		auth.UpdateUser:     {auth.RoleAdmin},
+		auth.ReadAudit:      {auth.RoleAdmin, auth.RoleAuditor},
+		auth.VerifyAudit:    {auth.RoleAdmin, auth.RoleAuditor},
+		auth.ReadCase:       {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.CreateCase:     {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.UpdateCase:     {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.ReadFacility:   {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.ManageFacility: {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
 	}
 	var p auth.Policy
 	for _, a := range auth.Actions {
@@ -76,5 +78,37 @@ func TestPolicyNeedToKnow(t *testing.T) {
 	}
 	if p.Can(&auth.User{ID: "k", Role: auth.RoleConsularOfficer}, auth.ReadCase, &auth.Scope{}) {
 		t.Error("an officer without a post sees a case without a post")
+	}
+}
+
+// TestVisibilityAgreesWithCan holds the list filter and the per-record
+// decision together: for every role, post and desk combination and every
+// kind of case, both must say the same.
+func TestVisibilityAgreesWithCan(t *testing.T) {
+	var p auth.Policy
+	places := []string{"", "Beijing", "Shanghai"}
+	desks := []string{"", "China", "Iran"}
+	for _, r := range auth.Roles {
+		for _, post := range places {
+			for _, desk := range desks {
+				for _, disabled := range []bool{false, true} {
+					u := &auth.User{ID: "me", Role: r, Post: post, Desk: desk, Disabled: disabled}
+					v := p.Visibility(u, auth.ReadCase)
+					for _, cp := range places[1:] {
+						for _, cd := range desks[1:] {
+							for _, team := range [][]string{nil, {"me"}, {"other"}} {
+								s := &auth.Scope{Post: cp, Desk: cd, Team: team}
+								if got, want := v.Allows(s), p.Can(u, auth.ReadCase, s); got != want {
+									t.Errorf("%s post=%q desk=%q disabled=%v on case %+v: Visibility %v, Can %v", r, post, desk, disabled, s, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if v := p.Visibility(nil, auth.ReadCase); !v.None {
+		t.Error("anonymous visibility is not none")
 	}
 }

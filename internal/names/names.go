@@ -1,0 +1,281 @@
+// Package names folds people's names written in any script into search keys
+// and scores how well a query matches a name. "Michael Kovrig", "Kovrig
+// Michael", "KOVRIG, Michael", "康明凯", "康明凱", "Kang Mingkai",
+// "kāng míngkǎi", "kangmingkai" and the misspelling "Korvig" all lead to the
+// same person.
+//
+// The keys are plain strings stored in an indexed column and looked up with
+// equality and prefix ranges, so both database engines answer the same way.
+// Key kinds:
+//
+//	f:WHOLE   the whole name folded, its words run together in order
+//	t:WORD    one word (a Han name counts as one word, and so do its
+//	          surname and given name in Hanyu Pinyin)
+//	s:SOUND   a word's consonant sounds, first kept and the rest sorted,
+//	          which survives a swapped or doubled letter and vowel changes
+package names
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/longbridgeapp/opencc"
+	"github.com/mozillazg/go-pinyin"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Folder folds names. It is safe for concurrent use.
+type Folder struct {
+	t2s *opencc.OpenCC
+}
+
+// NewFolder loads the traditional-to-simplified Chinese tables.
+func NewFolder() (*Folder, error) {
+	cc, err := opencc.New("t2s")
+	if err != nil {
+		return nil, fmt.Errorf("load Chinese conversion tables: %w", err)
+	}
+	return &Folder{t2s: cc}, nil
+}
+
+// Simplified converts traditional Han characters to simplified ones and
+// leaves everything else alone.
+func (f *Folder) Simplified(s string) string {
+	if !hasHan(s) {
+		return s
+	}
+	out, err := f.t2s.Convert(s)
+	if err != nil {
+		return s
+	}
+	return out
+}
+
+var special = strings.NewReplacer("ß", "ss", "ø", "o", "Ø", "o", "æ", "ae", "Æ", "ae", "œ", "oe", "Œ", "oe",
+	"ł", "l", "Ł", "l", "đ", "d", "Đ", "d", "ı", "i", "þ", "th", "ð", "d")
+
+// Fold returns s lower-cased, without accents or tone marks, with
+// traditional Han characters made simplified, Cyrillic written in Latin
+// letters, and every run of punctuation, digits or spaces made one space.
+func (f *Folder) Fold(s string) string {
+	s = f.Simplified(special.Replace(s))
+	var b strings.Builder
+	space := true
+	for _, r := range norm.NFKD.String(s) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			continue // accents, tone marks
+		case unicode.Is(unicode.Han, r):
+			b.WriteRune(r)
+			space = false
+		case unicode.IsLetter(r):
+			if lat, ok := cyrillic[unicode.ToLower(r)]; ok {
+				b.WriteString(lat)
+			} else {
+				b.WriteRune(unicode.ToLower(r))
+			}
+			space = false
+		default:
+			if !space {
+				b.WriteByte(' ')
+				space = true
+			}
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// cyrillic transliterates Russian and Ukrainian letters (BGN/PCGN, simplified).
+var cyrillic = map[rune]string{
+	'а': "a", 'б': "b", 'в': "v", 'г': "g", 'ґ': "g", 'д': "d", 'е': "e", 'ё': "e", 'є': "ye", 'ж': "zh", 'з': "z",
+	'и': "i", 'і': "i", 'ї': "yi", 'й': "y", 'к': "k", 'л': "l", 'м': "m", 'н': "n", 'о': "o", 'п': "p", 'р': "r",
+	'с': "s", 'т': "t", 'у': "u", 'ф': "f", 'х': "kh", 'ц': "ts", 'ч': "ch", 'ш': "sh", 'щ': "shch", 'ъ': "",
+	'ы': "y", 'ь': "", 'э': "e", 'ю': "yu", 'я': "ya",
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Words splits a folded name into words. Runs of Han characters are split
+// from Latin letters; a Han run is one word, as Chinese names have no spaces.
+func Words(folded string) []string {
+	var out []string
+	for _, w := range strings.Fields(folded) {
+		var cur []rune
+		han := false
+		for _, r := range w {
+			h := unicode.Is(unicode.Han, r)
+			if len(cur) > 0 && h != han {
+				out = append(out, string(cur))
+				cur = cur[:0]
+			}
+			cur, han = append(cur, r), h
+		}
+		if len(cur) > 0 {
+			out = append(out, string(cur))
+		}
+	}
+	return out
+}
+
+// reading is the Hanyu Pinyin of a Han word as a surname (its first
+// character) and a given name (the rest), without tones: 康明凯 is "kang"
+// and "mingkai". A character without a reading is left out.
+func reading(hanWord string) (surname, given string) {
+	var syll []string
+	for _, r := range hanWord {
+		p := pinyin.LazyPinyin(string(r), pinyin.NewArgs())
+		if len(p) > 0 {
+			syll = append(syll, p[0])
+		}
+	}
+	if len(syll) == 0 {
+		return "", ""
+	}
+	return syll[0], strings.Join(syll[1:], "")
+}
+
+// Sound is a word's consonant skeleton: letters that sound alike merged,
+// vowels and repeats dropped, the first sound kept in place and the others
+// sorted ("kovrig" and "korvig" both give "k|fkr"). Words shorter than four
+// letters, and Han words, have none.
+func Sound(word string) string {
+	if len([]rune(word)) < 4 || hasHan(word) {
+		return ""
+	}
+	var first byte
+	var rest []byte
+	var prev byte
+	for i, r := range word {
+		c := soundClass(r)
+		if i == 0 {
+			first = c
+			if c == 0 {
+				first = byte(r) // a leading vowel counts
+			}
+			prev = c
+			continue
+		}
+		if c == 0 || c == prev {
+			prev = c
+			continue
+		}
+		rest = append(rest, c)
+		prev = c
+	}
+	if first == 0 {
+		return ""
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i] < rest[j] })
+	return string(first) + "|" + string(rest)
+}
+
+func soundClass(r rune) byte {
+	switch r {
+	case 'b', 'p':
+		return 'p'
+	case 'c', 'k', 'q', 'g':
+		return 'k'
+	case 'd', 't':
+		return 't'
+	case 'f', 'v', 'w':
+		return 'f'
+	case 's', 'z', 'x':
+		return 's'
+	case 'j':
+		return 'j'
+	case 'l':
+		return 'l'
+	case 'm':
+		return 'm'
+	case 'n':
+		return 'n'
+	case 'r':
+		return 'r'
+	}
+	return 0 // vowels, h, y and anything else
+}
+
+// Keys returns the search keys of one name variant, without duplicates.
+func (f *Folder) Keys(name string) []string {
+	words := Words(f.Fold(name))
+	seen := map[string]bool{}
+	var keys []string
+	add := func(k string) {
+		if !seen[k] && len(k) > 2 {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	addWord := func(w string) {
+		add("t:" + w)
+		if s := Sound(w); s != "" {
+			add("s:" + s)
+		}
+	}
+	if len(words) == 0 {
+		return nil
+	}
+	add("f:" + strings.Join(words, ""))
+	var latin []string // the name in Latin letters, Han words read in pinyin
+	for _, w := range words {
+		addWord(w)
+		if hasHan(w) {
+			sur, given := reading(w)
+			if sur == "" {
+				continue
+			}
+			addWord(sur)
+			if given != "" {
+				addWord(given)
+				add("f:" + given + sur) // Western order: "Mingkai Kang"
+			}
+			latin = append(latin, sur+given)
+		} else {
+			latin = append(latin, w)
+		}
+	}
+	add("f:" + strings.Join(latin, ""))
+	return keys
+}
+
+// Query is a search, folded once.
+type Query struct {
+	Folded string
+	Words  []string
+	// Exact are the keys to look up with equality.
+	Exact []string
+	// Prefix is a key whose extensions also match (the last word, being typed).
+	Prefix string
+}
+
+// ParseQuery folds a search box's text into keys.
+func (f *Folder) ParseQuery(q string) Query {
+	folded := f.Fold(q)
+	qq := Query{Folded: folded, Words: Words(folded), Exact: f.Keys(q)}
+	if n := len(qq.Words); n > 0 && len([]rune(qq.Words[n-1])) >= 2 && !hasHan(qq.Words[n-1]) {
+		qq.Prefix = "t:" + qq.Words[n-1]
+	}
+	return qq
+}
+
+// PrefixEnd returns the smallest string greater than every string that
+// starts with prefix, for the range prefix <= key < PrefixEnd(prefix).
+func PrefixEnd(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return prefix + "\xff"
+}
