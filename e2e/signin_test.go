@@ -75,6 +75,10 @@ func TestSignInThroughBrowser(t *testing.T) {
 	}
 
 	for _, page := range []struct{ path, name, heading string }{
+		{"/cases", "cases", "Cases"},
+		{"/people?q=%E5%BA%B7%E6%98%8E%E5%87%B1", "search", "Find a person"},
+		{"/cases/new", "case-new", "Open a case"},
+		{"/facilities", "facilities", "Facilities"},
 		{"/admin/users", "users", "Users"},
 		{"/admin/users/new", "user-new", "New account"},
 		{"/audit", "audit", "Audit log"},
@@ -88,6 +92,33 @@ func TestSignInThroughBrowser(t *testing.T) {
 		}
 		screenshot(t, ctx, page.name+"-laptop")
 	}
+	// The seed case, found by its Chinese name in traditional characters.
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/people?q=%E5%BA%B7%E6%98%8E%E5%87%B1"), chromedp.WaitVisible(chromedp.CSS(`main table a`))); err != nil {
+		t.Fatal(err)
+	}
+	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("main table a[href^='/cases/']").getAttribute("href")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+href), chromedp.WaitVisible(chromedp.CSS(`#timeline`))); err != nil {
+		t.Fatal(err)
+	}
+	if h1, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main h1`))); h1 != "Michael Kovrig" {
+		t.Errorf("case page heading %q", h1)
+	}
+	events, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("ol.timeline li.event").length`))
+	if events < 10 {
+		t.Errorf("the seed case's timeline has %d entries", events)
+	}
+	screenshot(t, ctx, "case-laptop")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(820, 1180), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#timeline`))); err != nil {
+		t.Fatal(err)
+	}
+	if wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)); wide {
+		t.Error("the case page is wider than a tablet screen")
+	}
+	screenshot(t, ctx, "case-tablet")
+
 	// A tablet in portrait: the pages still fit the width.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(820, 1180), chromedp.Navigate(srv.URL+"/audit"), chromedp.WaitVisible(chromedp.CSS(`main h1`))); err != nil {
 		t.Fatal(err)

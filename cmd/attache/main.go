@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // facility time zones work on hosts without a zone database
 
 	"github.com/attache-org/attache/internal/cli"
 )

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -348,4 +349,20 @@ func getUser(ctx context.Context, q db.Querier, where string, arg any) (*User, e
 		return nil, fmt.Errorf("read user: %w", err)
 	}
 	return u, nil
+}
+
+// Officers lists the active accounts that can be assigned to cases, by name.
+func (s *Service) Officers(ctx context.Context) ([]*User, error) {
+	users, err := s.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*User
+	for _, u := range users {
+		if !u.Disabled && (Policy{}).Can(u, ReadCase, nil) {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].DisplayName < out[j].DisplayName })
+	return out, nil
 }

@@ -571,3 +571,27 @@ func (s *Service) DeleteName(ctx context.Context, a Actor, personID, nameID stri
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.audit(), Action: "person.name_delete", ObjectType: "person", ObjectID: personID, Detail: gone.Value})
 	})
 }
+
+// PersonOfCase returns the id of a case's person, when the user may do
+// action on the case.
+func (s *Service) PersonOfCase(ctx context.Context, u *auth.User, action auth.Action, caseID string) (string, error) {
+	if err := s.authorize(ctx, s.db, u, action, caseID); err != nil {
+		return "", err
+	}
+	var id string
+	if err := s.db.QueryRowContext(ctx, `SELECT person_id FROM cases WHERE id = $1`, caseID).Scan(&id); err != nil {
+		return "", fmt.Errorf("read case: %w", err)
+	}
+	return id, nil
+}
+
+// HasPersonNamed reports whether any person has a name with exactly this
+// value. It serves loaders (demo data, imports) that must not add someone
+// twice; it reveals nothing to users and is not audited.
+func (s *Service) HasPersonNamed(ctx context.Context, value string) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM person_names WHERE value = $1`, value).Scan(&n); err != nil {
+		return false, fmt.Errorf("look up name: %w", err)
+	}
+	return n > 0, nil
+}

@@ -15,8 +15,10 @@ import (
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/names"
 )
 
 // IO is the program's standard streams and environment.
@@ -151,6 +153,7 @@ type services struct {
 	db    *db.DB
 	audit *audit.Log
 	auth  *auth.Service
+	cases *cases.Service
 	log   *slog.Logger
 }
 
@@ -163,7 +166,12 @@ func open(ctx context.Context, cfg config.Config, stdio IO) (*services, error) {
 	a := audit.New(d)
 	as := auth.NewService(d, a, log)
 	as.SessionIdle, as.SessionMax = cfg.SessionIdle, cfg.SessionMax
-	return &services{db: d, audit: a, auth: as, log: log}, nil
+	folder, err := names.NewFolder()
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &services{db: d, audit: a, auth: as, cases: cases.NewService(d, a, folder), log: log}, nil
 }
 
 func (s *services) close() { s.db.Close() }

@@ -12,13 +12,15 @@ import (
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/problem"
 )
 
 // Env is what demo steps work with.
 type Env struct {
-	Auth *auth.Service
-	Out  io.Writer // where credentials and notes are printed
+	Auth  *auth.Service
+	Cases *cases.Service
+	Out   io.Writer // where credentials and notes are printed
 }
 
 // Step loads one part of the demo data, leaving what exists alone.
@@ -28,7 +30,7 @@ type Step struct {
 }
 
 // Steps are run in order by Load.
-var Steps = []Step{{Name: "users", Run: loadUsers}}
+var Steps = []Step{{Name: "users", Run: loadUsers}, {Name: "seed cases", Run: loadCases}}
 
 // Load runs every step.
 func Load(ctx context.Context, env Env) error {
@@ -41,13 +43,15 @@ func Load(ctx context.Context, env Env) error {
 }
 
 // Users are the demo accounts, one per role, all on the China desk and the
-// embassy in Beijing so that they share the seed cases.
+// embassy in Beijing so that they share the seed cases, and the ambassador
+// of the seed article as a consular officer.
 var Users = []auth.UserInput{
 	{Username: "admin", DisplayName: "Demo administrator", Role: auth.RoleAdmin},
 	{Username: "hq", DisplayName: "Demo HQ case officer", Role: auth.RoleHQOfficer, Desk: "China"},
 	{Username: "officer", DisplayName: "Demo consular officer", Role: auth.RoleConsularOfficer, Post: "Beijing"},
 	{Username: "supervisor", DisplayName: "Demo supervisor", Role: auth.RoleSupervisor, Desk: "China"},
 	{Username: "auditor", DisplayName: "Demo auditor", Role: auth.RoleAuditor},
+	{Username: "barton", DisplayName: "Dominic Barton (鲍达民), Ambassador", Role: auth.RoleConsularOfficer, Post: "Beijing"},
 }
 
 func loadUsers(ctx context.Context, env Env) error {
@@ -73,7 +77,7 @@ func loadUsers(ctx context.Context, env Env) error {
 		created++
 	}
 	if created == 0 {
-		fmt.Fprintln(tw, "Demo accounts already exist (admin, hq, officer, supervisor, auditor); their passwords were printed when they were made.")
+		fmt.Fprintln(tw, "Demo accounts already exist (admin, hq, officer, supervisor, auditor, barton); their passwords were printed when they were made.")
 		fmt.Fprintln(tw, "Give one a new password with: attache user passwd USERNAME")
 	}
 	return tw.Flush()

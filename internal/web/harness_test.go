@@ -16,13 +16,23 @@ import (
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/db/dbtest"
 	"github.com/attache-org/attache/internal/i18n"
+	"github.com/attache-org/attache/internal/names"
 	"github.com/attache-org/attache/internal/testenv"
 	"github.com/attache-org/attache/internal/web"
 )
+
+var testFolder = func() *names.Folder {
+	f, err := names.NewFolder()
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
 
 // harness is a server on a test database with one user per role.
 type harness struct {
@@ -32,6 +42,7 @@ type harness struct {
 	h     http.Handler
 	auth  *auth.Service
 	audit *audit.Log
+	cases *cases.Service
 	clock *testenv.Clock
 	users map[auth.Role]*auth.User
 }
@@ -52,12 +63,13 @@ func newHarness(t *testing.T, d *db.DB) *harness {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
-	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Catalog: cat, Log: log,
+	cs := cases.NewService(d, a, testFolder)
+	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Catalog: cat, Log: log,
 		Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, clock: c, users: map[auth.Role]*auth.User{}}
+	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, clock: c, users: map[auth.Role]*auth.User{}}
 	for _, r := range auth.Roles {
 		u, err := as.CreateUser(context.Background(), audit.System, auth.UserInput{Username: string(r), DisplayName: "The " + string(r),
 			Role: r, Post: "Beijing", Desk: "China"}, testPassword, false)
@@ -198,3 +210,5 @@ func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+func auditSystem() audit.Actor { return audit.System }

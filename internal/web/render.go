@@ -11,10 +11,12 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
 )
 
 //go:embed templates/*.html
@@ -118,6 +120,16 @@ func (v *view) FieldError(name string) string { return v.Form.Errors[name] }
 // Can reports whether the signed-in user may do an action (for links and buttons).
 func (v *view) Can(action string) bool { return v.s.policy.Can(v.User, auth.Action(action), nil) }
 
+// vocabularies are the controlled vocabularies templates can list.
+var vocabularies = map[string]cases.Vocab{
+	"scripts": cases.Scripts, "name_kinds": cases.NameKinds, "sexes": cases.Sexes,
+	"vulnerabilities": cases.Vulnerabilities, "recognition": cases.Recognition,
+	"detention_types": cases.DetentionTypes, "legal_statuses": cases.LegalStatuses,
+	"case_statuses": cases.CaseStatuses, "priorities": cases.Priorities,
+	"classifications": cases.Classifications, "event_kinds": cases.EventKinds,
+	"source_kinds": cases.SourceKinds, "sort_orders": cases.SortOrders, "countries": cases.Countries(),
+}
+
 // RoleName names a role in the page's language.
 func (v *view) RoleName(r auth.Role) string { return v.T(roleNames[r]) }
 
@@ -165,6 +177,9 @@ func (s *Server) view(r *http.Request, title string) *view {
 			action      auth.Action
 		}{
 			{"Home", "/", auth.ViewHome},
+			{"Cases", "/cases", auth.ReadCase},
+			{"Find a person", "/people", auth.ReadCase},
+			{"Facilities", "/facilities", auth.ReadFacility},
 			{"Users", "/admin/users", auth.ListUsers},
 			{"Audit log", "/audit", auth.ReadAudit},
 			{"My account", "/account", auth.ManageAccount},
@@ -189,6 +204,12 @@ var flashes = map[string]string{
 	"user-created":     "The account was created.",
 	"user-updated":     "The account was saved.",
 	"welcome":          "Welcome. Your administrator account is ready.",
+	"case-opened":      "The case was opened.",
+	"case-saved":       "The case was saved.",
+	"name-added":       "The name was added.",
+	"event-added":      "The fact was added to the timeline.",
+	"removed":          "It was removed.",
+	"facility-saved":   "The facility was saved.",
 }
 
 // redirectFlash redirects after a successful form, with a notice.
@@ -201,10 +222,46 @@ func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, to, flash
 func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"asset": s.assets.url,
+		"roles": func() []auth.Role { return auth.Roles },
+		"vocab": func(name string) (cases.Vocab, error) {
+			v, ok := vocabularies[name]
+			if !ok {
+				return nil, fmt.Errorf("no vocabulary %q", name)
+			}
+			return v, nil
+		},
+		"label": func(name, code string) (string, error) {
+			v, ok := vocabularies[name]
+			if !ok {
+				return "", fmt.Errorf("no vocabulary %q", name)
+			}
+			return v.Label(code), nil
+		},
+		"country": func(code string) string {
+			if n, ok := cases.CountryName(code); ok {
+				return n
+			}
+			return code
+		},
+		"has":    func(list []string, s string) bool { return slices.Contains(list, s) },
+		"mul100": func(f float64) float64 { return f * 100 },
+		"seq": func(n int) []int {
+			out := make([]int, n)
+			for i := range out {
+				out[i] = i
+			}
+			return out
+		},
 		"field": func(v *view, name, label, typ string) fieldView {
 			return fieldView{V: v, Name: name, Label: label, Type: typ}
 		},
-		"roles": func() []auth.Role { return auth.Roles },
+		"sel": func(v *view, name, label, vocab, blank string) (selectView, error) {
+			terms, ok := vocabularies[vocab]
+			if !ok {
+				return selectView{}, fmt.Errorf("no vocabulary %q", vocab)
+			}
+			return selectView{V: v, Name: name, Label: label, Terms: terms, Blank: blank}, nil
+		},
 	}
 	// The layout and the partials (files starting with "_") are shared by
 	// every page; each page is parsed into its own copy of them.
@@ -234,6 +291,13 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 type fieldView struct {
 	V                 *view
 	Name, Label, Type string
+}
+
+type selectView struct {
+	V           *view
+	Name, Label string
+	Terms       cases.Vocab
+	Blank       string // the label of an empty first choice, or none
 }
 
 func (s *Server) render(w http.ResponseWriter, page string, v *view) error {

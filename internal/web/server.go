@@ -23,6 +23,7 @@ import (
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/i18n"
@@ -34,6 +35,7 @@ type Deps struct {
 	DB       *db.DB
 	Auth     *auth.Service
 	Audit    *audit.Log
+	Cases    *cases.Service
 	Catalog  *i18n.Catalog
 	Log      *slog.Logger
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
@@ -125,6 +127,29 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/audit", auth.ReadAudit, false, s.auditPage},
 		{"POST", "/audit/verify", auth.VerifyAudit, false, s.verifyAudit},
 
+		{"GET", "/cases", auth.ReadCase, false, s.casesPage},
+		{"GET", "/cases/new", auth.CreateCase, false, s.newCasePage},
+		{"POST", "/cases", auth.CreateCase, false, s.createCase},
+		{"GET", "/cases/{id}", auth.ReadCase, false, s.casePage},
+		{"GET", "/cases/{id}/edit", auth.UpdateCase, false, s.editCasePage},
+		{"POST", "/cases/{id}", auth.UpdateCase, false, s.updateCase},
+		{"POST", "/cases/{id}/person", auth.UpdateCase, false, s.updatePerson},
+		{"POST", "/cases/{id}/names", auth.UpdateCase, false, s.addName},
+		{"POST", "/cases/{id}/names/{name}/display", auth.UpdateCase, false, s.displayName},
+		{"POST", "/cases/{id}/names/{name}/delete", auth.UpdateCase, false, s.deleteName},
+		{"POST", "/cases/{id}/charges", auth.UpdateCase, false, s.addCharge},
+		{"POST", "/cases/{id}/charges/{item}/delete", auth.UpdateCase, false, s.deleteCharge},
+		{"POST", "/cases/{id}/links", auth.UpdateCase, false, s.addLink},
+		{"POST", "/cases/{id}/links/{item}/delete", auth.UpdateCase, false, s.deleteLink},
+		{"POST", "/cases/{id}/timeline", auth.UpdateCase, false, s.addEvent},
+		{"POST", "/cases/{id}/timeline/{item}/delete", auth.UpdateCase, false, s.deleteEvent},
+		{"GET", "/people", auth.ReadCase, false, s.searchPage},
+		{"GET", "/facilities", auth.ReadFacility, false, s.facilitiesPage},
+		{"GET", "/facilities/new", auth.ManageFacility, false, s.newFacilityPage},
+		{"POST", "/facilities", auth.ManageFacility, false, s.saveFacility},
+		{"GET", "/facilities/{id}", auth.ReadFacility, false, s.facilityPage},
+		{"POST", "/facilities/{id}", auth.ManageFacility, false, s.saveFacility},
+
 		{"GET", "/api/v1/me", auth.ViewHome, true, s.apiMe},
 		{"POST", "/api/v1/account/password", auth.ManageAccount, true, s.apiChangePassword},
 		{"GET", "/api/v1/tokens", auth.ManageAccount, true, s.apiTokens},
@@ -137,6 +162,22 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/api/v1/users/{id}/password-reset", auth.UpdateUser, true, s.apiResetPassword},
 		{"GET", "/api/v1/audit", auth.ReadAudit, true, s.apiAudit},
 		{"POST", "/api/v1/audit/verify", auth.VerifyAudit, true, s.apiVerifyAudit},
+		{"GET", "/api/v1/people", auth.ReadCase, true, s.apiSearchPeople},
+		{"GET", "/api/v1/people/{id}", auth.ReadCase, true, s.apiPerson},
+		{"PUT", "/api/v1/people/{id}", auth.UpdateCase, true, s.apiUpdatePerson},
+		{"POST", "/api/v1/people/{id}/names", auth.UpdateCase, true, s.apiAddName},
+		{"GET", "/api/v1/cases", auth.ReadCase, true, s.apiCases},
+		{"POST", "/api/v1/cases", auth.CreateCase, true, s.apiOpenCase},
+		{"GET", "/api/v1/cases/{id}", auth.ReadCase, true, s.apiCase},
+		{"PUT", "/api/v1/cases/{id}", auth.UpdateCase, true, s.apiUpdateCase},
+		{"POST", "/api/v1/cases/{id}/charges", auth.UpdateCase, true, s.apiAddCharge},
+		{"POST", "/api/v1/cases/{id}/links", auth.UpdateCase, true, s.apiAddLink},
+		{"GET", "/api/v1/cases/{id}/timeline", auth.ReadCase, true, s.apiTimeline},
+		{"POST", "/api/v1/cases/{id}/timeline", auth.UpdateCase, true, s.apiAddEvent},
+		{"GET", "/api/v1/facilities", auth.ReadFacility, true, s.apiFacilities},
+		{"POST", "/api/v1/facilities", auth.ManageFacility, true, s.apiCreateFacility},
+		{"GET", "/api/v1/facilities/{id}", auth.ReadFacility, true, s.apiFacility},
+		{"PUT", "/api/v1/facilities/{id}", auth.ManageFacility, true, s.apiUpdateFacility},
 	}
 }
 
