@@ -3,6 +3,7 @@ package cases
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -182,8 +183,8 @@ type CaseRef struct {
 	ID, Reference, Status string
 }
 
-// candidateLimit bounds how many people a search scores in Go.
-const candidateLimit = 200
+// candidateLimit bounds how many people each step of a search scores in Go.
+const candidateLimit = 100
 
 // SearchPeople finds the people the user may see whose names match q in
 // any script or spelling, best first, and records the search.
@@ -208,40 +209,110 @@ func (s *Service) searchPeople(ctx context.Context, u *auth.User, q string, limi
 		limit = 20
 	}
 	query := s.names.ParseQuery(q)
-	if len(query.Exact) == 0 {
+	if len(query.Whole) == 0 {
 		return nil, nil
 	}
-	cond, args := visibleSQL(v, "c", 1)
-	ph, keyArgs := placeholders(len(args)+1, query.Exact)
-	args = append(args, keyArgs...)
-	keyCond := "k.key IN (" + ph + ")"
-	if query.Prefix != "" {
-		args = append(args, query.Prefix, names.PrefixEnd(query.Prefix))
-		keyCond = fmt.Sprintf("(%s OR (k.key >= $%d AND k.key < $%d))", keyCond, len(args)-1, len(args))
+	// Whole-name keys first: a name matched whole ends the search. Then
+	// single words; then sounds and the word being typed. Each step runs
+	// only when the ones before found too few people, so that a common
+	// first name or a common surname's sound does not flood a precise
+	// search.
+	var ids []string
+	var matches []Match
+	for step, keys := range [][]string{query.Whole, query.Exact, query.Fuzzy} {
+		prefix := ""
+		if step == 2 {
+			prefix = query.Prefix
+		}
+		found, err := s.candidates(ctx, v, keys, prefix)
+		if err != nil {
+			return nil, err
+		}
+		var fresh []string
+		for _, id := range found {
+			if !slices.Contains(ids, id) {
+				fresh = append(fresh, id)
+			}
+		}
+		ids = append(ids, fresh...)
+		scored, err := s.score(ctx, query, fresh)
+		if err != nil {
+			return nil, err
+		}
+		matches = append(matches, scored...)
+		if step == 0 && len(matches) > 0 && matches[0].Score >= 0.99 {
+			break
+		}
+		if len(matches) >= limit {
+			break
+		}
 	}
+	out := matches
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].DisplayName < out[j].DisplayName
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, s.attachCases(ctx, v, out)
+}
+
+// Bounds of one search step: rows read per key, people weighed, people
+// kept. A key shared by more people than perKeyRows (a very common name)
+// contributes only that many; the scores rank what is kept.
+const (
+	perKeyRows   = 3000
+	weighedLimit = 1000
+)
+
+// candidates returns up to candidateLimit people the viewer may see who
+// have any of the keys (or a key in the prefix's range), those matching
+// more keys first. Visibility is tested only for the best-weighed people.
+func (s *Service) candidates(ctx context.Context, v auth.Visibility, keys []string, prefix string) ([]string, error) {
+	if len(keys) == 0 && prefix == "" {
+		return nil, nil
+	}
+	var branches []string
+	var args []any
+	for i, k := range keys {
+		args = append(args, k)
+		branches = append(branches, fmt.Sprintf(`SELECT person_id FROM (SELECT person_id FROM name_keys WHERE key = $%d LIMIT %d) AS b%d`,
+			len(args), perKeyRows, i))
+	}
+	if prefix != "" {
+		args = append(args, prefix, names.PrefixEnd(prefix))
+		branches = append(branches, fmt.Sprintf(`SELECT person_id FROM (SELECT person_id FROM name_keys WHERE key >= $%d AND key < $%d LIMIT %d) AS bp`,
+			len(args)-1, len(args), perKeyRows))
+	}
+	vis, visArgs := visibleSQL(v, "c", len(args)+1)
+	args = append(args, visArgs...)
 	args = append(args, candidateLimit)
-	rows, err := s.db.QueryContext(ctx, `SELECT k.person_id,
-			SUM(CASE substr(k.key, 1, 2) WHEN 'f:' THEN 4 WHEN 't:' THEN 2 ELSE 1 END) AS weight
-		FROM name_keys k
-		WHERE `+keyCond+` AND EXISTS (SELECT 1 FROM cases c WHERE c.person_id = k.person_id AND `+cond+`)
-		GROUP BY k.person_id ORDER BY weight DESC, k.person_id LIMIT $`+fmt.Sprint(len(args)), args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT g.person_id FROM (
+			SELECT person_id, COUNT(*) AS weight FROM (`+strings.Join(branches, " UNION ALL ")+`) AS hits
+			GROUP BY person_id ORDER BY weight DESC, person_id LIMIT `+fmt.Sprint(weighedLimit)+`) AS g
+		WHERE EXISTS (SELECT 1 FROM cases c WHERE c.person_id = g.person_id AND `+vis+`)
+		ORDER BY g.weight DESC, g.person_id LIMIT $`+fmt.Sprint(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search names: %w", err)
 	}
+	defer rows.Close()
 	var ids []string
 	for rows.Next() {
 		var id string
-		var w int
-		if err := rows.Scan(&id, &w); err != nil {
-			rows.Close()
+		if err := rows.Scan(&id); err != nil {
 			return nil, fmt.Errorf("search names: %w", err)
 		}
 		ids = append(ids, id)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search names: %w", err)
-	}
+	return ids, rows.Err()
+}
+
+// score loads the names of people and keeps those that match the query,
+// best first.
+func (s *Service) score(ctx context.Context, query names.Query, ids []string) ([]Match, error) {
 	byPerson, err := s.namesOf(ctx, s.db, ids)
 	if err != nil {
 		return nil, err
@@ -259,16 +330,8 @@ func (s *Service) searchPeople(ctx context.Context, u *auth.User, q string, limi
 			out = append(out, m)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
-		}
-		return out[i].DisplayName < out[j].DisplayName
-	})
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, s.attachCases(ctx, v, out)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out, nil
 }
 
 // attachCases adds to each match the cases of that person the user may see.

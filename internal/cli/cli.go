@@ -71,6 +71,8 @@ Usage:
   attache token create --user NAME [--name LABEL]
   attache audit verify                 check the audit log's hash chain
   attache backup FILE                  consistent copy of the SQLite database, safe while serving
+  attache bench search [--people N] [--queries N] [--database URL]
+                                       time the name search on generated people (empty database)
   attache version
 
 Every flag can also be set with an ATTACHE_* environment variable
@@ -121,6 +123,8 @@ func run(ctx context.Context, args []string, stdio IO) error {
 		return auditCmd(ctx, rest, stdio)
 	case "backup":
 		return backup(ctx, rest, stdio)
+	case "bench":
+		return bench(ctx, rest, stdio)
 	case "version":
 		fmt.Fprintf(stdio.Stdout, "attache %s\n", version())
 		return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/problem"
+	"github.com/attache-org/attache/internal/searchbench"
 )
 
 // cliActor is the audit actor of an operator at the command line.
@@ -275,4 +276,28 @@ func choosePassword(fromStdin bool, stdio IO) (password string, mustChange bool,
 
 func printTemporary(stdio IO, password string) {
 	fmt.Fprintf(stdio.Stdout, "Temporary password: %s\nIt must be changed at first sign-in.\n", password)
+}
+
+func bench(ctx context.Context, args []string, stdio IO) error {
+	if len(args) == 0 || args[0] != "search" {
+		return errUsage{"bench needs the subcommand search"}
+	}
+	o := searchbench.Options{}
+	cfg, _, err := parse("bench search", config.Storage, args[1:], stdio, func(fs *flag.FlagSet) {
+		fs.IntVar(&o.People, "people", 1000000, "people to generate, each with three names and a case")
+		fs.IntVar(&o.Queries, "queries", 2000, "searches to time")
+		fs.Uint64Var(&o.Seed, "seed", 1, "seed of the generated population")
+	})
+	if err != nil {
+		return err
+	}
+	if o.People < 1 || o.Queries < 1 {
+		return errUsage{"--people and --queries must be positive"}
+	}
+	d, err := db.Connect(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return searchbench.Run(ctx, d, o, stdio.Stdout)
 }

@@ -111,7 +111,10 @@ func Connect(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 
 func openSQLite(path string) (*sql.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"foreign_keys(1)", "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)"} {
+	// Reads go through a memory map (no system call per page) and a 32 MiB
+	// page cache per connection.
+	for _, p := range []string{"foreign_keys(1)", "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)",
+		"mmap_size(1073741824)", "cache_size(-32768)"} {
 		q.Add("_pragma", p)
 	}
 	// Write transactions take the write lock at BEGIN, so two transactions

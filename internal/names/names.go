@@ -9,6 +9,7 @@
 // Key kinds:
 //
 //	f:WHOLE   the whole name folded, its words run together in order
+//	o:WHOLE   the same with the words sorted, for any word order
 //	t:WORD    one word (a Han name counts as one word, and so do its
 //	          surname and given name in Hanyu Pinyin)
 //	s:SOUND   a word's consonant sounds, first kept and the rest sorted,
@@ -17,6 +18,7 @@ package names
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -244,6 +246,11 @@ func (f *Folder) Keys(name string) []string {
 		}
 	}
 	add("f:" + strings.Join(latin, ""))
+	if len(latin) > 1 {
+		sorted := slices.Clone(latin)
+		sort.Strings(sorted)
+		add("o:" + strings.Join(sorted, "")) // any word order: "Kovrig Michael"
+	}
 	return keys
 }
 
@@ -251,17 +258,41 @@ func (f *Folder) Keys(name string) []string {
 type Query struct {
 	Folded string
 	Words  []string
-	// Exact are the keys to look up with equality.
+	// Whole are the keys of the whole name (f:, o:), looked up first.
+	Whole []string
+	// Exact are the keys of single words, looked up next.
 	Exact []string
-	// Prefix is a key whose extensions also match (the last word, being typed).
+	// Fuzzy are looked up when Exact finds too few people: sound keys.
+	Fuzzy []string
+	// Prefix is a key whose extensions also match (the last word, being
+	// typed), looked up with Fuzzy.
 	Prefix string
 }
 
-// ParseQuery folds a search box's text into keys.
+// ParseQuery folds a search box's text into keys. A query in Han
+// characters looks only for those characters and their whole reading (the
+// readings of single syllables are shared by too many people to narrow a
+// search); a query in letters looks for its words and whole form first
+// (Exact), and for sounds and the word being typed second (Fuzzy, Prefix).
 func (f *Folder) ParseQuery(q string) Query {
 	folded := f.Fold(q)
-	qq := Query{Folded: folded, Words: Words(folded), Exact: f.Keys(q)}
-	if n := len(qq.Words); n > 0 && len([]rune(qq.Words[n-1])) >= 2 && !hasHan(qq.Words[n-1]) {
+	qq := Query{Folded: folded, Words: Words(folded)}
+	han := hasHan(folded)
+	for _, k := range f.Keys(q) {
+		switch {
+		case strings.HasPrefix(k, "s:"):
+			if !han {
+				qq.Fuzzy = append(qq.Fuzzy, k)
+			}
+		case han && strings.HasPrefix(k, "t:") && !hasHan(k):
+			// a syllable's reading: too common
+		case strings.HasPrefix(k, "f:") || strings.HasPrefix(k, "o:"):
+			qq.Whole = append(qq.Whole, k)
+		default:
+			qq.Exact = append(qq.Exact, k)
+		}
+	}
+	if n := len(qq.Words); n > 0 && len([]rune(qq.Words[n-1])) >= 2 && !han {
 		qq.Prefix = "t:" + qq.Words[n-1]
 	}
 	return qq

@@ -49,11 +49,12 @@ CREATE TABLE person_names (
 CREATE INDEX person_names_person ON person_names (person_id);
 
 -- Search keys computed in Go from each name variant (internal/names).
+-- The primary key covers the search: key → person without a table lookup.
 CREATE TABLE name_keys (
     key       TEXT NOT NULL,
-    name_id   TEXT NOT NULL REFERENCES person_names (id) ON DELETE CASCADE,
     person_id TEXT NOT NULL,
-    PRIMARY KEY (key, name_id)
+    name_id   TEXT NOT NULL REFERENCES person_names (id) ON DELETE CASCADE,
+    PRIMARY KEY (key, person_id, name_id)
 );
 CREATE INDEX name_keys_name ON name_keys (name_id);
 
@@ -101,7 +102,8 @@ CREATE TABLE cases (
     created_at          BIGINT NOT NULL,
     updated_at          BIGINT NOT NULL
 );
-CREATE INDEX cases_person ON cases (person_id);
+-- Covers the need-to-know test of a person's cases during a name search.
+CREATE INDEX cases_person ON cases (person_id, post, desk, id);
 CREATE INDEX cases_post ON cases (post);
 CREATE INDEX cases_desk ON cases (desk);
 CREATE INDEX cases_status ON cases (status);
