@@ -345,8 +345,15 @@ func TestNames(t *testing.T) {
 		if p.DisplayName != "Korvig" {
 			t.Fatalf("display name %q", p.DisplayName)
 		}
+		if ms, _ := fx.svc.SearchPeople(ctx, a, "Korvig", 5); len(ms) != 1 || ms[0].Score < 0.99 {
+			t.Fatalf("the added name is not searchable: %+v", ms)
+		}
 		if err := fx.svc.DeleteName(ctx, a, c.Person.ID, n.ID); err != nil {
 			t.Fatal(err)
+		}
+		var left int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM name_keys WHERE name_id = $1`, n.ID).Scan(&left); err != nil || left != 0 {
+			t.Fatalf("%d search keys of the deleted name remain (%v)", left, err)
 		}
 		p, _ = fx.svc.Person(ctx, a, c.Person.ID)
 		if p.DisplayName == "Korvig" || !p.Names[0].Display || len(p.Names) != 4 {

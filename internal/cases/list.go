@@ -365,7 +365,8 @@ func (s *Service) attachCases(ctx context.Context, v auth.Visibility, ms []Match
 
 // LikelyDuplicates returns people the user may see whose names match any of
 // the names about to be entered, so that one person is not entered twice.
-// It is not audited on its own: it runs inside opening a case.
+// A check that finds someone is audited (it showed case data); one that
+// finds nobody showed nothing.
 func (s *Service) LikelyDuplicates(ctx context.Context, a Actor, candidateNames []string) ([]Match, error) {
 	best := map[string]Match{}
 	for _, n := range candidateNames {

@@ -558,6 +558,11 @@ func (s *Service) DeleteName(ctx context.Context, a Actor, personID, nameID stri
 		if _, err := tx.ExecContext(ctx, `DELETE FROM person_names WHERE id = $1`, nameID); err != nil {
 			return fmt.Errorf("delete name: %w", err)
 		}
+		for _, k := range s.names.Keys(gone.Value) {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM name_keys WHERE key = $1 AND person_id = $2 AND name_id = $3`, k, personID, nameID); err != nil {
+				return fmt.Errorf("delete name key: %w", err)
+			}
+		}
 		if gone.Display {
 			for _, n := range list {
 				if n.ID != nameID {

@@ -205,10 +205,21 @@ func fill(ctx context.Context, d *db.DB, folder *names.Folder, o Options, out io
 			}
 		}
 	}()
+	// People, names and cases have time-ordered ids and go in as they are
+	// made; the search keys are kept and written at the end in key order,
+	// so that the key index grows at its end instead of at random places.
+	var keys []keyRow
 	written, last := 0, time.Now()
 	for list := range people {
 		if err := insertBatch(ctx, d, list); err != nil {
 			return err
+		}
+		for _, p := range list {
+			for v := range 3 {
+				for _, k := range p.keys[v] {
+					keys = append(keys, keyRow{k, p.id, p.nameIDs[v]})
+				}
+			}
 		}
 		written += len(list)
 		if time.Since(last) > 10*time.Second {
@@ -216,7 +227,66 @@ func fill(ctx context.Context, d *db.DB, folder *names.Folder, o Options, out io
 			last = time.Now()
 		}
 	}
-	return genErr
+	if genErr != nil {
+		return genErr
+	}
+	slices.SortFunc(keys, func(a, b keyRow) int {
+		return strings.Compare(a.key+"\x00"+a.person+"\x00"+a.name, b.key+"\x00"+b.person+"\x00"+b.name)
+	})
+	keys = slices.CompactFunc(keys, func(a, b keyRow) bool { return a == b })
+	fmt.Fprintf(out, "  writing %d search keys in key order\n", len(keys))
+	for len(keys) > 0 {
+		n := min(len(keys), 20000)
+		if err := insertKeys(ctx, d, keys[:n]); err != nil {
+			return err
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+type keyRow struct{ key, person, name string }
+
+// values builds a multi-row INSERT. SQLite looks named parameters up one by
+// one: thousands of $N in one statement cost quadratic time, so it gets ?.
+func values(engine db.Engine, table, cols string, n, width int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := range width {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			if engine == db.SQLite {
+				b.WriteByte('?')
+			} else {
+				fmt.Fprintf(&b, "$%d", i*width+j+1)
+			}
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+func insertKeys(ctx context.Context, d *db.DB, keys []keyRow) error {
+	return d.InTx(ctx, func(tx *sql.Tx) error {
+		for len(keys) > 0 {
+			n := min(len(keys), 2000)
+			args := make([]any, 0, 3*n)
+			for _, k := range keys[:n] {
+				args = append(args, k.key, k.person, k.name)
+			}
+			if _, err := tx.ExecContext(ctx, values(d.Engine, "name_keys", "key, person_id, name_id", n, 3), args...); err != nil {
+				return fmt.Errorf("insert keys: %w", err)
+			}
+			keys = keys[n:]
+		}
+		return nil
+	})
 }
 
 // insertBatch writes people with multi-row INSERTs in one transaction.
@@ -224,28 +294,7 @@ func insertBatch(ctx context.Context, d *db.DB, list []person) error {
 	return d.InTx(ctx, func(tx *sql.Tx) error {
 		now := db.Instant(time.Now())
 		rows := func(table, cols string, n, width int, args []any) error {
-			var b strings.Builder
-			b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
-			for i := range n {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteByte('(')
-				for j := range width {
-					if j > 0 {
-						b.WriteByte(',')
-					}
-					// SQLite looks named parameters up one by one: thousands
-					// of $N in one statement cost quadratic time, so it gets ?.
-					if d.Engine == db.SQLite {
-						b.WriteByte('?')
-					} else {
-						fmt.Fprintf(&b, "$%d", i*width+j+1)
-					}
-				}
-				b.WriteByte(')')
-			}
-			_, err := tx.ExecContext(ctx, b.String(), args...)
+			_, err := tx.ExecContext(ctx, values(d.Engine, table, cols, n, width), args...)
 			return err
 		}
 		var args []any
@@ -265,31 +314,6 @@ func insertBatch(ctx context.Context, d *db.DB, list []person) error {
 			return fmt.Errorf("insert names: %w", err)
 		}
 		args = args[:0]
-		nk := 0
-		flush := func() error {
-			if nk == 0 {
-				return nil
-			}
-			err := rows("name_keys", "key, name_id, person_id", nk, 3, args)
-			args, nk = args[:0], 0
-			return err
-		}
-		for _, p := range list {
-			for v := range 3 {
-				for _, k := range p.keys[v] {
-					args = append(args, k, p.nameIDs[v], p.id)
-					nk++
-					if nk == 2000 {
-						if err := flush(); err != nil {
-							return fmt.Errorf("insert keys: %w", err)
-						}
-					}
-				}
-			}
-		}
-		if err := flush(); err != nil {
-			return fmt.Errorf("insert keys: %w", err)
-		}
 		for _, p := range list {
 			args = append(args, p.caseID, "BENCH-"+p.caseID, p.id, "open", "pretrial", "CN", "criminal_detention", "normal", "protected_b", "Beijing", p.desk, now, now, now)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -47,6 +48,13 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		data["Audit"] = entries
+	}
+	if s.policy.Can(st.user, auth.ReadCase, nil) && st.user.Role != auth.RoleAdmin {
+		mine, err := s.Cases.Cases(ctx, s.actor(r), cases.Filter{Limit: 10})
+		if err != nil {
+			return err
+		}
+		data["Cases"] = mine
 	}
 	if st.user.Role == auth.RoleAdmin {
 		version, err := s.DB.Version(ctx)

@@ -50,13 +50,14 @@ CREATE INDEX person_names_person ON person_names (person_id);
 
 -- Search keys computed in Go from each name variant (internal/names).
 -- The primary key covers the search: key → person without a table lookup.
+-- There is no other index: a name's keys are deleted by recomputing them
+-- (internal/cases), which keeps this large table to one index.
 CREATE TABLE name_keys (
     key       TEXT NOT NULL,
     person_id TEXT NOT NULL,
-    name_id   TEXT NOT NULL REFERENCES person_names (id) ON DELETE CASCADE,
+    name_id   TEXT NOT NULL,
     PRIMARY KEY (key, person_id, name_id)
 );
-CREATE INDEX name_keys_name ON name_keys (name_id);
 
 CREATE TABLE person_nationalities (
     person_id  TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
