@@ -264,8 +264,8 @@ func (s *Service) searchPeople(ctx context.Context, u *auth.User, q string, limi
 // kept. A key shared by more people than perKeyRows (a very common name)
 // contributes only that many; the scores rank what is kept.
 const (
-	perKeyRows   = 3000
-	weighedLimit = 1000
+	perKeyRows   = 1000
+	weighedLimit = 400
 )
 
 // candidates returns up to candidateLimit people the viewer may see who

@@ -393,7 +393,7 @@ func timeQueries(ctx context.Context, d *db.DB, folder *names.Folder, o Options,
 	qr := rand.New(rand.NewPCG(o.Seed+1, 11))
 	perKind := map[string][]time.Duration{}
 	var all []time.Duration
-	found, visible := 0, 0
+	found, visible := map[string]int{}, map[string]int{}
 	for i := range o.Queries {
 		p := sources[qr.IntN(len(sources))]
 		k := queryKinds[i%len(queryKinds)]
@@ -407,26 +407,28 @@ func timeQueries(ctx context.Context, d *db.DB, folder *names.Folder, o Options,
 		perKind[k.name] = append(perKind[k.name], el)
 		all = append(all, el)
 		if p.desk == officer.Desk {
-			visible++
+			visible[k.name]++
 			for _, m := range ms {
 				if m.DisplayName == p.names[0].Value && slices.ContainsFunc(m.Names, func(n cases.Name) bool { return n.Value == p.names[1].Value }) {
-					found++
+					found[k.name]++
 					break
 				}
 			}
 		}
 	}
 	fmt.Fprintf(out, "%d searches as an HQ officer of one desk in ten (%s, %d people):\n", o.Queries, d.Engine, o.People)
-	fmt.Fprintf(out, "  %-22s %8s %8s %8s\n", "query", "p50", "p99", "max")
+	fmt.Fprintf(out, "  %-22s %8s %8s %8s  %s\n", "query", "p50", "p99", "max", "found (of the searches for someone the officer may see)")
+	tf, tv := 0, 0
 	for _, k := range queryKinds {
 		p50, p99, mx := percentiles(perKind[k.name])
-		fmt.Fprintf(out, "  %-22s %8s %8s %8s\n", k.name, p50, p99, mx)
+		fmt.Fprintf(out, "  %-22s %8s %8s %8s  %d/%d\n", k.name, p50, p99, mx, found[k.name], visible[k.name])
+		tf, tv = tf+found[k.name], tv+visible[k.name]
 	}
 	p50, p99, mx := percentiles(all)
-	fmt.Fprintf(out, "  %-22s %8s %8s %8s\n", "all", p50, p99, mx)
-	if visible > 0 {
-		fmt.Fprintf(out, "the searched person was among the results in %d of %d searches for people the officer may see (%.1f%%)\n",
-			found, visible, 100*float64(found)/float64(visible))
+	fmt.Fprintf(out, "  %-22s %8s %8s %8s  %d/%d\n", "all", p50, p99, mx, tf, tv)
+	if tv > 0 {
+		fmt.Fprintf(out, "the searched person was among the first 20 results in %.1f%% of the searches for people the officer may see\n",
+			100*float64(tf)/float64(tv))
 	}
 	fmt.Fprintf(out, "engine=%s people=%d p50=%s p99=%s\n", d.Engine, o.People, p50, p99)
 	return nil
