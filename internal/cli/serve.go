@@ -95,7 +95,6 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	}
 
 	url := cfg.PublicURL()
-	fmt.Fprintf(stdio.Stdout, "Attaché %s is running at %s (database: %s)\n", version(), url, s.db.Describe(cfg.DatabaseURL))
 	if n, err := s.auth.CountUsers(ctx); err != nil {
 		return err
 	} else if n == 0 {
@@ -103,10 +102,12 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdio.Stdout, "\nNo account exists yet. Create the first administrator within 24 hours at:\n  %s/setup?token=%s\n"+
+		fmt.Fprintf(stdio.Stdout, "No account exists yet. Create the first administrator within 24 hours at:\n  %s/setup?token=%s\n"+
 			"or from a shell: attache user add --username NAME --role admin\n"+
 			"(or start with --demo for demonstration accounts)\n\n", url, token)
 	}
+	// Printed last: scripts and tests wait for this line.
+	fmt.Fprintf(stdio.Stdout, "Attaché %s is running at %s (database: %s)\n", version(), url, s.db.Describe(cfg.DatabaseURL))
 	log.Info("serving", slog.String("url", url), slog.String("addr", ln.Addr().String()), slog.Bool("tls", tlsConfig != nil))
 
 	errc := make(chan error, 1)
