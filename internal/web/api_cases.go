@@ -453,12 +453,8 @@ func (s *Server) apiAddLink(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if err := s.Cases.AddLink(r.Context(), s.actor(r), r.PathValue("id"), cases.LinkInput{OtherReference: in.OtherReference,
-		OtherLabel: in.OtherLabel, Relation: in.Relation}); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.Cases.AddLink(r.Context(), s.actor(r), r.PathValue("id"), cases.LinkInput{OtherReference: in.OtherReference,
+		OtherLabel: in.OtherLabel, Relation: in.Relation}))
 }
 
 func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) error {
@@ -555,4 +551,33 @@ func (s *Server) apiUpdateFacility(w http.ResponseWriter, r *http.Request) error
 	}
 	writeJSON(w, http.StatusOK, toFacilityJSON(f))
 	return nil
+}
+
+// noContent runs a change that returns nothing and answers 204.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiDisplayName(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.Cases.SetDisplayName(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("name")))
+}
+
+func (s *Server) apiDeleteName(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.Cases.DeleteName(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("name")))
+}
+
+func (s *Server) apiDeleteCharge(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.Cases.DeleteCharge(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("item")))
+}
+
+func (s *Server) apiDeleteLink(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.Cases.DeleteLink(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("item")))
+}
+
+func (s *Server) apiDeleteEvent(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.Cases.DeleteEvent(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("item")))
 }

@@ -232,6 +232,18 @@ func TestCasesAPI(t *testing.T) {
 	if res.StatusCode != 201 {
 		t.Fatalf("timeline: %d %s", res.StatusCode, readBody(t, res))
 	}
+	var ev struct{ ID string }
+	decode(t, res, &ev)
+	if res := h.as(auth.RoleAuditor).api("DELETE", "/api/v1/cases/"+created.ID+"/timeline/"+ev.ID, ""); res.StatusCode != 403 {
+		t.Errorf("auditor deletes a timeline entry: %d", res.StatusCode)
+	}
+	if res := c.api("DELETE", "/api/v1/cases/"+created.ID+"/timeline/"+ev.ID, ""); res.StatusCode != 204 {
+		t.Errorf("delete timeline entry: %d", res.StatusCode)
+	}
+	if res := c.api("DELETE", "/api/v1/cases/"+created.ID+"/timeline/"+ev.ID, ""); res.StatusCode != 404 {
+		t.Errorf("delete it again: %d", res.StatusCode)
+	}
+	res = c.api("POST", "/api/v1/cases/"+created.ID+"/timeline", `{"happened":"2020-06","kind":"charge","title":"Charged with espionage","source_kind":"press","source_ref":"AFP"}`)
 	res = c.api("GET", "/api/v1/people?q=kang+mingkai", "")
 	var found struct {
 		People []struct {
