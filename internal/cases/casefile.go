@@ -761,3 +761,13 @@ func (s *Service) timeline(ctx context.Context, caseID string) ([]TimelineEntry,
 	}
 	return out, rows.Err()
 }
+
+// Authorize tells other domains (consular access, visits) whether u may do
+// action on a case, with the same answers as this package: a case the user
+// may not read does not exist for them.
+func (s *Service) Authorize(ctx context.Context, q db.Querier, u *auth.User, action auth.Action, caseID string) error {
+	if q == nil {
+		q = s.db
+	}
+	return s.authorize(ctx, q, u, action, caseID)
+}
