@@ -190,7 +190,7 @@ type Filter struct {
 func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 	q := `SELECT seq, at, actor_id, actor, action, object_type, object_id, address, reason, detail, prev_hash, hash
 		FROM audit_log WHERE ($1 = '' OR object_type = $1) AND ($2 = '' OR object_id = $2) AND ($3 = '' OR actor_id = $3)
-		AND ($4 = 0 OR seq < $4) ORDER BY seq DESC LIMIT $5`
+		AND (CAST($4 AS BIGINT) = 0 OR seq < $4) ORDER BY seq DESC LIMIT $5`
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}

@@ -111,8 +111,11 @@ func (s *Service) TokenUser(ctx context.Context, secret string) (*User, error) {
 		return nil, fmt.Errorf("read token: %w", err)
 	}
 	u, err := s.User(ctx, userID)
-	if err != nil || u.Disabled {
+	if problem.Is(err, problem.NotFound) || (err == nil && u.Disabled) {
 		return nil, errBadToken
+	}
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	if !used.Valid || now.Sub(db.Time(used.Int64)) > time.Minute {

@@ -162,19 +162,17 @@ func (s *Service) validateCase(ctx context.Context, q db.Querier, in CaseInput) 
 }
 
 // nextReference returns the next case reference for a state and year:
-// CN-2018-0001. The caller holds the reference lock.
+// CN-2018-0001, …, CN-2018-9999, CN-2018-10000. A counter per prefix gives
+// the numbers, so that neither collation nor width matters.
 func nextReference(ctx context.Context, tx *sql.Tx, state string, year int) (string, error) {
 	prefix := fmt.Sprintf("%s-%04d-", state, year)
-	var last string
-	err := tx.QueryRowContext(ctx, `SELECT reference FROM cases WHERE reference >= $1 AND reference < $2 ORDER BY reference DESC LIMIT 1`,
-		prefix, prefix+"~").Scan(&last)
-	n := 0
-	if err == nil {
-		fmt.Sscanf(strings.TrimPrefix(last, prefix), "%d", &n)
-	} else if !errors.Is(err, sql.ErrNoRows) {
+	var n int
+	err := tx.QueryRowContext(ctx, `INSERT INTO case_reference_counters (prefix, last) VALUES ($1, 1)
+		ON CONFLICT (prefix) DO UPDATE SET last = case_reference_counters.last + 1 RETURNING last`, prefix).Scan(&n)
+	if err != nil {
 		return "", fmt.Errorf("next case reference: %w", err)
 	}
-	return fmt.Sprintf("%s%04d", prefix, n+1), nil
+	return fmt.Sprintf("%s%04d", prefix, n), nil
 }
 
 // OpenCase opens a case for a new person (person) or an existing one
@@ -308,6 +306,11 @@ func (s *Service) UpdateCase(ctx context.Context, a Actor, id string, in CaseInp
 		v, err := s.validateCase(ctx, tx, in)
 		if err != nil {
 			return err
+		}
+		// An editor who would lose sight of the case by saving stays on its team.
+		if a.User.Role != auth.RoleAdmin && !contains(v.Team, a.User.ID) &&
+			!s.policy.Can(a.User, auth.ReadCase, &auth.Scope{Post: v.Post, Desk: v.Desk, Team: v.Team}) {
+			v.Team = append(v.Team, a.User.ID)
 		}
 		now := db.Instant(s.now())
 		closed := closedAt(v.Status, now)
@@ -443,7 +446,7 @@ func (s *Service) loadCase(ctx context.Context, q db.Querier, viewer *auth.User,
 		return nil, err
 	}
 	if facilityID.Valid {
-		facs, err := s.loadFacilities(ctx, facilityID.String)
+		facs, err := s.loadFacilities(ctx, q, facilityID.String)
 		if err != nil {
 			return nil, err
 		}
@@ -618,7 +621,8 @@ func (s *Service) AddLink(ctx context.Context, a Actor, caseID string, in LinkIn
 
 // DeleteLink removes a link.
 func (s *Service) DeleteLink(ctx context.Context, a Actor, caseID, linkID string) error {
-	return s.deleteChild(ctx, a, caseID, linkID, `DELETE FROM case_links WHERE id = $1 AND case_id = $2`, "case.link_delete", "No such link.")
+	// A link shows on both cases, and either side may remove it.
+	return s.deleteChild(ctx, a, caseID, linkID, `DELETE FROM case_links WHERE id = $1 AND (case_id = $2 OR other_id = $2)`, "case.link_delete", "No such link.")
 }
 
 // links returns a case's links in both directions. A linked case the viewer
@@ -649,7 +653,8 @@ func (s *Service) links(ctx context.Context, q db.Querier, viewer *auth.User, ca
 			return nil, err
 		}
 		if viewer == nil || !s.policy.Can(viewer, auth.ReadCase, sc) {
-			l.OtherID, l.OtherLabel = "", "a case you cannot see"
+			// The relation's words often name the other person: hide them too.
+			l.OtherID, l.OtherLabel, l.Relation = "", "a case you cannot see", "Linked to"
 			continue
 		}
 		if err := q.QueryRowContext(ctx, `SELECT c.reference, p.display_name FROM cases c JOIN people p ON p.id = c.person_id WHERE c.id = $1`, l.OtherID).
@@ -676,8 +681,8 @@ func (s *Service) AddEvent(ctx context.Context, a Actor, caseID string, in Timel
 		f.Add(field, err.Error())
 	} else if e.Happened.IsZero() {
 		f.Add("happened", "Give the date, at the precision the source gives (2020, 2020-06, 2020-06-19).")
-	} else if e.Happened.Earliest().After(s.now()) {
-		f.Add("happened", "The date is in the future.")
+	} else if e.Happened.Earliest().After(s.now()) && e.Kind != "hearing" && e.Kind != "trial" {
+		f.Add("happened", "The date is in the future: only hearings and trials are entered ahead.")
 	}
 	if !EventKinds.Has(e.Kind) {
 		f.Add("kind", "Choose what kind of fact this is.")
@@ -709,6 +714,14 @@ func (s *Service) AddEvent(ctx context.Context, a Actor, caseID string, in Timel
 		return nil, err
 	}
 	return &e, nil
+}
+
+// RecordEvent adds a timeline entry inside another domain's transaction
+// (an access request's answer, a visit held); the caller has checked rights.
+func (s *Service) RecordEvent(ctx context.Context, tx *sql.Tx, a Actor, caseID string, happened edate.Date, kind, title, body, sourceKind, sourceRef string) error {
+	e := TimelineEntry{ID: db.NewID(), CaseID: caseID, Happened: happened, Kind: kind, Title: title, Body: body,
+		SourceKind: sourceKind, SourceRef: sourceRef, CreatedBy: a.User.DisplayName, CreatedAt: s.now().UTC()}
+	return s.insertEvent(ctx, tx, a, &e)
 }
 
 func (s *Service) insertEvent(ctx context.Context, tx *sql.Tx, a Actor, e *TimelineEntry) error {

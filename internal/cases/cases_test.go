@@ -403,3 +403,68 @@ func TestConcurrentOpeningKeepsReferencesUnique(t *testing.T) {
 		}
 	})
 }
+
+func TestOutsiderChangesNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		fx := newFixture(t, d)
+		c := openCase(t, fx, "beijing", kovrigInput(), beijingCase())
+		other := openCase(t, fx, "beijing", cases.PersonInput{Names: []cases.Name{{Value: "Michael Spavor", Script: "Latn", Kind: "legal"}}}, beijingCase())
+		a := fx.as("beijing")
+		ch, _ := fx.svc.AddCharge(ctx, a, c.ID, cases.ChargeInput{Translation: "Espionage", Charged: "2020-06"})
+		if err := fx.svc.AddLink(ctx, a, c.ID, cases.LinkInput{OtherReference: other.Reference, Relation: "same day"}); err != nil {
+			t.Fatal(err)
+		}
+		ev, _ := fx.svc.AddEvent(ctx, a, c.ID, cases.TimelineInput{Happened: "2019", Kind: "other", Title: "x", SourceKind: "officer"})
+		full, _ := fx.svc.Case(ctx, a, c.ID)
+		link := full.Links[0]
+		o := fx.as("shanghai")
+		pid, nid := c.Person.ID, c.Person.Names[1].ID
+		for name, change := range map[string]func() error{
+			"update case":   func() error { _, err := fx.svc.UpdateCase(ctx, o, c.ID, beijingCase()); return err },
+			"update person": func() error { _, err := fx.svc.UpdatePerson(ctx, o, pid, cases.PersonInput{Sex: "male"}); return err },
+			"display name":  func() error { return fx.svc.SetDisplayName(ctx, o, pid, nid) },
+			"delete name":   func() error { return fx.svc.DeleteName(ctx, o, pid, nid) },
+			"add charge": func() error {
+				_, err := fx.svc.AddCharge(ctx, o, c.ID, cases.ChargeInput{Translation: "x"})
+				return err
+			},
+			"delete charge":  func() error { return fx.svc.DeleteCharge(ctx, o, c.ID, ch.ID) },
+			"add link":       func() error { return fx.svc.AddLink(ctx, o, c.ID, cases.LinkInput{OtherLabel: "x", Relation: "y"}) },
+			"delete link":    func() error { return fx.svc.DeleteLink(ctx, o, c.ID, link.ID) },
+			"delete event":   func() error { return fx.svc.DeleteEvent(ctx, o, c.ID, ev.ID) },
+			"case file":      func() error { _, _, err := fx.svc.CaseFile(ctx, o, c.ID); return err },
+			"person of case": func() error { _, err := fx.svc.PersonOfCase(ctx, o.User, auth.UpdateCase, c.ID); return err },
+		} {
+			if err := change(); !problem.Is(err, problem.NotFound) {
+				t.Errorf("outsider, %s: %v, want not found", name, err)
+			}
+		}
+		after, _ := fx.svc.Case(ctx, a, c.ID)
+		if len(after.Charges) != 1 || len(after.Links) != 1 || len(after.Person.Names) != 4 || after.Person.DisplayName != "Michael Kovrig" {
+			t.Fatalf("the outsider changed the case: %+v", after)
+		}
+		// A link is removed from either of its cases.
+		if err := fx.svc.DeleteLink(ctx, a, other.ID, link.ID); err != nil {
+			t.Fatalf("removing a link from the other side: %v", err)
+		}
+	})
+}
+
+func TestSearchInOtherScripts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		fx := newFixture(t, d)
+		openCase(t, fx, "chinadesk", cases.PersonInput{Names: []cases.Name{{Value: "Γιώργος Παπαδόπουλος", Script: "Grek", Kind: "legal"},
+			{Value: "김민준", Script: "Hang", Kind: "legal"}}}, beijingCase())
+		for _, q := range []string{"Γιώργο", "Παπαδόπουλος γιώργος", "김민준", "김민"} {
+			ms, err := fx.svc.SearchPeople(ctx, fx.as("chinadesk"), q, 5)
+			if err != nil {
+				t.Fatalf("%q: %v", q, err)
+			}
+			if len(ms) != 1 {
+				t.Errorf("%q found %d people", q, len(ms))
+			}
+		}
+	})
+}

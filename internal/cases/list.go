@@ -16,6 +16,14 @@ import (
 	"github.com/attache-org/attache/internal/problem"
 )
 
+// VisibleSQL is the policy's need-to-know rule for the cases of the table
+// aliased alias as an SQL condition, with its arguments numbered from next,
+// for other domains' lists (the access dashboard). alias goes into the SQL
+// as it is: pass a constant.
+func VisibleSQL(v auth.Visibility, alias string, next int) (string, []any) {
+	return visibleSQL(v, alias, next)
+}
+
 // visibleSQL is the policy's need-to-know rule for alias's cases as an SQL
 // condition, with its arguments numbered from next.
 func visibleSQL(v auth.Visibility, alias string, next int) (string, []any) {
@@ -103,6 +111,7 @@ func (s *Service) Cases(ctx context.Context, a Actor, f Filter) ([]Summary, erro
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
+	f.Offset = max(f.Offset, 0)
 	cond, args := visibleSQL(v, "c", 1)
 	where := []string{cond}
 	add := func(clause string, value any) {
@@ -370,8 +379,8 @@ func (s *Service) attachCases(ctx context.Context, v auth.Visibility, ms []Match
 func (s *Service) LikelyDuplicates(ctx context.Context, a Actor, candidateNames []string) ([]Match, error) {
 	best := map[string]Match{}
 	for _, n := range candidateNames {
-		if strings.TrimSpace(n) == "" {
-			continue
+		if strings.TrimSpace(n) == "" || len([]rune(n)) > 200 {
+			continue // the form's own check reports it
 		}
 		ms, err := s.searchPeople(ctx, a.User, n, 10)
 		if err != nil {

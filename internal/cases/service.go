@@ -161,7 +161,7 @@ func (s *Service) Facilities(ctx context.Context, a Actor) ([]*Facility, error) 
 	if !s.policy.Can(a.User, auth.ReadFacility, nil) {
 		return nil, problem.New(problem.Forbidden, "You may not see the facility registry.")
 	}
-	return s.loadFacilities(ctx, "")
+	return s.loadFacilities(ctx, s.db, "")
 }
 
 // Facility returns one facility.
@@ -169,7 +169,7 @@ func (s *Service) Facility(ctx context.Context, a Actor, id string) (*Facility, 
 	if !s.policy.Can(a.User, auth.ReadFacility, nil) {
 		return nil, problem.New(problem.Forbidden, "You may not see the facility registry.")
 	}
-	list, err := s.loadFacilities(ctx, id)
+	list, err := s.loadFacilities(ctx, s.db, id)
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +179,8 @@ func (s *Service) Facility(ctx context.Context, a Actor, id string) (*Facility, 
 	return list[0], nil
 }
 
-func (s *Service) loadFacilities(ctx context.Context, id string) ([]*Facility, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT f.id, f.country, f.city, f.time_zone, f.address, f.kind, n.lang, n.value
+func (s *Service) loadFacilities(ctx context.Context, q db.Querier, id string) ([]*Facility, error) {
+	rows, err := q.QueryContext(ctx, `SELECT f.id, f.country, f.city, f.time_zone, f.address, f.kind, n.lang, n.value
 		FROM facilities f JOIN facility_names n ON n.facility_id = f.id
 		WHERE $1 = '' OR f.id = $1 ORDER BY f.id, n.position`, id)
 	if err != nil {

@@ -23,14 +23,29 @@ type Migration struct {
 }
 
 // Migrations returns the embedded migrations in order. File names are
-// NNNN_name.sql; the number is the version.
-func Migrations() ([]Migration, error) {
+// NNNN_name.sql; the number is the version. A companion NNNN_name.ENGINE.sql
+// (postgres or sqlite) is appended to its migration on that engine only,
+// for the rare statement the engines spell differently.
+func Migrations() ([]Migration, error) { return migrationsFor("") }
+
+func migrationsFor(engine Engine) ([]Migration, error) {
 	entries, err := fs.ReadDir(migrationFiles, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
+	extra := map[string]string{}
 	var out []Migration
 	for _, e := range entries {
+		if base, eng, ok := engineFile(e.Name()); ok {
+			if eng == engine {
+				body, err := migrationFiles.ReadFile("migrations/" + e.Name())
+				if err != nil {
+					return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
+				}
+				extra[base] = string(body)
+			}
+			continue
+		}
 		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
@@ -40,7 +55,7 @@ func Migrations() ([]Migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
-		out = append(out, Migration{Version: v, Name: name, SQL: string(body)})
+		out = append(out, Migration{Version: v, Name: name, SQL: string(body) + "\n" + extra[e.Name()]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	for i := 1; i < len(out); i++ {
@@ -49,6 +64,16 @@ func Migrations() ([]Migration, error) {
 		}
 	}
 	return out, nil
+}
+
+// engineFile recognises NNNN_name.ENGINE.sql and returns NNNN_name.sql.
+func engineFile(name string) (base string, engine Engine, ok bool) {
+	for _, e := range []Engine{Postgres, SQLite} {
+		if b, found := strings.CutSuffix(name, "."+string(e)+".sql"); found {
+			return b + ".sql", e, true
+		}
+	}
+	return "", "", false
 }
 
 // Migrate applies every embedded migration not yet applied, each in its own
@@ -61,7 +86,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 
 // Apply is Migrate that also reports which versions it applied.
 func (d *DB) Apply(ctx context.Context) ([]int, error) {
-	migrations, err := Migrations()
+	migrations, err := migrationsFor(d.Engine)
 	if err != nil {
 		return nil, err
 	}

@@ -298,15 +298,21 @@ func (f *Folder) ParseQuery(q string) Query {
 	return qq
 }
 
-// PrefixEnd returns the smallest string greater than every string that
-// starts with prefix, for the range prefix <= key < PrefixEnd(prefix).
+// PrefixEnd returns the smallest valid UTF-8 string greater, byte by byte,
+// than every string that starts with prefix, for the range
+// prefix <= key < PrefixEnd(prefix). (UTF-8 orders as its code points, so
+// the next code point of the last character serves.)
 func PrefixEnd(prefix string) string {
-	b := []byte(prefix)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return string(b[:i+1])
+	r := []rune(prefix)
+	for i := len(r) - 1; i >= 0; i-- {
+		next := r[i] + 1
+		if next >= 0xD800 && next <= 0xDFFF {
+			next = 0xE000
+		}
+		if next <= unicode.MaxRune {
+			r[i] = next
+			return string(r[:i+1])
 		}
 	}
-	return prefix + "\xff"
+	return prefix + string(unicode.MaxRune)
 }

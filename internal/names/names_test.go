@@ -3,6 +3,7 @@ package names_test
 import (
 	"slices"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/attache-org/attache/internal/names"
 )
@@ -87,7 +88,10 @@ func TestScore(t *testing.T) {
 }
 
 func TestPrefixEnd(t *testing.T) {
-	if got := names.PrefixEnd("t:kov"); got != "t:kow" {
-		t.Errorf("PrefixEnd = %q", got)
+	for in, want := range map[string]string{"t:kov": "t:kow", "t:γιωργο": "t:γιωργπ", "t:a\U0010FFFF": "t:b"} {
+		got := names.PrefixEnd(in)
+		if got != want || !utf8.ValidString(got) || got <= in {
+			t.Errorf("PrefixEnd(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

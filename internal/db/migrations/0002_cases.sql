@@ -104,6 +104,12 @@ CREATE TABLE cases (
     updated_at          BIGINT NOT NULL
 );
 -- Covers the need-to-know test of a person's cases during a name search.
+-- The last number given per reference prefix (state and year).
+CREATE TABLE case_reference_counters (
+    prefix TEXT PRIMARY KEY,
+    last   INTEGER NOT NULL
+);
+
 CREATE INDEX cases_person ON cases (person_id, post, desk, id);
 CREATE INDEX cases_post ON cases (post);
 CREATE INDEX cases_desk ON cases (desk);

@@ -1,0 +1,289 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
+	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/edate"
+	"github.com/attache-org/attache/internal/problem"
+)
+
+// CaseAccess is the access side of one case.
+type CaseAccess struct {
+	Profile      Profile
+	Notification *Notification
+	Contacts     []Contact
+	Requests     []Request
+	Suspensions  []Suspension // in force for the case's state or facility
+	Clock        Clock
+}
+
+// ForCase gathers a case's access record and clock, counting accesses since
+// window (zero for none), and records the view.
+func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string, window time.Time) (*CaseAccess, error) {
+	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
+		return nil, err
+	}
+	var state, status, arrested, notified, zone string
+	var facility string
+	err := s.db.QueryRowContext(ctx, `SELECT c.detaining_state, c.status, c.arrested, c.notified, COALESCE(c.facility_id, ''), COALESCE(f.time_zone, '')
+		FROM cases c LEFT JOIN facilities f ON f.id = c.facility_id WHERE c.id = $1`, caseID).Scan(&state, &status, &arrested, &notified, &facility, &zone)
+	if err != nil {
+		return nil, fmt.Errorf("read case: %w", err)
+	}
+	ca := &CaseAccess{}
+	profiles, err := s.profiles(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	ca.Profile = profileFor(profiles, state)
+	if ca.Notification, err = s.notification(ctx, s.db, caseID); err != nil {
+		return nil, err
+	}
+	if ca.Contacts, err = s.contacts(ctx, s.db, caseID); err != nil {
+		return nil, err
+	}
+	if ca.Requests, err = s.requests(ctx, s.db, caseID, ""); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if ca.Suspensions, err = s.suspensionsInForce(ctx, s.db, state, facility, now); err != nil {
+		return nil, err
+	}
+	arr, _ := edate.Decode(arrested)
+	not, _ := edate.Decode(notified)
+	ca.Clock = ComputeClock(ClockInput{Now: now, Zone: zoneOf(zone, arr, not), Profile: ca.Profile, CaseOpen: isOpen(status),
+		Arrested: arr, Notified: not, Notification: ca.Notification, Contacts: ca.Contacts, Requests: ca.Requests, Window: window})
+	for _, sp := range ca.Suspensions {
+		ca.Clock.SuspendedModes = append(ca.Clock.SuspendedModes, sp.Modes...)
+	}
+	return ca, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.access_view", ObjectType: "case", ObjectID: caseID})
+}
+
+func isOpen(status string) bool { return status == "open" || status == "monitoring" }
+
+// zoneOf is the zone in which a case's days are counted: the facility's,
+// else the zone of its arrest or notification date, else UTC.
+func zoneOf(facilityZone string, dates ...edate.Date) *time.Location {
+	names := []string{facilityZone}
+	for _, d := range dates {
+		names = append(names, d.Zone)
+	}
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if loc, err := time.LoadLocation(n); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// Row is one case on the dashboard.
+type Row struct {
+	CaseID      string
+	Reference   string
+	PersonName  string
+	LegalStatus string
+	State       string
+	Post        string
+	Desk        string
+	HighProfile bool
+	NextHearing edate.Date
+	Clock       Clock
+}
+
+// Dashboard is the home page of officers: open cases, most urgent first.
+type Dashboard struct {
+	Rows        []Row
+	Suspensions []Suspension // in force
+	Waiting     []WaitingRequest
+}
+
+// WaitingRequest is a request unanswered for too long.
+type WaitingRequest struct {
+	CaseID, Reference, PersonName string
+	Pending                       PendingRequest
+}
+
+// WaitingTooLong is how long a request may wait for an answer before the
+// dashboard lists it.
+const WaitingTooLong = 14
+
+// Dashboard gathers the open cases the user may see with their clocks.
+// Its number of queries does not depend on the number of cases.
+func (s *Service) Dashboard(ctx context.Context, a cases.Actor) (*Dashboard, error) {
+	v := s.policy.Visibility(a.User, auth.ReadCase)
+	if v.None {
+		return nil, problem.New(problem.Forbidden, "You may not see cases.")
+	}
+	now := s.now()
+	cond, args := cases.VisibleSQL(v, "c", 1)
+	open := cond + ` AND c.status IN ('open', 'monitoring')`
+	type caseRow struct {
+		Row
+		zone, status       string
+		arrested, notified edate.Date
+		notification       *Notification
+		contacts           []Contact
+		requests           []Request
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT c.id, c.reference, p.display_name, c.legal_status, c.detaining_state, c.post, c.desk,
+		c.high_profile, c.status, c.arrested, c.notified, COALESCE(f.time_zone, ''),
+		COALESCE(n.learned_via, ''), COALESCE(n.assistance, ''), COALESCE(n.first_contact, '')
+		FROM cases c JOIN people p ON p.id = c.person_id LEFT JOIN facilities f ON f.id = c.facility_id
+		LEFT JOIN case_notifications n ON n.case_id = c.id WHERE `+open, args...)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard cases: %w", err)
+	}
+	byID := map[string]*caseRow{}
+	var order []*caseRow
+	for rows.Next() {
+		r := &caseRow{}
+		var arrested, notified, learned, assistance, first string
+		if err := rows.Scan(&r.CaseID, &r.Reference, &r.PersonName, &r.LegalStatus, &r.State, &r.Post, &r.Desk, &r.HighProfile,
+			&r.status, &arrested, &notified, &r.zone, &learned, &assistance, &first); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("dashboard cases: %w", err)
+		}
+		r.arrested, _ = edate.Decode(arrested)
+		r.notified, _ = edate.Decode(notified)
+		if learned != "" {
+			fc, _ := edate.Decode(first)
+			r.notification = &Notification{LearnedVia: learned, Assistance: assistance, FirstContact: fc}
+		}
+		byID[r.CaseID] = r
+		order = append(order, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dashboard cases: %w", err)
+	}
+
+	// The first and last contact and visit of each case: at most four rows a case.
+	rows, err = s.q.QueryContext(ctx, `SELECT case_id, happened, mode FROM (
+			SELECT x.case_id, x.happened, x.mode,
+				ROW_NUMBER() OVER (PARTITION BY x.case_id ORDER BY x.latest DESC, x.id) AS last_any,
+				ROW_NUMBER() OVER (PARTITION BY x.case_id ORDER BY x.latest, x.id) AS first_any,
+				ROW_NUMBER() OVER (PARTITION BY x.case_id, x.mode IN ('in_person', 'onsite_video', 'remote_video') ORDER BY x.latest DESC, x.id) AS last_kind,
+				ROW_NUMBER() OVER (PARTITION BY x.case_id, x.mode IN ('in_person', 'onsite_video', 'remote_video') ORDER BY x.latest, x.id) AS first_kind
+			FROM consular_contacts x JOIN cases c ON c.id = x.case_id WHERE `+open+`) AS ranked
+		WHERE last_any = 1 OR first_any = 1 OR last_kind = 1 OR first_kind = 1`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard contacts: %w", err)
+	}
+	for rows.Next() {
+		var caseID, happened string
+		var ct Contact
+		if err := rows.Scan(&caseID, &happened, &ct.Mode); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("dashboard contacts: %w", err)
+		}
+		ct.Happened, _ = edate.Decode(happened)
+		if r := byID[caseID]; r != nil {
+			r.contacts = append(r.contacts, ct)
+		}
+	}
+	rows.Close()
+
+	// Requests waiting for an answer, and those ever denied.
+	rows, err = s.q.QueryContext(ctx, `SELECT r.case_id, r.id, r.mode, r.status, r.sent_at, r.created_at,
+			(SELECT COUNT(*) FROM access_request_events e WHERE e.request_id = r.id AND e.to_status = 'denied')
+		FROM access_requests r JOIN cases c ON c.id = r.case_id
+		WHERE `+open+` AND (r.status IN ('sent', 'acknowledged', 'no_response', 'escalated', 'denied')
+			OR EXISTS (SELECT 1 FROM access_request_events e2 WHERE e2.request_id = r.id AND e2.to_status = 'denied'))`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard requests: %w", err)
+	}
+	for rows.Next() {
+		var caseID string
+		var req Request
+		var sent, created *int64
+		var denials int
+		if err := rows.Scan(&caseID, &req.ID, &req.Mode, &req.Status, &sent, &created, &denials); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("dashboard requests: %w", err)
+		}
+		if sent != nil {
+			req.SentAt = db.Time(*sent)
+		}
+		if created != nil {
+			req.CreatedAt = db.Time(*created)
+		}
+		if denials > 0 && req.Status != "denied" {
+			req.History = []Transition{{To: "denied"}}
+		}
+		if r := byID[caseID]; r != nil {
+			r.requests = append(r.requests, req)
+		}
+	}
+	rows.Close()
+
+	// The next scheduled hearing or trial.
+	hArgs := append(append([]any{}, args...), db.Instant(now))
+	rows, err = s.q.QueryContext(ctx, fmt.Sprintf(`SELECT t.case_id, t.happened FROM timeline t JOIN cases c ON c.id = t.case_id
+		WHERE %s AND t.kind IN ('hearing', 'trial') AND t.latest >= $%d ORDER BY t.earliest`, open, len(hArgs)), hArgs...)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard hearings: %w", err)
+	}
+	for rows.Next() {
+		var caseID, happened string
+		if err := rows.Scan(&caseID, &happened); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("dashboard hearings: %w", err)
+		}
+		if r := byID[caseID]; r != nil && r.NextHearing.IsZero() {
+			r.NextHearing, _ = edate.Decode(happened)
+		}
+	}
+	rows.Close()
+
+	profiles, err := s.profiles(ctx, s.q)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.loadSuspensions(ctx, s.q, "", "", now)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dashboard{}
+	for _, sp := range all {
+		if sp.InForce(now) {
+			d.Suspensions = append(d.Suspensions, sp)
+		}
+	}
+	zones := map[string]*time.Location{}
+	for _, r := range order {
+		key := r.zone + "|" + r.arrested.Zone + "|" + r.notified.Zone
+		loc, ok := zones[key]
+		if !ok {
+			loc = zoneOf(r.zone, r.arrested, r.notified)
+			zones[key] = loc
+		}
+		r.Clock = ComputeClock(ClockInput{Now: now, Zone: loc, Profile: profileFor(profiles, r.State), CaseOpen: isOpen(r.status),
+			Arrested: r.arrested, Notified: r.notified, Notification: r.notification, Contacts: r.contacts, Requests: r.requests})
+		for _, p := range r.Clock.Pending {
+			if p.AgeDays > WaitingTooLong {
+				d.Waiting = append(d.Waiting, WaitingRequest{CaseID: r.CaseID, Reference: r.Reference, PersonName: r.PersonName, Pending: p})
+			}
+		}
+		d.Rows = append(d.Rows, r.Row)
+	}
+	sort.SliceStable(d.Rows, func(i, j int) bool {
+		ui, uj := d.Rows[i].Clock.Urgency(), d.Rows[j].Clock.Urgency()
+		if ui != uj {
+			return ui > uj
+		}
+		return d.Rows[i].Reference < d.Rows[j].Reference
+	})
+	sort.SliceStable(d.Waiting, func(i, j int) bool { return d.Waiting[i].Pending.AgeDays > d.Waiting[j].Pending.AgeDays })
+	return d, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.dashboard_view", ObjectType: "case",
+		Detail: fmt.Sprintf("cases=%d", len(d.Rows))})
+}
