@@ -154,7 +154,7 @@ type ProfileInput struct {
 
 // SaveProfile creates (id "") or changes a profile; administrators only.
 func (s *Service) SaveProfile(ctx context.Context, a cases.Actor, id string, in ProfileInput) (Profile, error) {
-	if !s.policy.Can(a.User, auth.UpdateUser, nil) { // administrators
+	if !s.policy.Can(a.User, auth.ManageAgreements, nil) {
 		return Profile{}, problem.New(problem.Forbidden, "Only administrators change agreement profiles.")
 	}
 	f := problem.Fields{}

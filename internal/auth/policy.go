@@ -28,11 +28,14 @@ const (
 	// The registry of detention facilities is reference data, not case data.
 	ReadFacility   Action = "facility.read"
 	ManageFacility Action = "facility.manage"
+
+	// Agreement profiles between states are configuration: administrators.
+	ManageAgreements Action = "agreement.manage"
 )
 
 // Actions lists every action, for tests that check the policy is total.
 var Actions = []Action{Public, ViewHome, ManageAccount, ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit,
-	ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility}
+	ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility, ManageAgreements}
 
 // everyone is the set of actions of any signed-in user.
 var everyone = []Action{ViewHome, ManageAccount}
@@ -41,7 +44,7 @@ var caseWork = []Action{ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFa
 
 // grants lists what each role may do, before any per-record check.
 var grants = map[Role][]Action{
-	RoleAdmin:           {ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit, ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility},
+	RoleAdmin:           {ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit, ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility, ManageAgreements},
 	RoleAuditor:         {ListUsers, ReadAudit, VerifyAudit},
 	RoleSupervisor:      caseWork,
 	RoleHQOfficer:       caseWork,

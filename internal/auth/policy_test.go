@@ -9,19 +9,20 @@ import (
 func TestPolicyEveryRoleEveryAction(t *testing.T) {
 	// want lists, for each action without a record, the roles allowed.
 	want := map[auth.Action][]auth.Role{
-		auth.Public:         auth.Roles,
-		auth.ViewHome:       auth.Roles,
-		auth.ManageAccount:  auth.Roles,
-		auth.ListUsers:      {auth.RoleAdmin, auth.RoleAuditor},
-		auth.CreateUser:     {auth.RoleAdmin},
-		auth.UpdateUser:     {auth.RoleAdmin},
-		auth.ReadAudit:      {auth.RoleAdmin, auth.RoleAuditor},
-		auth.VerifyAudit:    {auth.RoleAdmin, auth.RoleAuditor},
-		auth.ReadCase:       {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
-		auth.CreateCase:     {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
-		auth.UpdateCase:     {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
-		auth.ReadFacility:   {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
-		auth.ManageFacility: {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.Public:           auth.Roles,
+		auth.ViewHome:         auth.Roles,
+		auth.ManageAccount:    auth.Roles,
+		auth.ListUsers:        {auth.RoleAdmin, auth.RoleAuditor},
+		auth.CreateUser:       {auth.RoleAdmin},
+		auth.UpdateUser:       {auth.RoleAdmin},
+		auth.ReadAudit:        {auth.RoleAdmin, auth.RoleAuditor},
+		auth.VerifyAudit:      {auth.RoleAdmin, auth.RoleAuditor},
+		auth.ReadCase:         {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.CreateCase:       {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.UpdateCase:       {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.ReadFacility:     {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.ManageFacility:   {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
+		auth.ManageAgreements: {auth.RoleAdmin},
 	}
 	var p auth.Policy
 	for _, a := range auth.Actions {

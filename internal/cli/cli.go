@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
@@ -154,11 +155,12 @@ func parse(name string, scope config.Scope, args []string, stdio IO, extra func(
 
 // services are the pieces every subcommand that touches data needs.
 type services struct {
-	db    *db.DB
-	audit *audit.Log
-	auth  *auth.Service
-	cases *cases.Service
-	log   *slog.Logger
+	db     *db.DB
+	audit  *audit.Log
+	auth   *auth.Service
+	cases  *cases.Service
+	access *access.Service
+	log    *slog.Logger
 }
 
 func open(ctx context.Context, cfg config.Config, stdio IO) (*services, error) {
@@ -175,7 +177,13 @@ func open(ctx context.Context, cfg config.Config, stdio IO) (*services, error) {
 		d.Close()
 		return nil, err
 	}
-	return &services{db: d, audit: a, auth: as, cases: cases.NewService(d, a, folder), log: log}, nil
+	cs := cases.NewService(d, a, folder)
+	acc := access.NewService(d, a, cs, cfg.SendingState)
+	if err := acc.SeedProfiles(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &services{db: d, audit: a, auth: as, cases: cs, access: acc, log: log}, nil
 }
 
 func (s *services) close() { s.db.Close() }

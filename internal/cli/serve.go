@@ -48,11 +48,11 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 		return err
 	}
 	if cfg.Demo {
-		if err := demo.Load(ctx, demo.Env{Auth: s.auth, Cases: s.cases, Out: stdio.Stdout}); err != nil {
+		if err := demo.Load(ctx, demo.Env{Auth: s.auth, Cases: s.cases, Access: s.access, Out: stdio.Stdout}); err != nil {
 			return err
 		}
 	}
-	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Catalog: catalog, Log: log,
+	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Catalog: catalog, Log: log,
 		Registry: reg, Version: version()})
 	if err != nil {
 		return err

@@ -37,17 +37,22 @@ type Config struct {
 	SessionMax    time.Duration // every session ends this long after sign-in
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
+	// SendingState is the state whose consular service runs this system
+	// (ISO 3166-1 alpha-2); agreement profiles are between it and each
+	// detaining state.
+	SendingState string
 }
 
 // Default returns the defaults.
 func Default() Config {
 	return Config{
-		Addr:        ":8080",
-		DataDir:     "./attache-data",
-		LogFormat:   "text",
-		LogLevel:    slog.LevelInfo,
-		SessionIdle: 2 * time.Hour,
-		SessionMax:  12 * time.Hour,
+		Addr:         ":8080",
+		DataDir:      "./attache-data",
+		LogFormat:    "text",
+		LogLevel:     slog.LevelInfo,
+		SendingState: "CA",
+		SessionIdle:  2 * time.Hour,
+		SessionMax:   12 * time.Hour,
 	}
 }
 
@@ -77,6 +82,7 @@ func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet 
 	fs.StringVar(&c.DatabaseURL, "database", c.DatabaseURL, "PostgreSQL URL (postgres://…); empty for SQLite in the data directory")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&c.SendingState, "sending-state", c.SendingState, "the state whose consular service runs this system (ISO 3166 code)")
 	if scope == Server {
 		fs.StringVar(&c.Addr, "addr", c.Addr, "listen address, HOST:PORT")
 		fs.BoolVar(&c.Demo, "demo", c.Demo, "load demo users and data (idempotent) and print their credentials")
@@ -158,6 +164,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		bad("--database %q: want a postgres://… URL, sqlite:PATH, or nothing for SQLite in the data directory", db.Redact(u))
+	}
+	if len(c.SendingState) != 2 || strings.ToUpper(c.SendingState) != c.SendingState {
+		bad("--sending-state %q: want a two-letter ISO 3166 country code in capitals, e.g. CA", c.SendingState)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("--log-format %q: want text or json", c.LogFormat)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
@@ -18,9 +19,10 @@ import (
 
 // Env is what demo steps work with.
 type Env struct {
-	Auth  *auth.Service
-	Cases *cases.Service
-	Out   io.Writer // where credentials and notes are printed
+	Auth   *auth.Service
+	Cases  *cases.Service
+	Access *access.Service
+	Out    io.Writer // where credentials and notes are printed
 }
 
 // Step loads one part of the demo data, leaving what exists alone.

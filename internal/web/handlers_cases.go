@@ -222,8 +222,16 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, code int, v 
 	if err != nil {
 		return err
 	}
+	window, err := since(r)
+	if err != nil {
+		return err
+	}
+	acc, err := s.Access.ForCase(r.Context(), s.actor(r), c.ID, window)
+	if err != nil {
+		return err
+	}
 	v.Title = c.Reference
-	v.Data = map[string]any{"Case": c, "Timeline": timeline, "Section": section,
+	v.Data = map[string]any{"Case": c, "Timeline": timeline, "Section": section, "Access": acc, "Since": r.URL.Query().Get("since"),
 		"CanEdit": s.policy.Can(stateOf(r).user, auth.UpdateCase, c.Scope())}
 	return s.renderStatus(w, code, "case", v)
 }

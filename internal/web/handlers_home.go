@@ -7,7 +7,6 @@ import (
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
-	"github.com/attache-org/attache/internal/cases"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -49,12 +48,12 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 		}
 		data["Audit"] = entries
 	}
-	if s.policy.Can(st.user, auth.ReadCase, nil) && st.user.Role != auth.RoleAdmin {
-		mine, err := s.Cases.Cases(ctx, s.actor(r), cases.Filter{Limit: 10})
+	if s.policy.Can(st.user, auth.ReadCase, nil) {
+		dash, err := s.Access.Dashboard(ctx, s.actor(r))
 		if err != nil {
 			return err
 		}
-		data["Cases"] = mine
+		data["Dashboard"] = dash
 	}
 	if st.user.Role == auth.RoleAdmin {
 		version, err := s.DB.Version(ctx)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
@@ -36,15 +37,16 @@ var testFolder = func() *names.Folder {
 
 // harness is a server on a test database with one user per role.
 type harness struct {
-	t     *testing.T
-	db    *db.DB
-	srv   *web.Server
-	h     http.Handler
-	auth  *auth.Service
-	audit *audit.Log
-	cases *cases.Service
-	clock *testenv.Clock
-	users map[auth.Role]*auth.User
+	t      *testing.T
+	db     *db.DB
+	srv    *web.Server
+	h      http.Handler
+	auth   *auth.Service
+	audit  *audit.Log
+	cases  *cases.Service
+	access *access.Service
+	clock  *testenv.Clock
+	users  map[auth.Role]*auth.User
 }
 
 const testPassword = "correct horse battery"
@@ -64,12 +66,16 @@ func newHarness(t *testing.T, d *db.DB) *harness {
 	}
 	cfg := config.Default()
 	cs := cases.NewService(d, a, testFolder)
-	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Catalog: cat, Log: log,
+	acc := access.NewService(d, a, cs, "CA")
+	if err := acc.SeedProfiles(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Access: acc, Catalog: cat, Log: log,
 		Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, clock: c, users: map[auth.Role]*auth.User{}}
+	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, access: acc, clock: c, users: map[auth.Role]*auth.User{}}
 	for _, r := range auth.Roles {
 		u, err := as.CreateUser(context.Background(), audit.System, auth.UserInput{Username: string(r), DisplayName: "The " + string(r),
 			Role: r, Post: "Beijing", Desk: "China"}, testPassword, false)

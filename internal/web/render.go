@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
 )
@@ -128,6 +129,8 @@ var vocabularies = map[string]cases.Vocab{
 	"case_statuses": cases.CaseStatuses, "priorities": cases.Priorities,
 	"classifications": cases.Classifications, "event_kinds": cases.EventKinds,
 	"source_kinds": cases.SourceKinds, "sort_orders": cases.SortOrders, "countries": cases.Countries(),
+	"modes": access.Modes, "learned_via": access.LearnedVia, "assistance": access.Assistance,
+	"channels": access.Channels, "levels": access.Levels, "request_statuses": access.Statuses,
 }
 
 // RoleName names a role in the page's language.
@@ -210,6 +213,10 @@ var flashes = map[string]string{
 	"event-added":      "The fact was added to the timeline.",
 	"removed":          "It was removed.",
 	"facility-saved":   "The facility was saved.",
+	"contact-added":    "The contact was recorded.",
+	"request-saved":    "The request was saved.",
+	"suspension-saved": "The suspension was saved.",
+	"agreement-saved":  "The agreement was saved.",
 }
 
 // redirectFlash redirects after a successful form, with a notice.
@@ -245,6 +252,16 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		},
 		"has":    func(list []string, s string) bool { return slices.Contains(list, s) },
 		"mul100": func(f float64) float64 { return f * 100 },
+		"next":   access.Next,
+		"agreementOf": func(v *view, p any) agreementView {
+			if pp, ok := p.(access.Profile); ok {
+				return agreementView{V: v, P: &pp}
+			}
+			return agreementView{V: v}
+		},
+		"checkOf": func(v *view, c access.Check) checkView {
+			return checkView{V: v, Check: c, Labels: checkLabels}
+		},
 		"seq": func(n int) []int {
 			out := make([]int, n)
 			for i := range out {
@@ -291,6 +308,32 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 type fieldView struct {
 	V                 *view
 	Name, Label, Type string
+}
+
+type agreementView struct {
+	V *view
+	P *access.Profile
+}
+
+type checkView struct {
+	V      *view
+	Check  access.Check
+	Labels map[string]string
+}
+
+var checkLabels = map[string]string{"met": "met", "late": "late", "possibly_late": "possibly late", "overdue": "overdue",
+	"possibly_overdue": "possibly overdue", "pending": "not yet due"}
+
+// Span writes a span of instants as dates in UTC: one day, or "from … to …".
+func (v *view) Span(r access.Range) string {
+	if r.IsZero() {
+		return "—"
+	}
+	a, b := r.Earliest.UTC().Format("2 January 2006"), r.Latest.UTC().Format("2 January 2006")
+	if a == b {
+		return a
+	}
+	return v.T("between %s and %s", a, b)
 }
 
 type selectView struct {

@@ -70,6 +70,16 @@ var routeAccess = map[string][]string{
 	"POST /cases/{id}/links/{item}/delete":          workers,
 	"POST /cases/{id}/timeline":                     workers,
 	"POST /cases/{id}/timeline/{item}/delete":       workers,
+	"POST /cases/{id}/notification":                 workers,
+	"POST /cases/{id}/contacts":                     workers,
+	"POST /cases/{id}/requests":                     workers,
+	"POST /cases/{id}/requests/{req}":               workers,
+	"GET /suspensions":                              workers,
+	"POST /suspensions":                             workers,
+	"POST /suspensions/{id}/lift":                   workers,
+	"GET /agreements":                               workers,
+	"POST /agreements":                              admins,
+	"POST /agreements/{id}":                         admins,
 	"GET /people":                                   workers,
 	"GET /facilities":                               workers,
 	"GET /facilities/new":                           workers,
@@ -109,7 +119,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			t.Errorf("route %s has no access decision in routeAccess", rt.Pattern())
 			continue
 		}
-		path := strings.NewReplacer("{id}", "nonexistent", "{file}", "missing.css", "{$}", "", "{name}", "x", "{item}", "x").Replace(rt.Path)
+		path := strings.NewReplacer("{id}", "nonexistent", "{file}", "missing.css", "{$}", "", "{name}", "x", "{item}", "x", "{req}", "x").Replace(rt.Path)
 		for _, who := range anyone {
 			var c *client
 			if who == "anonymous" {

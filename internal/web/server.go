@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
@@ -36,6 +37,7 @@ type Deps struct {
 	Auth     *auth.Service
 	Audit    *audit.Log
 	Cases    *cases.Service
+	Access   *access.Service
 	Catalog  *i18n.Catalog
 	Log      *slog.Logger
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
@@ -143,6 +145,16 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/cases/{id}/links/{item}/delete", auth.UpdateCase, false, s.deleteLink},
 		{"POST", "/cases/{id}/timeline", auth.UpdateCase, false, s.addEvent},
 		{"POST", "/cases/{id}/timeline/{item}/delete", auth.UpdateCase, false, s.deleteEvent},
+		{"POST", "/cases/{id}/notification", auth.UpdateCase, false, s.saveNotification},
+		{"POST", "/cases/{id}/contacts", auth.UpdateCase, false, s.addContact},
+		{"POST", "/cases/{id}/requests", auth.UpdateCase, false, s.createRequest},
+		{"POST", "/cases/{id}/requests/{req}", auth.UpdateCase, false, s.transitionRequest},
+		{"GET", "/suspensions", auth.ReadFacility, false, s.suspensionsPage},
+		{"POST", "/suspensions", auth.ManageFacility, false, s.addSuspension},
+		{"POST", "/suspensions/{id}/lift", auth.ManageFacility, false, s.liftSuspension},
+		{"GET", "/agreements", auth.ReadFacility, false, s.agreementsPage},
+		{"POST", "/agreements", auth.ManageAgreements, false, s.saveAgreement},
+		{"POST", "/agreements/{id}", auth.ManageAgreements, false, s.saveAgreement},
 		{"GET", "/people", auth.ReadCase, false, s.searchPage},
 		{"GET", "/facilities", auth.ReadFacility, false, s.facilitiesPage},
 		{"GET", "/facilities/new", auth.ManageFacility, false, s.newFacilityPage},
