@@ -97,10 +97,10 @@ type Clock struct {
 
 // PendingRequest is a request that awaits the detaining state's answer.
 type PendingRequest struct {
-	ID      string
-	Mode    string
-	Status  string
-	AgeDays int
+	ID      string `json:"id"`
+	Mode    string `json:"mode"`
+	Status  string `json:"status"`
+	AgeDays int    `json:"age_days"`
 }
 
 // localDays counts calendar days between two instants in loc.

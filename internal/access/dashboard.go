@@ -109,8 +109,10 @@ type Dashboard struct {
 
 // WaitingRequest is a request unanswered for too long.
 type WaitingRequest struct {
-	CaseID, Reference, PersonName string
-	Pending                       PendingRequest
+	CaseID     string         `json:"case_id"`
+	Reference  string         `json:"reference"`
+	PersonName string         `json:"person_name"`
+	Pending    PendingRequest `json:"pending"`
 }
 
 // WaitingTooLong is how long a request may wait for an answer before the

@@ -73,28 +73,28 @@ var waiting = map[string]bool{"sent": true, "acknowledged": true, "no_response":
 
 // Profile is the access agreement between the sending and a detaining state.
 type Profile struct {
-	ID                    string
-	SendingState          string
-	DetainingState        string // "" for the default profile
-	Name                  string
-	MandatoryNotification bool
-	NotificationHours     int // 0: no deadline
-	FirstContactHours     int
-	FirstVisitDays        int
-	VisitEveryDays        int
-	TrialAttendance       bool
-	DualNationalRule      string
-	Citation              string
+	ID                    string `json:"id"`
+	SendingState          string `json:"sending_state"`
+	DetainingState        string `json:"detaining_state"` // "" for the default profile
+	Name                  string `json:"name"`
+	MandatoryNotification bool   `json:"mandatory_notification"`
+	NotificationHours     int    `json:"notification_hours"` // 0: no deadline
+	FirstContactHours     int    `json:"first_contact_hours"`
+	FirstVisitDays        int    `json:"first_visit_days"`
+	VisitEveryDays        int    `json:"visit_every_days"`
+	TrialAttendance       bool   `json:"trial_attendance"`
+	DualNationalRule      string `json:"dual_national_rule"`
+	Citation              string `json:"citation"`
 }
 
 // Notification is how and when the consulate learned of the arrest, the
 // detainee's wishes and the first contact.
 type Notification struct {
-	LearnedVia          string
-	Assistance          string
-	RefusedWhat         string
-	FirstContact        edate.Date
-	FirstContactChannel string
+	LearnedVia          string     `json:"learned_via"`
+	Assistance          string     `json:"assistance"`
+	RefusedWhat         string     `json:"refused_what"`
+	FirstContact        edate.Date `json:"first_contact"`
+	FirstContactChannel string     `json:"first_contact_channel"`
 }
 
 // Refused reports whether the detainee refused consular help: no visit is
@@ -103,63 +103,64 @@ func (n *Notification) Refused() bool { return n != nil && n.Assistance == "refu
 
 // Contact is a consular contact that happened.
 type Contact struct {
-	ID        string
-	CaseID    string
-	Happened  edate.Date
-	Mode      string
-	Notes     string
-	SourceRef string
-	CreatedBy string
+	ID        string     `json:"id"`
+	CaseID    string     `json:"case_id"`
+	Happened  edate.Date `json:"happened"`
+	Mode      string     `json:"mode"`
+	Notes     string     `json:"notes"`
+	SourceRef string     `json:"source_ref"`
+	CreatedBy string     `json:"created_by"`
 }
 
 // Conditions are what the detaining state imposed on a granted access.
 type Conditions struct {
-	TimeLimitMinutes int    // 0: none stated
-	OfficialsPresent string // yes, no, unknown or ""
-	Language         string
-	Topics           string
+	TimeLimitMinutes int    `json:"time_limit_minutes"` // 0: none stated
+	OfficialsPresent string `json:"officials_present"`  // yes, no, unknown or ""
+	Language         string `json:"language"`
+	Topics           string `json:"topics"`
 }
 
 // Request is a request for consular access.
 type Request struct {
-	ID         string
-	CaseID     string
-	Mode       string
-	Channel    string
-	NoteNumber string
-	Level      string
-	Wanted     string
-	Status     string
-	StatusAt   time.Time
-	SentAt     time.Time
-	Answer     string
-	Reason     string
-	Conditions Conditions
-	CreatedBy  string
-	CreatedAt  time.Time
-	History    []Transition
+	ID         string       `json:"id"`
+	CaseID     string       `json:"case_id"`
+	Mode       string       `json:"mode"`
+	Channel    string       `json:"channel"`
+	NoteNumber string       `json:"note_number"`
+	Level      string       `json:"level"`
+	Wanted     string       `json:"wanted"`
+	Status     string       `json:"status"`
+	StatusAt   time.Time    `json:"status_at"`
+	SentAt     time.Time    `json:"sent_at"`
+	Answer     string       `json:"answer"`
+	Reason     string       `json:"reason"`
+	Conditions Conditions   `json:"conditions"`
+	CreatedBy  string       `json:"created_by"`
+	CreatedAt  time.Time    `json:"created_at"`
+	History    []Transition `json:"history"`
 }
 
 // Transition is one change of a request's status.
 type Transition struct {
-	At       time.Time
-	From, To string
-	Note     string
-	Actor    string
+	At    time.Time `json:"at"`
+	From  string    `json:"from"`
+	To    string    `json:"to"`
+	Note  string    `json:"note"`
+	Actor string    `json:"actor"`
 }
 
 // Suspension is a detaining state's or a facility's suspension of some
 // modes of access.
 type Suspension struct {
-	ID             string
-	DetainingState string
-	FacilityID     string // "" for the whole state
-	FacilityName   string
-	Modes          []string
-	Reason         string
-	Starts         edate.Date
-	Ends           edate.Date // zero while in force
-	SourceRef      string
+	ID             string     `json:"id"`
+	DetainingState string     `json:"detaining_state"`
+	FacilityID     string     `json:"facility_id"` // "" for the whole state
+	FacilityName   string     `json:"facility_name"`
+	Modes          []string   `json:"modes"`
+	Reason         string     `json:"reason"`
+	Starts         edate.Date `json:"starts"`
+	Ends           edate.Date `json:"ends"` // zero while in force
+	SourceRef      string     `json:"source_ref"`
 }
 
 // InForce reports whether the suspension applies at t.

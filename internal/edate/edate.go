@@ -7,6 +7,7 @@
 package edate
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -279,4 +280,20 @@ func Before(a, b Date) bool {
 		return ea.Before(eb)
 	}
 	return a.Precision > b.Precision
+}
+
+// MarshalJSON writes the date as {"value", "zone", "precision", "approx",
+// "earliest", "latest"}, or null when unknown.
+func (d Date) MarshalJSON() ([]byte, error) {
+	if d.IsZero() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(struct {
+		Value     string    `json:"value"`
+		Zone      string    `json:"zone,omitempty"`
+		Precision string    `json:"precision"`
+		Approx    bool      `json:"approx"`
+		Earliest  time.Time `json:"earliest"`
+		Latest    time.Time `json:"latest"`
+	}{d.Value(), d.Zone, d.Precision.String(), d.Approx, d.Earliest(), d.Latest()})
 }
