@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/cases"
 )
 
@@ -115,22 +116,29 @@ func loadCases(ctx context.Context, env Env) error {
 		kovrig: {
 			{Happened: "~2018-12-10 22:00", Zone: "Asia/Shanghai", Kind: "arrest", Title: "Detained in Beijing", SourceKind: "press", SourceRef: press},
 			{Happened: "2018-12-12 16:00", Zone: "Asia/Shanghai", Kind: "notification", Title: "China formally notifies Canada of the detention, two days later", SourceKind: "press", SourceRef: press},
-			{Happened: "2018-12-14", Zone: "Asia/Shanghai", Kind: "visit", Title: "First consular access: the ambassador and two diplomats, 30 minutes, at a police station", SourceKind: "press", SourceRef: press},
-			{Happened: "2019-01-10", Zone: "Asia/Shanghai", Kind: "visit", Title: "Second consular visit", SourceKind: "press", SourceRef: press},
-			{Happened: "2019-02", Kind: "visit", Title: "Third consular visit", SourceKind: "press", SourceRef: press},
-			{Happened: "2019-10-25", Zone: "Asia/Shanghai", Kind: "visit", Title: "First consular visit led by Ambassador Dominic Barton", SourceKind: "government_statement", SourceRef: gac},
-			{Happened: "2020-01-14", Zone: "Asia/Shanghai", Kind: "visit", Title: "Last in-person consular access before the suspension", SourceKind: "government_statement", SourceRef: gac},
-			{Happened: "2020-10-10", Zone: "Asia/Shanghai", Kind: "visit", Title: "Virtual consular access", SourceKind: "government_statement", SourceRef: gac},
-			{Happened: "2020-11-19", Zone: "Asia/Shanghai", Kind: "visit", Title: "Video consular access by Ambassador Barton (on-site virtual)", SourceKind: "government_statement", SourceRef: gac},
 			{Happened: "2020-11", Kind: "family_contact", Title: "His wife, Vina Nadjibulla, tells the Canadian press of his first video visit", Body: "When her husband received his first consular visit in October, he was relieved to be informed by his family and the outside world, but also surprised by the extent of the outbreak.", SourceKind: "press", SourceRef: "Canadian press, as reported in November 2020"},
 		},
 		spavor: {
 			{Happened: "2018-12-10", Zone: "Asia/Shanghai", Kind: "arrest", Title: "Detained in Dandong", SourceKind: "press", SourceRef: press},
-			{Happened: "2018-12-16", Zone: "Asia/Shanghai", Kind: "visit", Title: "First consular access", SourceKind: "press", SourceRef: press},
-			{Happened: "2019-10-28", Zone: "Asia/Shanghai", Kind: "visit", Title: "First consular visit led by Ambassador Dominic Barton", SourceKind: "government_statement", SourceRef: gac},
-			{Happened: "2020-01-13", Zone: "Asia/Shanghai", Kind: "visit", Title: "Last in-person consular access before the suspension", SourceKind: "government_statement", SourceRef: gac},
-			{Happened: "2020-10-09", Zone: "Asia/Shanghai", Kind: "visit", Title: "Virtual consular access", SourceKind: "government_statement", SourceRef: gac},
-			{Happened: "2020-11-10", Zone: "Asia/Shanghai", Kind: "visit", Title: "Video consular access by Ambassador Barton (on-site virtual)", SourceKind: "government_statement", SourceRef: gac},
+		},
+	}
+	// The consular contacts of the public record; each also goes on the timeline.
+	contacts := map[*cases.Case][]access.ContactInput{
+		kovrig: {
+			{Happened: "2018-12-14", Mode: "in_person", Notes: "First consular access: the ambassador and two diplomats, 30 minutes, at a police station.", SourceRef: press},
+			{Happened: "2019-01-10", Mode: "in_person", Notes: "Second consular visit.", SourceRef: press},
+			{Happened: "2019-02", Mode: "in_person", Notes: "Third consular visit.", SourceRef: press},
+			{Happened: "2019-10-25", Mode: "in_person", Notes: "First consular visit led by Ambassador Dominic Barton.", SourceRef: gac},
+			{Happened: "2020-01-14", Mode: "in_person", Notes: "Last in-person consular access before the suspension.", SourceRef: gac},
+			{Happened: "2020-10-10", Mode: "remote_video", Notes: "Virtual consular access.", SourceRef: gac},
+			{Happened: "2020-11-19", Mode: "onsite_video", Notes: "Video consular access by Ambassador Barton (on-site virtual).", SourceRef: gac},
+		},
+		spavor: {
+			{Happened: "2018-12-16", Mode: "in_person", Notes: "First consular access.", SourceRef: press},
+			{Happened: "2019-10-28", Mode: "in_person", Notes: "First consular visit led by Ambassador Dominic Barton.", SourceRef: gac},
+			{Happened: "2020-01-13", Mode: "in_person", Notes: "Last in-person consular access before the suspension.", SourceRef: gac},
+			{Happened: "2020-10-09", Mode: "remote_video", Notes: "Virtual consular access.", SourceRef: gac},
+			{Happened: "2020-11-10", Mode: "onsite_video", Notes: "Video consular access by Ambassador Barton (on-site virtual).", SourceRef: gac},
 		},
 	}
 	for c, list := range events {
@@ -139,6 +147,24 @@ func loadCases(ctx context.Context, env Env) error {
 				return fmt.Errorf("timeline of %s, %q: %w", c.Reference, ev.Title, err)
 			}
 		}
+	}
+	for c, list := range contacts {
+		for _, ct := range list {
+			if ct.Zone == "" && len(ct.Happened) > 7 {
+				ct.Zone = "Asia/Shanghai"
+			}
+			if _, err := env.Access.AddContact(ctx, a, c.ID, ct); err != nil {
+				return fmt.Errorf("contacts of %s, %s: %w", c.Reference, ct.Happened, err)
+			}
+		}
+		if err := env.Access.SaveNotification(ctx, a, c.ID, access.NotificationInput{LearnedVia: "host_notification", Assistance: "accepted",
+			FirstContact: list[0].Happened, FirstContactZone: "Asia/Shanghai", FirstContactChannel: "in_person"}); err != nil {
+			return err
+		}
+	}
+	if _, err := env.Access.AddSuspension(ctx, a, access.SuspensionInput{DetainingState: "CN", Modes: []string{"in_person"},
+		Reason: "COVID-19 epidemic (\"New Crown epidemic\")", Starts: "2020-01", SourceRef: press}); err != nil {
+		return err
 	}
 	fmt.Fprintf(env.Out, "Demo cases: %s (Michael Kovrig) and %s (Michael Spavor).\n", kovrig.Reference, spavor.Reference)
 	return nil
