@@ -93,6 +93,8 @@ type Clock struct {
 	FirstContact   Check
 	FirstVisit     Check
 	SuspendedModes []string // filled by the caller from suspensions in force
+	// Zone is where the days are counted, to show the dates in.
+	Zone *time.Location `json:"-"`
 }
 
 // PendingRequest is a request that awaits the detaining state's answer.
@@ -119,7 +121,7 @@ func ComputeClock(in ClockInput) Clock {
 	if loc == nil {
 		loc = time.UTC
 	}
-	c := Clock{DaysSinceContact: -1, DaysSinceVisit: -1, InWindow: map[string]int{}, Refused: in.Notification.Refused()}
+	c := Clock{DaysSinceContact: -1, DaysSinceVisit: -1, InWindow: map[string]int{}, Refused: in.Notification.Refused(), Zone: loc}
 	contacts := append([]Contact(nil), in.Contacts...)
 	sort.Slice(contacts, func(i, j int) bool { return contacts[i].Happened.Latest().Before(contacts[j].Happened.Latest()) })
 	var firstContact, firstVisit edate.Date

@@ -259,8 +259,8 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 			}
 			return agreementView{V: v}
 		},
-		"checkOf": func(v *view, c access.Check) checkView {
-			return checkView{V: v, Check: c, Labels: checkLabels}
+		"checkOf": func(v *view, c access.Check, loc *time.Location) checkView {
+			return checkView{V: v, Check: c, Zone: loc, Labels: checkLabels}
 		},
 		"seq": func(n int) []int {
 			out := make([]int, n)
@@ -318,18 +318,23 @@ type agreementView struct {
 type checkView struct {
 	V      *view
 	Check  access.Check
+	Zone   *time.Location
 	Labels map[string]string
 }
 
 var checkLabels = map[string]string{"met": "met", "late": "late", "possibly_late": "possibly late", "overdue": "overdue",
 	"possibly_overdue": "possibly overdue", "pending": "not yet due"}
 
-// Span writes a span of instants as dates in UTC: one day, or "from … to …".
-func (v *view) Span(r access.Range) string {
+// Span writes a span of instants as dates in loc (the detaining state's
+// zone, where the days are counted): one day, or "between … and …".
+func (v *view) Span(r access.Range, loc *time.Location) string {
 	if r.IsZero() {
 		return "—"
 	}
-	a, b := r.Earliest.UTC().Format("2 January 2006"), r.Latest.UTC().Format("2 January 2006")
+	if loc == nil {
+		loc = time.UTC
+	}
+	a, b := r.Earliest.In(loc).Format("2 January 2006"), r.Latest.In(loc).Format("2 January 2006")
 	if a == b {
 		return a
 	}
