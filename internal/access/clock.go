@@ -1,6 +1,7 @@
 package access
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -121,9 +122,12 @@ func ComputeClock(in ClockInput) Clock {
 	if loc == nil {
 		loc = time.UTC
 	}
-	c := Clock{DaysSinceContact: -1, DaysSinceVisit: -1, InWindow: map[string]int{}, Refused: in.Notification.Refused(), Zone: loc}
-	contacts := append([]Contact(nil), in.Contacts...)
-	sort.Slice(contacts, func(i, j int) bool { return contacts[i].Happened.Latest().Before(contacts[j].Happened.Latest()) })
+	c := Clock{DaysSinceContact: -1, DaysSinceVisit: -1, Refused: in.Notification.Refused(), Zone: loc}
+	if !in.Window.IsZero() {
+		c.InWindow = map[string]int{}
+	}
+	contacts := slices.Clone(in.Contacts)
+	slices.SortStableFunc(contacts, func(a, b Contact) int { return a.Happened.Latest().Compare(b.Happened.Latest()) })
 	var firstContact, firstVisit edate.Date
 	for i := range contacts {
 		ct := &contacts[i]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/attache-org/attache/internal/audit"
@@ -139,9 +140,10 @@ func (s *Service) Dashboard(ctx context.Context, a cases.Actor) (*Dashboard, err
 	}
 	rows, err := s.q.QueryContext(ctx, `SELECT c.id, c.reference, p.display_name, c.legal_status, c.detaining_state, c.post, c.desk,
 		c.high_profile, c.status, c.arrested, c.notified, COALESCE(f.time_zone, ''),
-		COALESCE(n.learned_via, ''), COALESCE(n.assistance, ''), COALESCE(n.first_contact, '')
+		COALESCE(n.learned_via, ''), COALESCE(n.assistance, ''), COALESCE(n.first_contact, ''),
+		COALESCE(a.last_contact, ''), COALESCE(a.first_contact, ''), COALESCE(a.last_visit, ''), COALESCE(a.first_visit, '')
 		FROM cases c JOIN people p ON p.id = c.person_id LEFT JOIN facilities f ON f.id = c.facility_id
-		LEFT JOIN case_notifications n ON n.case_id = c.id WHERE `+open, args...)
+		LEFT JOIN case_notifications n ON n.case_id = c.id LEFT JOIN access_summaries a ON a.case_id = c.id WHERE `+open, args...)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard cases: %w", err)
 	}
@@ -150,8 +152,9 @@ func (s *Service) Dashboard(ctx context.Context, a cases.Actor) (*Dashboard, err
 	for rows.Next() {
 		r := &caseRow{}
 		var arrested, notified, learned, assistance, first string
+		var found [4]string
 		if err := rows.Scan(&r.CaseID, &r.Reference, &r.PersonName, &r.LegalStatus, &r.State, &r.Post, &r.Desk, &r.HighProfile,
-			&r.status, &arrested, &notified, &r.zone, &learned, &assistance, &first); err != nil {
+			&r.status, &arrested, &notified, &r.zone, &learned, &assistance, &first, &found[0], &found[1], &found[2], &found[3]); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("dashboard cases: %w", err)
 		}
@@ -161,6 +164,17 @@ func (s *Service) Dashboard(ctx context.Context, a cases.Actor) (*Dashboard, err
 			fc, _ := edate.Decode(first)
 			r.notification = &Notification{LearnedVia: learned, Assistance: assistance, FirstContact: fc}
 		}
+		seen := map[string]bool{}
+		for _, f := range found {
+			if f == "" || seen[f] {
+				continue
+			}
+			seen[f] = true
+			happened, mode, _ := strings.Cut(f, "|")
+			ct := Contact{Mode: mode}
+			ct.Happened, _ = edate.Decode(happened)
+			r.contacts = append(r.contacts, ct)
+		}
 		byID[r.CaseID] = r
 		order = append(order, r)
 	}
@@ -168,32 +182,6 @@ func (s *Service) Dashboard(ctx context.Context, a cases.Actor) (*Dashboard, err
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("dashboard cases: %w", err)
 	}
-
-	// The first and last contact and visit of each case: at most four rows a case.
-	rows, err = s.q.QueryContext(ctx, `SELECT case_id, happened, mode FROM (
-			SELECT x.case_id, x.happened, x.mode,
-				ROW_NUMBER() OVER (PARTITION BY x.case_id ORDER BY x.latest DESC, x.id) AS last_any,
-				ROW_NUMBER() OVER (PARTITION BY x.case_id ORDER BY x.latest, x.id) AS first_any,
-				ROW_NUMBER() OVER (PARTITION BY x.case_id, x.mode IN ('in_person', 'onsite_video', 'remote_video') ORDER BY x.latest DESC, x.id) AS last_kind,
-				ROW_NUMBER() OVER (PARTITION BY x.case_id, x.mode IN ('in_person', 'onsite_video', 'remote_video') ORDER BY x.latest, x.id) AS first_kind
-			FROM consular_contacts x JOIN cases c ON c.id = x.case_id WHERE `+open+`) AS ranked
-		WHERE last_any = 1 OR first_any = 1 OR last_kind = 1 OR first_kind = 1`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard contacts: %w", err)
-	}
-	for rows.Next() {
-		var caseID, happened string
-		var ct Contact
-		if err := rows.Scan(&caseID, &happened, &ct.Mode); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("dashboard contacts: %w", err)
-		}
-		ct.Happened, _ = edate.Decode(happened)
-		if r := byID[caseID]; r != nil {
-			r.contacts = append(r.contacts, ct)
-		}
-	}
-	rows.Close()
 
 	// Requests waiting for an answer, and those ever denied.
 	rows, err = s.q.QueryContext(ctx, `SELECT r.case_id, r.id, r.mode, r.status, r.sent_at, r.created_at,
@@ -276,15 +264,23 @@ func (s *Service) Dashboard(ctx context.Context, a cases.Actor) (*Dashboard, err
 				d.Waiting = append(d.Waiting, WaitingRequest{CaseID: r.CaseID, Reference: r.Reference, PersonName: r.PersonName, Pending: p})
 			}
 		}
-		d.Rows = append(d.Rows, r.Row)
 	}
-	sort.SliceStable(d.Rows, func(i, j int) bool {
-		ui, uj := d.Rows[i].Clock.Urgency(), d.Rows[j].Clock.Urgency()
+	// Sort pointers with their keys computed once: a Row is large to swap.
+	urgency := make(map[*caseRow]int, len(order))
+	for _, r := range order {
+		urgency[r] = r.Clock.Urgency()
+	}
+	sort.Slice(order, func(i, j int) bool {
+		ui, uj := urgency[order[i]], urgency[order[j]]
 		if ui != uj {
 			return ui > uj
 		}
-		return d.Rows[i].Reference < d.Rows[j].Reference
+		return order[i].Reference < order[j].Reference
 	})
+	d.Rows = make([]Row, len(order))
+	for i, r := range order {
+		d.Rows[i] = r.Row
+	}
 	sort.SliceStable(d.Waiting, func(i, j int) bool { return d.Waiting[i].Pending.AgeDays > d.Waiting[j].Pending.AgeDays })
 	return d, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.dashboard_view", ObjectType: "case",
 		Detail: fmt.Sprintf("cases=%d", len(d.Rows))})

@@ -330,6 +330,9 @@ func (s *Service) AddContact(ctx context.Context, a cases.Actor, caseID string, 
 		if err != nil {
 			return fmt.Errorf("insert contact: %w", err)
 		}
+		if err := s.summarize(ctx, tx, caseID); err != nil {
+			return err
+		}
 		kind := "visit"
 		if !IsVisit(c.Mode) {
 			kind = "other"
@@ -363,4 +366,33 @@ func (s *Service) contacts(ctx context.Context, q db.Querier, caseID string) ([]
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// summarize recomputes a case's row of access_summaries from its contacts.
+func (s *Service) summarize(ctx context.Context, tx *sql.Tx, caseID string) error {
+	pick := func(order, visits string) (string, error) {
+		var v sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT happened || '|' || mode FROM consular_contacts WHERE case_id = $1`+visits+
+			` ORDER BY latest `+order+`, id LIMIT 1`, caseID).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil
+		}
+		return v.String, err
+	}
+	visits := ` AND mode IN ('in_person', 'onsite_video', 'remote_video')`
+	var vals [4]string
+	for i, q := range [][2]string{{"DESC", ""}, {"", ""}, {"DESC", visits}, {"", visits}} {
+		v, err := pick(q[0], q[1])
+		if err != nil {
+			return fmt.Errorf("summarize contacts: %w", err)
+		}
+		vals[i] = v
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO access_summaries (case_id, last_contact, first_contact, last_visit, first_visit) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (case_id) DO UPDATE SET last_contact = excluded.last_contact, first_contact = excluded.first_contact,
+		last_visit = excluded.last_visit, first_visit = excluded.first_visit`, caseID, vals[0], vals[1], vals[2], vals[3])
+	if err != nil {
+		return fmt.Errorf("summarize contacts: %w", err)
+	}
+	return nil
 }

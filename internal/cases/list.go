@@ -33,8 +33,10 @@ func visibleSQL(v auth.Visibility, alias string, next int) (string, []any) {
 	case v.None:
 		return "1 = 0", nil
 	}
-	conds := []string{fmt.Sprintf("EXISTS (SELECT 1 FROM case_officers co WHERE co.case_id = %s.id AND co.user_id = $%d)", alias, next)}
-	args := []any{v.UserID}
+	// The post and desk tests come first: they are cheap, and when one holds
+	// the team need not be looked up.
+	var conds []string
+	var args []any
 	if v.Post != "" {
 		args = append(args, v.Post)
 		conds = append(conds, fmt.Sprintf("%s.post = $%d", alias, next+len(args)-1))
@@ -43,6 +45,8 @@ func visibleSQL(v auth.Visibility, alias string, next int) (string, []any) {
 		args = append(args, v.Desk)
 		conds = append(conds, fmt.Sprintf("%s.desk = $%d", alias, next+len(args)-1))
 	}
+	args = append(args, v.UserID)
+	conds = append(conds, fmt.Sprintf("EXISTS (SELECT 1 FROM case_officers co WHERE co.case_id = %s.id AND co.user_id = $%d)", alias, next+len(args)-1))
 	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -152,21 +153,34 @@ func LoadZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" || !strings.Contains(name, "/") && name != "UTC" {
 		return nil, fmt.Errorf("%w %q: use an IANA name such as Asia/Shanghai or America/Toronto", ErrUnknownZone, name)
 	}
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: use an IANA name such as Asia/Shanghai or America/Toronto", ErrUnknownZone, name)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
+
+// zones caches loaded time zones: time.LoadLocation reads the zone database
+// at every call, and dashboards compute thousands of bounds. The cache only
+// ever holds immutable *time.Location values.
+var zones sync.Map
 
 func (d Date) location() *time.Location {
 	if d.Zone == "" {
 		return time.UTC
 	}
+	if loc, ok := zones.Load(d.Zone); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(d.Zone)
 	if err != nil {
 		return time.UTC // Parse checked the zone; a zone removed from tzdata later falls back
 	}
+	zones.Store(d.Zone, loc)
 	return loc
 }
 

@@ -61,6 +61,9 @@ type clockJSON struct {
 }
 
 func toClock(c access.Clock) clockJSON {
+	if c.InWindow == nil {
+		c.InWindow = map[string]int{}
+	}
 	out := clockJSON{LastContact: toContact(c.LastContact), LastVisit: toContact(c.LastVisit), DaysSinceContact: c.DaysSinceContact,
 		DaysSinceVisit: c.DaysSinceVisit, DaysApprox: c.DaysApprox, InWindow: c.InWindow, InWindowTotal: c.InWindowTotal,
 		NextVisitDue: toRange(c.NextVisitDue), Overdue: c.Overdue, PossiblyOverdue: c.PossiblyOver, DaysOverdue: c.DaysOverdue,

@@ -11,6 +11,9 @@ import (
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// dashboardRows is how many cases the home page lists before "show all".
+const dashboardRows = 100
+
 // home is each role's landing page: what that role looks after.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	st := stateOf(r)
@@ -54,6 +57,26 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		data["Dashboard"] = dash
+		// The page lists the most urgent cases; the whole list is a click
+		// (or the API) away. A screen of ten thousand rows serves nobody.
+		shown := dash.Rows
+		if len(shown) > dashboardRows && r.URL.Query().Get("all") == "" {
+			shown = shown[:dashboardRows]
+		}
+		overdue, possibly := 0, 0
+		for _, row := range dash.Rows {
+			if row.Clock.Overdue {
+				overdue++
+			} else if row.Clock.PossiblyOver {
+				possibly++
+			}
+		}
+		waiting := dash.Waiting
+		if len(waiting) > 20 {
+			waiting = waiting[:20]
+		}
+		data["Shown"], data["Overdue"], data["Possibly"], data["Total"] = shown, overdue, possibly, len(dash.Rows)
+		data["Waiting"], data["WaitingTotal"] = waiting, len(dash.Waiting)
 	}
 	if st.user.Role == auth.RoleAdmin {
 		version, err := s.DB.Version(ctx)

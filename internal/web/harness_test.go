@@ -37,7 +37,7 @@ var testFolder = func() *names.Folder {
 
 // harness is a server on a test database with one user per role.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	db     *db.DB
 	srv    *web.Server
 	h      http.Handler
@@ -51,7 +51,7 @@ type harness struct {
 
 const testPassword = "correct horse battery"
 
-func newHarness(t *testing.T, d *db.DB) *harness {
+func newHarness(t testing.TB, d *db.DB) *harness {
 	t.Helper()
 	c := testenv.NewClock(time.Now().UTC())
 	log := slog.New(slog.NewTextHandler(testLogWriter(t), nil))
@@ -171,7 +171,7 @@ func (c *client) api(method, path, body string) *http.Response {
 	return c.request(method, path, r, "application/json")
 }
 
-func readBody(t *testing.T, res *http.Response) string {
+func readBody(t testing.TB, res *http.Response) string {
 	t.Helper()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
@@ -207,9 +207,9 @@ func onSQLite(t *testing.T) *harness {
 }
 
 // testLogWriter sends the server's log to the test's log, shown on failure.
-func testLogWriter(t *testing.T) io.Writer { return logWriter{t} }
+func testLogWriter(t testing.TB) io.Writer { return logWriter{t} }
 
-type logWriter struct{ t *testing.T }
+type logWriter struct{ t testing.TB }
 
 func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Helper()

@@ -48,6 +48,17 @@ CREATE TABLE consular_contacts (
 );
 CREATE INDEX consular_contacts_case ON consular_contacts (case_id, latest);
 
+-- The first and last contact and visit of each case, kept with every new
+-- contact so that the dashboard reads one row a case. Each value is
+-- "DATE|MODE" (DATE in edate's stored form), or '' for none.
+CREATE TABLE access_summaries (
+    case_id       TEXT PRIMARY KEY REFERENCES cases (id) ON DELETE CASCADE,
+    last_contact  TEXT NOT NULL,
+    first_contact TEXT NOT NULL,
+    last_visit    TEXT NOT NULL,
+    first_visit   TEXT NOT NULL
+);
+
 CREATE TABLE access_requests (
     id                TEXT PRIMARY KEY,
     case_id           TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
