@@ -80,7 +80,7 @@ func zoneOf(facilityZone string, dates ...edate.Date) *time.Location {
 		if n == "" {
 			continue
 		}
-		if loc, err := time.LoadLocation(n); err == nil {
+		if loc, err := edate.LoadZone(n); err == nil {
 			return loc
 		}
 	}
@@ -249,16 +249,10 @@ func (s *Service) Dashboard(ctx context.Context, a cases.Actor) (*Dashboard, err
 			d.Suspensions = append(d.Suspensions, sp)
 		}
 	}
-	zones := map[string]*time.Location{}
 	for _, r := range order {
-		key := r.zone + "|" + r.arrested.Zone + "|" + r.notified.Zone
-		loc, ok := zones[key]
-		if !ok {
-			loc = zoneOf(r.zone, r.arrested, r.notified)
-			zones[key] = loc
-		}
-		r.Clock = ComputeClock(ClockInput{Now: now, Zone: loc, Profile: profileFor(profiles, r.State), CaseOpen: isOpen(r.status),
-			Arrested: r.arrested, Notified: r.notified, Notification: r.notification, Contacts: r.contacts, Requests: r.requests})
+		r.Clock = ComputeClock(ClockInput{Now: now, Zone: zoneOf(r.zone, r.arrested, r.notified), Profile: profileFor(profiles, r.State),
+			CaseOpen: isOpen(r.status), Arrested: r.arrested, Notified: r.notified, Notification: r.notification,
+			Contacts: r.contacts, Requests: r.requests})
 		for _, p := range r.Clock.Pending {
 			if p.AgeDays > WaitingTooLong {
 				d.Waiting = append(d.Waiting, WaitingRequest{CaseID: r.CaseID, Reference: r.Reference, PersonName: r.PersonName, Pending: p})
