@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
@@ -99,6 +100,9 @@ func (s *Service) validateCase(ctx context.Context, q db.Querier, in CaseInput) 
 	for field, value := range map[string]string{"detaining_authority": c.DetainingAuthority, "lawyer": c.Lawyer, "post": c.Post, "desk": c.Desk} {
 		if len(value) > 300 {
 			f.Add(field, "Use at most 300 characters.")
+		}
+		if strings.ContainsFunc(value, unicode.IsControl) {
+			f.Add(field, "The text has an invisible control character: type it again.")
 		}
 	}
 	zone := ""

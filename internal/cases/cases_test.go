@@ -210,6 +210,8 @@ func TestInvalidInputChangesNothing(t *testing.T) {
 			{"simplified script with traditional letters", func(p *cases.PersonInput) { p.Names[2].Script = "Hans" }, nil, "names.2.script"},
 			{"Cyrillic script with Latin letters", func(p *cases.PersonInput) { p.Names[0].Script = "Cyrl" }, nil, "names.0.script"},
 			{"unknown name kind", func(p *cases.PersonInput) { p.Names[0].Kind = "nickname" }, nil, "names.0.kind"},
+			{"control character in a name", func(p *cases.PersonInput) { p.Names[0].Value = "Michael\x1fKovrig" }, nil, "names.0.value"},
+			{"control character in the post", nil, func(in *cases.CaseInput) { in.Post = "Bei\tjing" }, "post"},
 			{"bad birth date", func(p *cases.PersonInput) { p.Birth = "1972-13" }, nil, "birth"},
 			{"bad nationality", func(p *cases.PersonInput) { p.Nationalities[0].Country = "Canada" }, nil, "nationalities"},
 		} {

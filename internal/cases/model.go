@@ -218,6 +218,9 @@ func checkName(f problem.Fields, field string, n *Name, simplified func(string) 
 	case utf8.RuneCountInString(n.Value) > 200:
 		f.Add(field+"value", "Use at most 200 characters.")
 		return
+	case strings.ContainsFunc(n.Value, unicode.IsControl):
+		f.Add(field+"value", "The name has an invisible control character: type it again.")
+		return
 	}
 	if !Scripts.Has(n.Script) {
 		f.Add(field+"script", "Choose the script the name is written in.")
