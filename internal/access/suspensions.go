@@ -181,3 +181,9 @@ func (s *Service) loadSuspensions(ctx context.Context, q db.Querier, state, faci
 	}
 	return out, rows.Err()
 }
+
+// InForce returns the suspensions in force at t for a detaining state as a
+// whole and for one of its facilities (facilityID may be empty).
+func (s *Service) InForce(ctx context.Context, state, facilityID string, t time.Time) ([]Suspension, error) {
+	return s.suspensionsInForce(ctx, s.db, state, facilityID, t)
+}

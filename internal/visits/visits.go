@@ -1,0 +1,593 @@
+// Package visits schedules consular visits: the terminals and visit windows
+// of facilities, and visits with their participants, refusing bookings
+// outside the windows (with the next free slots proposed) and double
+// bookings of a terminal or an officer, even under concurrency.
+package visits
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/attache-org/attache/internal/access"
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
+	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/edate"
+	"github.com/attache-org/attache/internal/problem"
+)
+
+// Modalities of a visit.
+var Modalities = cases.Vocab{
+	{Code: "remote_video", Label: "Remote video"}, {Code: "onsite_video", Label: "Video from the facility (on-site)"},
+	{Code: "in_person", Label: "In person"}, {Code: "phone", Label: "Telephone"},
+}
+
+// Statuses of a visit.
+var Statuses = cases.Vocab{
+	{Code: "planned", Label: "Planned"}, {Code: "confirmed", Label: "Confirmed by the host"}, {Code: "in_progress", Label: "In progress"},
+	{Code: "held", Label: "Held"}, {Code: "cut_short", Label: "Cut short"}, {Code: "cancelled", Label: "Cancelled"},
+	{Code: "refused_by_detainee", Label: "Refused by the detainee"}, {Code: "no_show", Label: "No-show"},
+}
+
+// booked are the statuses that hold a terminal and the officers.
+const booked = `('planned', 'confirmed', 'in_progress')`
+
+// Participant is someone in a visit.
+type Participant struct {
+	Role     string `json:"role"` // host, officer, interpreter, detainee, monitor
+	UserID   string `json:"user_id,omitempty"`
+	Name     string `json:"name"`
+	Language string `json:"language,omitempty"`
+}
+
+// Visit is a scheduled visit.
+type Visit struct {
+	ID           string        `json:"id"`
+	CaseID       string        `json:"case_id"`
+	FacilityID   string        `json:"facility_id,omitempty"`
+	TerminalID   string        `json:"terminal_id,omitempty"`
+	Modality     string        `json:"modality"`
+	Starts       time.Time     `json:"starts"`
+	Ends         time.Time     `json:"ends"`
+	Zone         string        `json:"zone"` // the facility's, for showing local times
+	Status       string        `json:"status"`
+	RequestID    string        `json:"request_id,omitempty"`
+	Conditions   string        `json:"conditions,omitempty"`
+	CancelledBy  string        `json:"cancelled_by,omitempty"`
+	CancelReason string        `json:"cancel_reason,omitempty"`
+	Participants []Participant `json:"participants"`
+}
+
+// Service schedules visits.
+type Service struct {
+	db     *db.DB
+	audit  *audit.Log
+	cases  *cases.Service
+	access *access.Service
+	policy auth.Policy
+	now    func() time.Time
+}
+
+// NewService returns the visit scheduler.
+func NewService(d *db.DB, a *audit.Log, c *cases.Service, acc *access.Service) *Service {
+	return &Service{db: d, audit: a, cases: c, access: acc, now: time.Now}
+}
+
+// SetClock replaces the clock, for tests.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// ---- facility setup ----
+
+// AddTerminal registers a video terminal of a facility.
+func (s *Service) AddTerminal(ctx context.Context, a cases.Actor, facilityID, name string) (string, error) {
+	if !s.policy.Can(a.User, auth.ManageFacility, nil) {
+		return "", problem.New(problem.Forbidden, "You may not change facilities.")
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", problem.Field("name", "Name the terminal (e.g. \"Video room 1\").")
+	}
+	id := db.NewID()
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO terminals (id, facility_id, name, active, created_at) VALUES ($1, $2, $3, TRUE, $4)`,
+			id, facilityID, name, db.Instant(s.now()))
+		switch {
+		case db.IsUniqueViolation(err):
+			return problem.Field("name", "The facility has a terminal of this name already.")
+		case err != nil && strings.Contains(strings.ToLower(err.Error()), "foreign key"):
+			return problem.New(problem.NotFound, "No such facility.")
+		case err != nil:
+			return fmt.Errorf("add terminal: %w", err)
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "facility.terminal_add", ObjectType: "facility", ObjectID: facilityID, Detail: name})
+	})
+	return id, err
+}
+
+// Window is a weekly visit window in the facility's local time.
+type Window struct {
+	Weekday time.Weekday
+	Opens   string // HH:MM
+	Closes  string // HH:MM
+}
+
+func minutesOf(hhmm string) (int, bool) {
+	var h, m int
+	if len(hhmm) != 5 || hhmm[2] != ':' {
+		return 0, false
+	}
+	if _, err := fmt.Sscanf(hhmm, "%02d:%02d", &h, &m); err != nil || h > 23 || m > 59 {
+		return 0, false
+	}
+	return h*60 + m, true
+}
+
+// SetWindows replaces a facility's weekly visit windows and excluded days
+// (local dates YYYY-MM-DD).
+func (s *Service) SetWindows(ctx context.Context, a cases.Actor, facilityID string, windows []Window, excluded []string) error {
+	if !s.policy.Can(a.User, auth.ManageFacility, nil) {
+		return problem.New(problem.Forbidden, "You may not change facilities.")
+	}
+	f := problem.Fields{}
+	for _, w := range windows {
+		o, ok1 := minutesOf(w.Opens)
+		c, ok2 := minutesOf(w.Closes)
+		if !ok1 || !ok2 || c <= o || w.Weekday < time.Sunday || w.Weekday > time.Saturday {
+			f.Add("windows", "Give each window as a weekday and HH:MM to HH:MM, closing after it opens.")
+		}
+	}
+	for _, d := range excluded {
+		if dd, err := edate.Parse(d, ""); err != nil || dd.Precision != edate.Day {
+			f.Add("excluded", "Give excluded days as YYYY-MM-DD.")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{`DELETE FROM visit_windows WHERE facility_id = $1`, `DELETE FROM visit_exclusions WHERE facility_id = $1`} {
+			if _, err := tx.ExecContext(ctx, q, facilityID); err != nil {
+				return fmt.Errorf("replace windows: %w", err)
+			}
+		}
+		for _, w := range windows {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO visit_windows (id, facility_id, weekday, opens, closes) VALUES ($1, $2, $3, $4, $5)`,
+				db.NewID(), facilityID, int(w.Weekday), w.Opens, w.Closes); err != nil {
+				return fmt.Errorf("add window: %w", err)
+			}
+		}
+		for _, d := range excluded {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO visit_exclusions (facility_id, day) VALUES ($1, $2) ON CONFLICT DO NOTHING`, facilityID, d); err != nil {
+				return fmt.Errorf("add exclusion: %w", err)
+			}
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "facility.windows_set", ObjectType: "facility", ObjectID: facilityID,
+			Detail: fmt.Sprintf("%d windows, %d excluded days", len(windows), len(excluded))})
+	})
+}
+
+type calendar struct {
+	loc      *time.Location
+	windows  []Window
+	excluded map[string]bool
+}
+
+func (s *Service) calendar(ctx context.Context, q db.Querier, facilityID, zone string) (*calendar, error) {
+	loc, err := edate.LoadZone(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	c := &calendar{loc: loc, excluded: map[string]bool{}}
+	rows, err := q.QueryContext(ctx, `SELECT weekday, opens, closes FROM visit_windows WHERE facility_id = $1`, facilityID)
+	if err != nil {
+		return nil, fmt.Errorf("read windows: %w", err)
+	}
+	for rows.Next() {
+		var w Window
+		var wd int
+		if err := rows.Scan(&wd, &w.Opens, &w.Closes); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read windows: %w", err)
+		}
+		w.Weekday = time.Weekday(wd)
+		c.windows = append(c.windows, w)
+	}
+	rows.Close()
+	rows, err = q.QueryContext(ctx, `SELECT day FROM visit_exclusions WHERE facility_id = $1`, facilityID)
+	if err != nil {
+		return nil, fmt.Errorf("read exclusions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("read exclusions: %w", err)
+		}
+		c.excluded[d] = true
+	}
+	return c, rows.Err()
+}
+
+// fits reports whether [start, end) lies inside one window on a day that
+// is not excluded. A facility without windows takes any time.
+func (c *calendar) fits(start, end time.Time) bool {
+	if len(c.windows) == 0 {
+		return true
+	}
+	ls, le := start.In(c.loc), end.In(c.loc)
+	if ls.YearDay() != le.Add(-time.Nanosecond).YearDay() || c.excluded[ls.Format("2006-01-02")] {
+		return false
+	}
+	from, to := ls.Hour()*60+ls.Minute(), le.Hour()*60+le.Minute()
+	if le.Hour() == 0 && le.Minute() == 0 && !le.Equal(ls) {
+		to = 24 * 60
+	}
+	for _, w := range c.windows {
+		o, _ := minutesOf(w.Opens)
+		cl, _ := minutesOf(w.Closes)
+		if w.Weekday == ls.Weekday() && from >= o && to <= cl {
+			return true
+		}
+	}
+	return false
+}
+
+// busy is a booked span.
+type busy struct{ start, end time.Time }
+
+// nextSlots proposes up to n starts from after, on the half hour, that fit
+// the calendar and avoid the busy spans, within two weeks.
+func (c *calendar) nextSlots(after time.Time, length time.Duration, taken []busy, n int) []time.Time {
+	var out []time.Time
+	t := after.In(c.loc).Truncate(30 * time.Minute)
+	if t.Before(after) {
+		t = t.Add(30 * time.Minute)
+	}
+	for limit := after.Add(14 * 24 * time.Hour); t.Before(limit) && len(out) < n; t = t.Add(30 * time.Minute) {
+		end := t.Add(length)
+		if !c.fits(t, end) {
+			continue
+		}
+		free := true
+		for _, b := range taken {
+			if t.Before(b.end) && end.After(b.start) {
+				free = false
+				break
+			}
+		}
+		if free {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// ---- scheduling ----
+
+// ScheduleInput is a visit to book.
+type ScheduleInput struct {
+	Modality    string
+	Start       string // YYYY-MM-DD HH:MM, local to Zone
+	Zone        string // default: the facility's
+	Minutes     int
+	TerminalID  string
+	HostID      string   // default: the user booking
+	OfficerIDs  []string // other officers attending
+	Interpreter *Participant
+	Monitor     string // the detaining state's monitor, shown to everyone
+	RequestID   string
+	Conditions  string
+}
+
+// Warning is advice with a booking that was made.
+type Warning struct {
+	Message string `json:"message"`
+}
+
+// Schedule books a visit for a case. Outside the facility's windows it is
+// refused with the next free slots proposed; a terminal or an officer
+// already booked at that time is a conflict. A modality the detaining state
+// suspended is booked with a warning.
+func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in ScheduleInput) (*Visit, *Warning, error) {
+	if err := s.cases.Authorize(ctx, nil, a.User, auth.UpdateCase, caseID); err != nil {
+		return nil, nil, err
+	}
+	var state, personName, facilityID, zone string
+	err := s.db.QueryRowContext(ctx, `SELECT c.detaining_state, p.display_name, COALESCE(c.facility_id, ''), COALESCE(f.time_zone, '')
+		FROM cases c JOIN people p ON p.id = c.person_id LEFT JOIN facilities f ON f.id = c.facility_id WHERE c.id = $1`, caseID).
+		Scan(&state, &personName, &facilityID, &zone)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read case: %w", err)
+	}
+	f := problem.Fields{}
+	if !Modalities.Has(in.Modality) {
+		f.Add("modality", "Choose how the visit happens.")
+	}
+	if in.Zone == "" {
+		in.Zone = zone
+	}
+	start, perr := edate.Parse(in.Start, in.Zone)
+	switch {
+	case perr != nil && errors.Is(perr, edate.ErrUnknownZone):
+		f.Add("zone", perr.Error())
+	case perr != nil:
+		f.Add("start", perr.Error())
+	case start.Precision != edate.Minute || start.Approx:
+		f.Add("start", "Give the day and the time: YYYY-MM-DD HH:MM.")
+	case !start.Earliest().After(s.now()):
+		f.Add("start", "The start is in the past.")
+	}
+	if in.Minutes < 5 || in.Minutes > 240 {
+		f.Add("minutes", "A visit lasts from 5 to 240 minutes.")
+	}
+	if in.HostID == "" {
+		in.HostID = a.User.ID
+	}
+	if err := f.Err(); err != nil {
+		return nil, nil, err
+	}
+	v := &Visit{ID: db.NewID(), CaseID: caseID, FacilityID: facilityID, TerminalID: in.TerminalID, Modality: in.Modality,
+		Starts: start.Earliest(), Zone: zone, Status: "planned", RequestID: in.RequestID, Conditions: strings.TrimSpace(in.Conditions)}
+	v.Ends = v.Starts.Add(time.Duration(in.Minutes) * time.Minute)
+	var warn *Warning
+	sus, err := s.access.InForce(ctx, state, facilityID, v.Starts)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, sp := range sus {
+		if slices.Contains(sp.Modes, in.Modality) || (in.Modality == "onsite_video" && slices.Contains(sp.Modes, "onsite_video")) {
+			warn = &Warning{Message: fmt.Sprintf("%s visits are suspended since %s (%s).", Modalities.Label(in.Modality), sp.Starts.Human(), sp.Reason)}
+		}
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		people, err := s.participants(ctx, tx, in, personName)
+		if err != nil {
+			return err
+		}
+		v.Participants = people
+		// Lock what is booked, in a fixed order, then look for overlaps.
+		var keys []string
+		if v.TerminalID != "" {
+			keys = append(keys, "visits.terminal."+v.TerminalID)
+		}
+		for _, p := range people {
+			if p.UserID != "" {
+				keys = append(keys, "visits.user."+p.UserID)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if err := s.db.Lock(ctx, tx, k); err != nil {
+				return err
+			}
+		}
+		if facilityID != "" {
+			cal, err := s.calendar(ctx, tx, facilityID, zone)
+			if err != nil {
+				return err
+			}
+			taken, err := s.terminalBusy(ctx, tx, v.TerminalID, v.Starts)
+			if err != nil {
+				return err
+			}
+			if !cal.fits(v.Starts, v.Ends) {
+				return problem.Field("start", "The facility takes no visits then."+slotsText(cal, v.Starts, s.now(), v.Ends.Sub(v.Starts), taken))
+			}
+			if v.TerminalID != "" {
+				var tfac string
+				var active bool
+				err := tx.QueryRowContext(ctx, `SELECT facility_id, active FROM terminals WHERE id = $1`, v.TerminalID).Scan(&tfac, &active)
+				if errors.Is(err, sql.ErrNoRows) || (err == nil && (tfac != facilityID || !active)) {
+					return problem.Field("terminal_id", "Choose an active terminal of the case's facility.")
+				}
+				if err != nil {
+					return fmt.Errorf("read terminal: %w", err)
+				}
+				for _, b := range taken {
+					if v.Starts.Before(b.end) && v.Ends.After(b.start) {
+						return problem.New(problem.Conflict, "The terminal is booked from %s to %s.%s", local(b.start, cal.loc), local(b.end, cal.loc),
+							slotsText(cal, v.Starts, s.now(), v.Ends.Sub(v.Starts), taken))
+					}
+				}
+			}
+		} else if v.TerminalID != "" {
+			return problem.Field("terminal_id", "The case has no facility, so no terminal.")
+		}
+		for _, p := range people {
+			if p.UserID == "" {
+				continue
+			}
+			var n int
+			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM visits v JOIN visit_participants p ON p.visit_id = v.id
+				WHERE p.user_id = $1 AND v.status IN `+booked+` AND v.starts < $2 AND v.ends > $3`, p.UserID, db.Instant(v.Ends), db.Instant(v.Starts)).Scan(&n)
+			if err != nil {
+				return fmt.Errorf("check officer: %w", err)
+			}
+			if n > 0 {
+				return problem.New(problem.Conflict, "%s is in another visit at that time.", p.Name)
+			}
+		}
+		now := db.Instant(s.now())
+		_, err = tx.ExecContext(ctx, `INSERT INTO visits (id, case_id, facility_id, terminal_id, modality, starts, ends, status, request_id, conditions, created_by, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'planned', $8, $9, $10, $11, $11)`, v.ID, caseID, nullStr(facilityID), nullStr(v.TerminalID), v.Modality,
+			db.Instant(v.Starts), db.Instant(v.Ends), nullStr(v.RequestID), v.Conditions, a.User.DisplayName, now)
+		if err != nil {
+			return fmt.Errorf("insert visit: %w", err)
+		}
+		for _, p := range people {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO visit_participants (id, visit_id, role, user_id, name, language) VALUES ($1, $2, $3, $4, $5, $6)`,
+				db.NewID(), v.ID, p.Role, nullStr(p.UserID), p.Name, p.Language); err != nil {
+				return fmt.Errorf("insert participant: %w", err)
+			}
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit.schedule", ObjectType: "case", ObjectID: caseID,
+			Detail: fmt.Sprintf("visit=%s %s %s–%s terminal=%s", v.ID, v.Modality, v.Starts.Format(time.RFC3339), v.Ends.Format(time.RFC3339), v.TerminalID)})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, warn, nil
+}
+
+func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func local(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02 15:04 MST") }
+
+// slotsText proposes free slots from the start of the asked day (or now,
+// if later), so that an earlier time the same day is offered too.
+func slotsText(cal *calendar, asked, now time.Time, length time.Duration, taken []busy) string {
+	l := asked.In(cal.loc)
+	from := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, cal.loc)
+	if from.Before(now) {
+		from = now
+	}
+	slots := cal.nextSlots(from, length, taken, 3)
+	if len(slots) == 0 {
+		return " No free slot in the next two weeks."
+	}
+	var parts []string
+	for _, t := range slots {
+		parts = append(parts, local(t, cal.loc))
+	}
+	return " Next free: " + strings.Join(parts, ", ") + "."
+}
+
+func (s *Service) terminalBusy(ctx context.Context, q db.Querier, terminalID string, from time.Time) ([]busy, error) {
+	if terminalID == "" {
+		return nil, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT starts, ends FROM visits WHERE terminal_id = $1 AND status IN `+booked+` AND ends > $2 AND starts < $3`,
+		terminalID, db.Instant(from.Add(-24*time.Hour)), db.Instant(from.Add(15*24*time.Hour)))
+	if err != nil {
+		return nil, fmt.Errorf("read bookings: %w", err)
+	}
+	defer rows.Close()
+	var out []busy
+	for rows.Next() {
+		var a, b int64
+		if err := rows.Scan(&a, &b); err != nil {
+			return nil, fmt.Errorf("read bookings: %w", err)
+		}
+		out = append(out, busy{db.Time(a), db.Time(b)})
+	}
+	return out, rows.Err()
+}
+
+// participants resolves the people of a visit: the host and officers (who
+// must be active case workers), the interpreter, the detainee and the
+// detaining state's monitor.
+func (s *Service) participants(ctx context.Context, q db.Querier, in ScheduleInput, detainee string) ([]Participant, error) {
+	var out []Participant
+	seen := map[string]bool{}
+	addUser := func(role, id string) error {
+		if seen[id] {
+			return nil
+		}
+		seen[id] = true
+		var name, r string
+		var disabled bool
+		err := q.QueryRowContext(ctx, `SELECT display_name, role, disabled FROM users WHERE id = $1`, id).Scan(&name, &r, &disabled)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && (disabled || !s.policy.Can(&auth.User{ID: id, Role: auth.Role(r)}, auth.ReadCase, nil))) {
+			return problem.Field("officers", "Choose active officers.")
+		}
+		if err != nil {
+			return fmt.Errorf("read officer: %w", err)
+		}
+		out = append(out, Participant{Role: role, UserID: id, Name: name})
+		return nil
+	}
+	if err := addUser("host", in.HostID); err != nil {
+		return nil, err
+	}
+	for _, id := range in.OfficerIDs {
+		if err := addUser("officer", id); err != nil {
+			return nil, err
+		}
+	}
+	if in.Interpreter != nil && strings.TrimSpace(in.Interpreter.Name) != "" {
+		if in.Interpreter.Language == "" || !cases.ValidLanguage(in.Interpreter.Language) {
+			return nil, problem.Field("interpreter_language", "Give the interpreter's language as a code such as zh.")
+		}
+		out = append(out, Participant{Role: "interpreter", Name: strings.TrimSpace(in.Interpreter.Name), Language: in.Interpreter.Language})
+	}
+	out = append(out, Participant{Role: "detainee", Name: detainee})
+	if m := strings.TrimSpace(in.Monitor); m != "" {
+		out = append(out, Participant{Role: "monitor", Name: m})
+	}
+	return out, nil
+}
+
+// Cancel cancels a planned or confirmed visit, saying by whom and why.
+func (s *Service) Cancel(ctx context.Context, a cases.Actor, caseID, visitID, by, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return problem.Field("reason", "Say why the visit is cancelled.")
+	}
+	if by != "sending_state" && by != "detaining_state" && by != "detainee" {
+		return problem.Field("by", "Say who cancelled: we (sending_state), the detaining state, or the detainee.")
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE visits SET status = 'cancelled', cancelled_by = $3, cancel_reason = $4, updated_at = $5
+			WHERE id = $1 AND case_id = $2 AND status IN ('planned', 'confirmed')`, visitID, caseID, by, reason, db.Instant(s.now()))
+		if err != nil {
+			return fmt.Errorf("cancel visit: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return problem.New(problem.NotFound, "No planned visit with this id.")
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit.cancel", ObjectType: "case", ObjectID: caseID,
+			Detail: fmt.Sprintf("visit=%s by=%s: %s", visitID, by, reason)})
+	})
+}
+
+// ForCase lists a case's visits, soonest first.
+func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]Visit, error) {
+	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT v.id, COALESCE(v.facility_id, ''), COALESCE(v.terminal_id, ''), v.modality, v.starts, v.ends, v.status,
+		COALESCE(v.request_id, ''), v.conditions, v.cancelled_by, v.cancel_reason, COALESCE(f.time_zone, '')
+		FROM visits v LEFT JOIN facilities f ON f.id = v.facility_id WHERE v.case_id = $1 ORDER BY v.starts`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("list visits: %w", err)
+	}
+	var out []Visit
+	for rows.Next() {
+		v := Visit{CaseID: caseID}
+		var st, en int64
+		if err := rows.Scan(&v.ID, &v.FacilityID, &v.TerminalID, &v.Modality, &st, &en, &v.Status, &v.RequestID, &v.Conditions,
+			&v.CancelledBy, &v.CancelReason, &v.Zone); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list visits: %w", err)
+		}
+		v.Starts, v.Ends = db.Time(st), db.Time(en)
+		out = append(out, v)
+	}
+	rows.Close()
+	for i := range out {
+		prow, err := s.db.QueryContext(ctx, `SELECT role, COALESCE(user_id, ''), name, language FROM visit_participants WHERE visit_id = $1 ORDER BY role, name`, out[i].ID)
+		if err != nil {
+			return nil, fmt.Errorf("list participants: %w", err)
+		}
+		for prow.Next() {
+			var p Participant
+			if err := prow.Scan(&p.Role, &p.UserID, &p.Name, &p.Language); err != nil {
+				prow.Close()
+				return nil, fmt.Errorf("list participants: %w", err)
+			}
+			out[i].Participants = append(out[i].Participants, p)
+		}
+		prow.Close()
+	}
+	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.visits_view", ObjectType: "case", ObjectID: caseID})
+}

@@ -1,0 +1,232 @@
+package visits_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/attache-org/attache/internal/access"
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
+	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/db/dbtest"
+	"github.com/attache-org/attache/internal/names"
+	"github.com/attache-org/attache/internal/problem"
+	"github.com/attache-org/attache/internal/testenv"
+	"github.com/attache-org/attache/internal/visits"
+)
+
+var folder = func() *names.Folder {
+	f, err := names.NewFolder()
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
+
+type fixture struct {
+	visits   *visits.Service
+	access   *access.Service
+	users    map[string]*auth.User
+	caseID   string
+	terminal string
+	facility string
+}
+
+func (fx *fixture) as(name string) cases.Actor {
+	return cases.Actor{User: fx.users[name], Address: "192.0.2.1"}
+}
+
+// newFixture makes a case at a Beijing facility whose video terminal takes
+// visits on weekdays from 09:00 to 12:00, Beijing time. The clock stands on
+// Monday 16 November 2020, 08:00 in Beijing.
+func newFixture(t *testing.T, d *db.DB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	clock := testenv.NewClock(time.Date(2020, 11, 16, 0, 0, 0, 0, time.UTC))
+	a := audit.New(d)
+	as := auth.NewService(d, a, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	as.Params = auth.TestPasswordParams
+	cs := cases.NewService(d, a, folder)
+	cs.SetClock(clock.Now)
+	acc := access.NewService(d, a, cs, "CA")
+	acc.SetClock(clock.Now)
+	vs := visits.NewService(d, a, cs, acc)
+	vs.SetClock(clock.Now)
+	fx := &fixture{visits: vs, access: acc, users: map[string]*auth.User{}}
+	for _, u := range []auth.UserInput{
+		{Username: "barton", DisplayName: "Dominic Barton", Role: auth.RoleConsularOfficer, Post: "Beijing"},
+		{Username: "consul", DisplayName: "Consul", Role: auth.RoleConsularOfficer, Post: "Beijing"},
+		{Username: "tehran", DisplayName: "Officer in Tehran", Role: auth.RoleConsularOfficer, Post: "Tehran"},
+		{Username: "auditor", DisplayName: "Auditor", Role: auth.RoleAuditor},
+	} {
+		created, err := as.CreateUser(ctx, audit.System, u, "correct horse battery", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.users[u.Username] = created
+	}
+	fac, err := cs.CreateFacility(ctx, fx.as("barton"), cases.FacilityInput{Names: []cases.FacilityName{{Lang: "en", Value: "Beijing detention centre"}},
+		Country: "CN", City: "Beijing", TimeZone: "Asia/Shanghai"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.facility = fac.ID
+	c, err := cs.OpenCase(ctx, fx.as("barton"), "", &cases.PersonInput{Names: []cases.Name{{Value: "Michael Kovrig", Script: "Latn", Kind: "legal"}}},
+		cases.CaseInput{LegalStatus: "pretrial", DetainingState: "CN", DetentionType: "criminal_detention", FacilityID: fac.ID, Post: "Beijing", Desk: "China"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.caseID = c.ID
+	if fx.terminal, err = vs.AddTerminal(ctx, fx.as("barton"), fac.ID, "Video room 1"); err != nil {
+		t.Fatal(err)
+	}
+	var windows []visits.Window
+	for d := time.Monday; d <= time.Friday; d++ {
+		windows = append(windows, visits.Window{Weekday: d, Opens: "09:00", Closes: "12:00"})
+	}
+	if err := vs.SetWindows(ctx, fx.as("barton"), fac.ID, windows, []string{"2020-11-18"}); err != nil {
+		t.Fatal(err)
+	}
+	return fx
+}
+
+func (fx *fixture) book(who, start string, minutes int) (*visits.Visit, *visits.Warning, error) {
+	return fx.visits.Schedule(context.Background(), fx.as(who), fx.caseID, visits.ScheduleInput{Modality: "onsite_video", Start: start,
+		Minutes: minutes, TerminalID: fx.terminal, Monitor: "Ministry of State Security official",
+		Interpreter: &visits.Participant{Name: "Li Na", Language: "zh"}})
+}
+
+func TestScheduleWindowsAndConflicts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		v, warn, err := fx.book("barton", "2020-11-19 10:00", 30)
+		if err != nil || warn != nil {
+			t.Fatalf("book: %v %v", err, warn)
+		}
+		if !v.Starts.Equal(time.Date(2020, 11, 19, 2, 0, 0, 0, time.UTC)) || len(v.Participants) != 4 {
+			t.Fatalf("visit %+v", v)
+		}
+		for _, tc := range []struct {
+			name, start string
+			minutes     int
+			kind        problem.Kind
+			words       string
+		}{
+			{"overlap on the terminal", "2020-11-19 10:15", 30, problem.Conflict, "terminal is booked"},
+			{"after the window closes", "2020-11-19 11:45", 30, problem.Invalid, "Next free: 2020-11-19 09:00 CST, 2020-11-19 09:30 CST, 2020-11-19 10:30 CST"},
+			{"weekend", "2020-11-21 10:00", 30, problem.Invalid, "Next free: 2020-11-23 09:00"},
+			{"excluded day", "2020-11-18 10:00", 30, problem.Invalid, "takes no visits"},
+			{"in the past", "2020-11-13 10:00", 30, problem.Invalid, "past"},
+			{"day only", "2020-11-20", 30, problem.Invalid, "HH:MM"},
+			{"too long", "2020-11-20 09:00", 600, problem.Invalid, "240"},
+		} {
+			_, _, err := fx.book("consul", tc.start, tc.minutes)
+			if !problem.Is(err, tc.kind) || !strings.Contains(err.Error(), tc.words) {
+				t.Errorf("%s: %v, want %s mentioning %q", tc.name, err, tc.kind, tc.words)
+			}
+		}
+		// The same officer cannot be in two visits at once, even on another terminal.
+		other, err := fx.visits.AddTerminal(context.Background(), fx.as("barton"), fx.facility, "Video room 2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = fx.visits.Schedule(context.Background(), fx.as("barton"), fx.caseID, visits.ScheduleInput{Modality: "onsite_video",
+			Start: "2020-11-19 10:00", Minutes: 30, TerminalID: other})
+		if !problem.Is(err, problem.Conflict) || !strings.Contains(err.Error(), "Dominic Barton") {
+			t.Errorf("officer in two visits: %v", err)
+		}
+		// Cancelling frees the slot.
+		if err := fx.visits.Cancel(context.Background(), fx.as("barton"), fx.caseID, v.ID, "detaining_state", "epidemic measures"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := fx.book("consul", "2020-11-19 10:15", 30); err != nil {
+			t.Errorf("the cancelled visit still holds the terminal: %v", err)
+		}
+		list, err := fx.visits.ForCase(context.Background(), fx.as("consul"), fx.caseID)
+		if err != nil || len(list) != 2 || list[0].Status != "cancelled" || list[0].CancelReason != "epidemic measures" {
+			t.Fatalf("visits: %+v %v", list, err)
+		}
+		roles := map[string]bool{}
+		for _, p := range list[1].Participants {
+			roles[p.Role] = true
+		}
+		if !roles["monitor"] || !roles["interpreter"] || !roles["detainee"] || !roles["host"] {
+			t.Errorf("participants %+v", list[1].Participants)
+		}
+	})
+}
+
+func TestNoDoubleBookingUnderConcurrency(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		// Sixteen officers try to book the same terminal at the same time.
+		ctx := context.Background()
+		as := auth.NewService(d, audit.New(d), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		as.Params = auth.TestPasswordParams
+		var officers []*auth.User
+		for i := range 16 {
+			u, err := as.CreateUser(ctx, audit.System, auth.UserInput{Username: "officer" + string(rune('a'+i)), DisplayName: "O", Role: auth.RoleConsularOfficer, Post: "Beijing"}, "correct horse battery", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			officers = append(officers, u)
+		}
+		var wg sync.WaitGroup
+		results := make(chan error, len(officers))
+		for _, u := range officers {
+			wg.Go(func() {
+				_, _, err := fx.visits.Schedule(ctx, cases.Actor{User: u}, fx.caseID, visits.ScheduleInput{Modality: "onsite_video",
+					Start: "2020-11-20 09:30", Minutes: 45, TerminalID: fx.terminal})
+				results <- err
+			})
+		}
+		wg.Wait()
+		close(results)
+		won, conflicts := 0, 0
+		for err := range results {
+			switch {
+			case err == nil:
+				won++
+			case problem.Is(err, problem.Conflict):
+				conflicts++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		if won != 1 || conflicts != len(officers)-1 {
+			t.Fatalf("%d bookings won and %d conflicted, want exactly 1 and %d", won, conflicts, len(officers)-1)
+		}
+	})
+}
+
+func TestSuspendedModalityWarnsAndOutsidersCannotBook(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		ctx := context.Background()
+		if _, err := fx.access.AddSuspension(ctx, fx.as("barton"), access.SuspensionInput{DetainingState: "CN", Modes: []string{"in_person"}, Reason: "COVID-19 epidemic", Starts: "2020-01"}); err != nil {
+			t.Fatal(err)
+		}
+		_, warn, err := fx.visits.Schedule(ctx, fx.as("barton"), fx.caseID, visits.ScheduleInput{Modality: "in_person", Start: "2020-11-20 09:00", Minutes: 30})
+		if err != nil || warn == nil || !strings.Contains(warn.Message, "suspended") {
+			t.Fatalf("suspended modality: %v %+v", err, warn)
+		}
+		if _, _, err := fx.book("tehran", "2020-11-20 10:30", 30); !problem.Is(err, problem.NotFound) {
+			t.Errorf("outsider books: %v", err)
+		}
+		if _, err := fx.visits.ForCase(ctx, fx.as("tehran"), fx.caseID); !problem.Is(err, problem.NotFound) {
+			t.Errorf("outsider lists visits: %v", err)
+		}
+		if _, err := fx.visits.AddTerminal(ctx, fx.as("auditor"), fx.facility, "x"); !problem.Is(err, problem.Forbidden) {
+			t.Errorf("auditor adds a terminal: %v", err)
+		}
+		if err := fx.visits.SetWindows(ctx, fx.as("barton"), fx.facility, []visits.Window{{Weekday: time.Monday, Opens: "12:00", Closes: "09:00"}}, nil); !problem.Is(err, problem.Invalid) {
+			t.Errorf("a window closing before it opens: %v", err)
+		}
+	})
+}
