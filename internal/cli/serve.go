@@ -17,6 +17,7 @@ import (
 	"github.com/attache-org/attache/internal/demo"
 	"github.com/attache-org/attache/internal/devcert"
 	"github.com/attache-org/attache/internal/i18n"
+	"github.com/attache-org/attache/internal/visits"
 	"github.com/attache-org/attache/internal/web"
 )
 
@@ -52,7 +53,7 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 			return err
 		}
 	}
-	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Catalog: catalog, Log: log,
+	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: visits.NewService(s.db, s.audit, s.cases, s.access), Catalog: catalog, Log: log,
 		Registry: reg, Version: version()})
 	if err != nil {
 		return err

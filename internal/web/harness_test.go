@@ -24,6 +24,7 @@ import (
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/names"
 	"github.com/attache-org/attache/internal/testenv"
+	"github.com/attache-org/attache/internal/visits"
 	"github.com/attache-org/attache/internal/web"
 )
 
@@ -70,7 +71,7 @@ func newHarness(t testing.TB, d *db.DB) *harness {
 	if err := acc.SeedProfiles(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Access: acc, Catalog: cat, Log: log,
+	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Access: acc, Visits: visits.NewService(d, a, cs, acc), Catalog: cat, Log: log,
 		Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)

@@ -115,6 +115,11 @@ var routeAccess = map[string][]string{
 	"GET /api/v1/agreements":                             workers,
 	"POST /api/v1/agreements":                            admins,
 	"PUT /api/v1/agreements/{id}":                        admins,
+	"GET /api/v1/cases/{id}/visits":                      workers,
+	"POST /api/v1/cases/{id}/visits":                     workers,
+	"POST /api/v1/cases/{id}/visits/{visit}/cancel":      workers,
+	"POST /api/v1/facilities/{id}/terminals":             workers,
+	"PUT /api/v1/facilities/{id}/windows":                workers,
 	"GET /api/v1/facilities":                             workers,
 	"POST /api/v1/facilities":                            workers,
 	"GET /api/v1/facilities/{id}":                        workers,
@@ -131,7 +136,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			t.Errorf("route %s has no access decision in routeAccess", rt.Pattern())
 			continue
 		}
-		path := strings.NewReplacer("{id}", "nonexistent", "{file}", "missing.css", "{$}", "", "{name}", "x", "{item}", "x", "{req}", "x").Replace(rt.Path)
+		path := strings.NewReplacer("{id}", "nonexistent", "{file}", "missing.css", "{$}", "", "{name}", "x", "{item}", "x", "{req}", "x", "{visit}", "x").Replace(rt.Path)
 		for _, who := range anyone {
 			var c *client
 			if who == "anonymous" {

@@ -28,6 +28,7 @@ import (
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/i18n"
+	"github.com/attache-org/attache/internal/visits"
 )
 
 // Deps are what the web layer needs; the command line wires them.
@@ -38,6 +39,7 @@ type Deps struct {
 	Audit    *audit.Log
 	Cases    *cases.Service
 	Access   *access.Service
+	Visits   *visits.Service
 	Catalog  *i18n.Catalog
 	Log      *slog.Logger
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
@@ -203,6 +205,11 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/api/v1/agreements", auth.ReadFacility, true, s.apiAgreements},
 		{"POST", "/api/v1/agreements", auth.ManageAgreements, true, s.apiSaveAgreement},
 		{"PUT", "/api/v1/agreements/{id}", auth.ManageAgreements, true, s.apiSaveAgreement},
+		{"GET", "/api/v1/cases/{id}/visits", auth.ReadCase, true, s.apiVisits},
+		{"POST", "/api/v1/cases/{id}/visits", auth.UpdateCase, true, s.apiScheduleVisit},
+		{"POST", "/api/v1/cases/{id}/visits/{visit}/cancel", auth.UpdateCase, true, s.apiCancelVisit},
+		{"POST", "/api/v1/facilities/{id}/terminals", auth.ManageFacility, true, s.apiAddTerminal},
+		{"PUT", "/api/v1/facilities/{id}/windows", auth.ManageFacility, true, s.apiSetWindows},
 		{"GET", "/api/v1/facilities", auth.ReadFacility, true, s.apiFacilities},
 		{"POST", "/api/v1/facilities", auth.ManageFacility, true, s.apiCreateFacility},
 		{"GET", "/api/v1/facilities/{id}", auth.ReadFacility, true, s.apiFacility},

@@ -1,0 +1,98 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/attache-org/attache/internal/visits"
+)
+
+func (s *Server) apiVisits(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.Visits.ForCase(r.Context(), s.actor(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []visits.Visit{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"visits": list})
+	return nil
+}
+
+func (s *Server) apiScheduleVisit(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Modality    string   `json:"modality"`
+		Start       string   `json:"start"`
+		Zone        string   `json:"zone"`
+		Minutes     int      `json:"minutes"`
+		TerminalID  string   `json:"terminal_id"`
+		HostID      string   `json:"host_id"`
+		OfficerIDs  []string `json:"officer_ids"`
+		Interpreter *struct {
+			Name     string `json:"name"`
+			Language string `json:"language"`
+		} `json:"interpreter"`
+		Monitor    string `json:"monitor"`
+		RequestID  string `json:"request_id"`
+		Conditions string `json:"conditions"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	si := visits.ScheduleInput{Modality: in.Modality, Start: in.Start, Zone: in.Zone, Minutes: in.Minutes, TerminalID: in.TerminalID,
+		HostID: in.HostID, OfficerIDs: in.OfficerIDs, Monitor: in.Monitor, RequestID: in.RequestID, Conditions: in.Conditions}
+	if in.Interpreter != nil {
+		si.Interpreter = &visits.Participant{Name: in.Interpreter.Name, Language: in.Interpreter.Language}
+	}
+	v, warn, err := s.Visits.Schedule(r.Context(), s.actor(r), r.PathValue("id"), si)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"visit": v, "warning": warn})
+	return nil
+}
+
+func (s *Server) apiCancelVisit(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		By     string `json:"by"`
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	return noContent(w, s.Visits.Cancel(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), in.By, in.Reason))
+}
+
+func (s *Server) apiAddTerminal(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	id, err := s.Visits.AddTerminal(r.Context(), s.actor(r), r.PathValue("id"), in.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"id": id, "name": in.Name})
+	return nil
+}
+
+func (s *Server) apiSetWindows(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Windows []struct {
+			Weekday int    `json:"weekday"`
+			Opens   string `json:"opens"`
+			Closes  string `json:"closes"`
+		} `json:"windows"`
+		Excluded []string `json:"excluded"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	var ws []visits.Window
+	for _, x := range in.Windows {
+		ws = append(ws, visits.Window{Weekday: time.Weekday(x.Weekday), Opens: x.Opens, Closes: x.Closes})
+	}
+	return noContent(w, s.Visits.SetWindows(r.Context(), s.actor(r), r.PathValue("id"), ws, in.Excluded))
+}
