@@ -591,3 +591,117 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 	}
 	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.visits_view", ObjectType: "case", ObjectID: caseID})
 }
+
+// statusMoves lists where a visit may go from each status.
+var statusMoves = map[string][]string{
+	"planned":             {"confirmed", "cancelled", "refused_by_detainee", "no_show"},
+	"confirmed":           {"in_progress", "cancelled", "refused_by_detainee", "no_show"},
+	"in_progress":         {"held", "cut_short"},
+	"held":                {},
+	"cut_short":           {},
+	"cancelled":           {},
+	"refused_by_detainee": {},
+	"no_show":             {},
+}
+
+// NextStatuses lists where a visit in status may go.
+func NextStatuses(status string) []string { return statusMoves[status] }
+
+// SetStatus moves a visit on: confirmed by the host, started, held or cut
+// short, refused by the detainee, no-show. A visit held or cut short is a
+// consular contact and is recorded as one (and so on the timeline and in the
+// access clock); cancellations go through Cancel.
+func (s *Service) SetStatus(ctx context.Context, a cases.Actor, caseID, visitID, to, note string) error {
+	if to == "cancelled" {
+		return problem.Field("to", "Cancel a visit with its reason and who cancelled it.")
+	}
+	var from, modality, zone string
+	var starts int64
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, `SELECT v.status, v.modality, v.starts, COALESCE(f.time_zone, '') FROM visits v
+			LEFT JOIN facilities f ON f.id = v.facility_id WHERE v.id = $1 AND v.case_id = $2`, visitID, caseID).Scan(&from, &modality, &starts, &zone)
+		if errors.Is(err, sql.ErrNoRows) {
+			return problem.New(problem.NotFound, "No such visit.")
+		}
+		if err != nil {
+			return fmt.Errorf("read visit: %w", err)
+		}
+		if !slices.Contains(statusMoves[from], to) {
+			return problem.Field("to", fmt.Sprintf("A visit that is %s cannot become %s.", strings.ToLower(Statuses.Label(from)), strings.ToLower(Statuses.Label(to))))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE visits SET status = $3, updated_at = $4 WHERE id = $1 AND case_id = $2`, visitID, caseID, to, db.Instant(s.now())); err != nil {
+			return fmt.Errorf("update visit: %w", err)
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit." + to, ObjectType: "case", ObjectID: caseID,
+			Detail: fmt.Sprintf("visit=%s %s→%s %s", visitID, from, to, strings.TrimSpace(note))})
+	})
+	if err != nil || (to != "held" && to != "cut_short") {
+		return err
+	}
+	loc, lerr := edate.LoadZone(zone)
+	if lerr != nil {
+		loc = time.UTC
+	}
+	t := db.Time(starts).In(loc)
+	notes := Modalities.Label(modality) + " visit " + strings.ToLower(Statuses.Label(to)) + "."
+	if n := strings.TrimSpace(note); n != "" {
+		notes += " " + n
+	}
+	_, err = s.access.AddContact(ctx, a, caseID, access.ContactInput{Happened: t.Format("2006-01-02 15:04"), Zone: loc.String(), Mode: modality,
+		Notes: notes, SourceRef: "visit " + visitID})
+	return err
+}
+
+// Terminal is a video terminal of a facility.
+type Terminal struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Active bool   `json:"active"`
+}
+
+// Terminals lists a facility's terminals; the registry is reference data.
+func (s *Service) Terminals(ctx context.Context, a cases.Actor, facilityID string) ([]Terminal, error) {
+	if !s.policy.Can(a.User, auth.ReadFacility, nil) {
+		return nil, problem.New(problem.Forbidden, "You may not see facilities.")
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, active FROM terminals WHERE facility_id = $1 ORDER BY name`, facilityID)
+	if err != nil {
+		return nil, fmt.Errorf("list terminals: %w", err)
+	}
+	defer rows.Close()
+	var out []Terminal
+	for rows.Next() {
+		var t Terminal
+		if err := rows.Scan(&t.ID, &t.Name, &t.Active); err != nil {
+			return nil, fmt.Errorf("list terminals: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Windows returns a facility's weekly windows and excluded days.
+func (s *Service) Windows(ctx context.Context, a cases.Actor, facilityID string) ([]Window, []string, error) {
+	if !s.policy.Can(a.User, auth.ReadFacility, nil) {
+		return nil, nil, problem.New(problem.Forbidden, "You may not see facilities.")
+	}
+	cal, err := s.calendar(ctx, s.db, facilityID, "UTC")
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Slice(cal.windows, func(i, j int) bool {
+		if cal.windows[i].Weekday != cal.windows[j].Weekday {
+			return cal.windows[i].Weekday < cal.windows[j].Weekday
+		}
+		return cal.windows[i].Opens < cal.windows[j].Opens
+	})
+	var days []string
+	for d := range cal.excluded {
+		days = append(days, d)
+	}
+	sort.Strings(days)
+	return cal.windows, days, nil
+}

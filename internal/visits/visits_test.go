@@ -36,6 +36,7 @@ type fixture struct {
 	caseID   string
 	terminal string
 	facility string
+	clock    *testenv.Clock
 }
 
 func (fx *fixture) as(name string) cases.Actor {
@@ -58,7 +59,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	acc.SetClock(clock.Now)
 	vs := visits.NewService(d, a, cs, acc)
 	vs.SetClock(clock.Now)
-	fx := &fixture{visits: vs, access: acc, users: map[string]*auth.User{}}
+	fx := &fixture{visits: vs, access: acc, users: map[string]*auth.User{}, clock: clock}
 	for _, u := range []auth.UserInput{
 		{Username: "barton", DisplayName: "Dominic Barton", Role: auth.RoleConsularOfficer, Post: "Beijing"},
 		{Username: "consul", DisplayName: "Consul", Role: auth.RoleConsularOfficer, Post: "Beijing"},
@@ -227,6 +228,36 @@ func TestSuspendedModalityWarnsAndOutsidersCannotBook(t *testing.T) {
 		}
 		if err := fx.visits.SetWindows(ctx, fx.as("barton"), fx.facility, []visits.Window{{Weekday: time.Monday, Opens: "12:00", Closes: "09:00"}}, nil); !problem.Is(err, problem.Invalid) {
 			t.Errorf("a window closing before it opens: %v", err)
+		}
+	})
+}
+
+func TestVisitLifecycle(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		ctx := context.Background()
+		v, _, err := fx.book("barton", "2020-11-19 10:00", 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := fx.as("barton")
+		fx.clock.Add(3*24*time.Hour + 2*time.Hour + 45*time.Minute) // 19 November, 10:45 in Beijing
+		for _, step := range []struct {
+			to string
+			ok bool
+		}{{"held", false}, {"confirmed", true}, {"planned", false}, {"in_progress", true}, {"cancelled", false}, {"held", true}, {"cut_short", false}} {
+			err := fx.visits.SetStatus(ctx, a, fx.caseID, v.ID, step.to, "went well")
+			if (err == nil) != step.ok {
+				t.Fatalf("→ %s: %v, want ok=%v", step.to, err, step.ok)
+			}
+		}
+		// A visit held is a consular contact: the clock now runs from it.
+		ca, err := fx.access.ForCase(ctx, a, fx.caseID, time.Time{})
+		if err != nil || ca.Clock.LastVisit == nil || ca.Clock.LastVisit.Mode != "onsite_video" || ca.Clock.LastVisit.Happened.Value() != "2020-11-19 10:00" {
+			t.Fatalf("clock after the visit: %+v %v", ca.Clock.LastVisit, err)
+		}
+		if err := fx.visits.SetStatus(ctx, fx.as("tehran"), fx.caseID, v.ID, "held", ""); !problem.Is(err, problem.NotFound) {
+			t.Errorf("outsider: %v", err)
 		}
 	})
 }

@@ -63,6 +63,17 @@ func (s *Server) apiCancelVisit(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, s.Visits.Cancel(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), in.By, in.Reason))
 }
 
+func (s *Server) apiVisitStatus(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		To   string `json:"to"`
+		Note string `json:"note"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	return noContent(w, s.Visits.SetStatus(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), in.To, in.Note))
+}
+
 func (s *Server) apiAddTerminal(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Name string `json:"name"`

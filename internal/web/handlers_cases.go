@@ -10,6 +10,7 @@ import (
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/problem"
+	"github.com/attache-org/attache/internal/visits"
 )
 
 func (s *Server) actor(r *http.Request) cases.Actor {
@@ -230,8 +231,23 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, code int, v 
 	if err != nil {
 		return err
 	}
+	booked, err := s.Visits.ForCase(r.Context(), s.actor(r), c.ID)
+	if err != nil {
+		return err
+	}
+	var terminals []visits.Terminal
+	if c.Facility != nil {
+		if terminals, err = s.Visits.Terminals(r.Context(), s.actor(r), c.Facility.ID); err != nil {
+			return err
+		}
+	}
+	officers, err := s.Auth.Officers(r.Context())
+	if err != nil {
+		return err
+	}
 	v.Title = c.Reference
 	v.Data = map[string]any{"Case": c, "Timeline": timeline, "Section": section, "Access": acc, "Since": r.URL.Query().Get("since"),
+		"Visits": booked, "Terminals": terminals, "Officers": officers,
 		"CanEdit": s.policy.Can(stateOf(r).user, auth.UpdateCase, c.Scope())}
 	return s.renderStatus(w, code, "case", v)
 }
@@ -464,17 +480,35 @@ func (s *Server) newFacilityPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) facilityPage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderFacility(w, r, s.view(r, "Facility"), http.StatusOK)
+}
+
+// renderFacility shows a facility with its terminals and visit windows.
+func (s *Server) renderFacility(w http.ResponseWriter, r *http.Request, v *view, code int) error {
 	f, err := s.Cases.Facility(r.Context(), s.actor(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	v := s.view(r, f.Name())
+	terminals, err := s.Visits.Terminals(r.Context(), s.actor(r), f.ID)
+	if err != nil {
+		return err
+	}
+	windows, excluded, err := s.Visits.Windows(r.Context(), s.actor(r), f.ID)
+	if err != nil {
+		return err
+	}
+	v.Title = f.Name()
 	v.Form.Values = map[string]string{"country": f.Country, "city": f.City, "time_zone": f.TimeZone, "address": f.Address, "kind": f.Kind}
 	for i, n := range f.Names {
 		v.Form.Values[fmt.Sprintf("names.%d.lang", i)], v.Form.Values[fmt.Sprintf("names.%d.value", i)] = n.Lang, n.Value
 	}
-	v.Data = map[string]any{"Facility": f, "NameRows": []int{0, 1, 2, 3}}
-	return s.render(w, "facility", v)
+	var lines []string
+	for _, w := range windows {
+		lines = append(lines, fmt.Sprintf("%s %s-%s", w.Weekday.String()[:3], w.Opens, w.Closes))
+	}
+	v.Form.Values["windows"], v.Form.Values["excluded"] = strings.Join(lines, "\n"), strings.Join(excluded, " ")
+	v.Data = map[string]any{"Facility": f, "NameRows": []int{0, 1, 2, 3}, "Terminals": terminals}
+	return s.renderStatus(w, code, "facility", v)
 }
 
 func (s *Server) saveFacility(w http.ResponseWriter, r *http.Request) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
+	"github.com/attache-org/attache/internal/visits"
 )
 
 //go:embed templates/*.html
@@ -131,6 +132,16 @@ var vocabularies = map[string]cases.Vocab{
 	"source_kinds": cases.SourceKinds, "sort_orders": cases.SortOrders, "countries": cases.Countries(),
 	"modes": access.Modes, "learned_via": access.LearnedVia, "assistance": access.Assistance,
 	"channels": access.Channels, "levels": access.Levels, "request_statuses": access.Statuses,
+	"visit_modalities": visits.Modalities, "visit_statuses": visits.Statuses,
+}
+
+// Local writes an instant in an IANA zone, the zone named.
+func (v *view) Local(t time.Time, zone string) string {
+	loc, err := time.LoadLocation(zone)
+	if err != nil || zone == "" {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("Mon 2 Jan 2006 15:04") + " (" + loc.String() + ")"
 }
 
 // RoleName names a role in the page's language.
@@ -217,6 +228,7 @@ var flashes = map[string]string{
 	"request-saved":    "The request was saved.",
 	"suspension-saved": "The suspension was saved.",
 	"agreement-saved":  "The agreement was saved.",
+	"visit-saved":      "The visit was saved.",
 }
 
 // redirectFlash redirects after a successful form, with a notice.
@@ -250,9 +262,10 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 			}
 			return code
 		},
-		"has":    func(list []string, s string) bool { return slices.Contains(list, s) },
-		"mul100": func(f float64) float64 { return f * 100 },
-		"next":   access.Next,
+		"has":       func(list []string, s string) bool { return slices.Contains(list, s) },
+		"mul100":    func(f float64) float64 { return f * 100 },
+		"next":      access.Next,
+		"nextVisit": visits.NextStatuses,
 		"agreementOf": func(v *view, p any) agreementView {
 			if pp, ok := p.(access.Profile); ok {
 				return agreementView{V: v, P: &pp}

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -64,5 +66,57 @@ func TestVisitsAPI(t *testing.T) {
 	}
 	if res := o.api("POST", "/api/v1/cases/"+id+"/visits", booking); res.StatusCode != 404 {
 		t.Errorf("outsider books: %d", res.StatusCode)
+	}
+}
+
+func TestVisitsThroughPages(t *testing.T) {
+	h := onSQLite(t)
+	ctx := context.Background()
+	officer := h.as(auth.RoleConsularOfficer)
+	fac, err := h.cases.CreateFacility(ctx, cases.Actor{User: h.users[auth.RoleConsularOfficer]}, cases.FacilityInput{
+		Names: []cases.FacilityName{{Lang: "en", Value: "Beijing centre"}}, Country: "CN", City: "Beijing", TimeZone: "Asia/Shanghai"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := officer.post("/facilities/"+fac.ID+"/terminals", url.Values{"name": {"Video room 1"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("terminal: %d", res.StatusCode)
+	}
+	if res := officer.post("/facilities/"+fac.ID+"/windows", url.Values{"windows": {"Funday 09:00-12:00"}}); res.StatusCode != 400 {
+		t.Fatalf("bad window: %d", res.StatusCode)
+	}
+	if res := officer.post("/facilities/"+fac.ID+"/windows", url.Values{"windows": {"Mon 09:00-12:00\nTue 09:00-12:00"}, "excluded": {"2099-03-03"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("windows: %d %s", res.StatusCode, readBody(t, res))
+	}
+	if body := readBody(t, officer.get("/facilities/"+fac.ID)); !strings.Contains(body, "Mon 09:00-12:00") || !strings.Contains(body, "Video room 1") {
+		t.Fatal("the facility page lacks its windows or terminal")
+	}
+	form := kovrigForm()
+	form.Set("facility_id", fac.ID)
+	id := strings.TrimPrefix(officer.post("/cases", form).Header.Get("Location"), "/cases/")
+	var termID string
+	_ = h.db.QueryRowContext(ctx, `SELECT id FROM terminals`).Scan(&termID)
+	// 2099-03-02 is a Monday; the 3rd is excluded, the 4th a Wednesday without a window.
+	res := officer.post("/cases/"+id+"/visits", url.Values{"modality": {"onsite_video"}, "start": {"2099-03-04 10:00"}, "minutes": {"30"}, "terminal_id": {termID}})
+	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "Next free: 2099-03-09 09:00") {
+		t.Fatalf("outside the windows: %d", res.StatusCode)
+	}
+	res = officer.post("/cases/"+id+"/visits", url.Values{"modality": {"onsite_video"}, "start": {"2099-03-02 10:00"}, "minutes": {"30"}, "terminal_id": {termID},
+		"monitor": {"Facility official"}, "interpreter": {"Li Na"}, "interpreter_language": {"zh"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("book: %d %s", res.StatusCode, readBody(t, res))
+	}
+	body := readBody(t, officer.get("/cases/"+id))
+	for _, want := range []string{"Mon 2 Mar 2099 10:00 (Asia/Shanghai)", "Facility official", "monitoring", "Li Na (interpreter, zh)", "Planned"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("case page lacks %q", want)
+		}
+	}
+	var vid string
+	_ = h.db.QueryRowContext(ctx, `SELECT id FROM visits`).Scan(&vid)
+	if res := officer.post("/cases/"+id+"/visits/"+vid+"/status", url.Values{"to": {"cancelled"}, "by": {"detaining_state"}}); res.StatusCode != 400 {
+		t.Errorf("cancel without reason: %d", res.StatusCode)
+	}
+	if res := officer.post("/cases/"+id+"/visits/"+vid+"/status", url.Values{"to": {"confirmed"}}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("confirm: %d", res.StatusCode)
 	}
 }

@@ -22,3 +22,14 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Show instants in the viewer's own time zone, labelled:
+// <time datetime="2020-11-19T02:00:00Z" data-local>.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const el of document.querySelectorAll("time[data-local]")) {
+    const t = new Date(el.getAttribute("datetime") || "");
+    if (isNaN(t.getTime())) continue;
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    el.textContent = t.toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" }) + " (" + zone + ")";
+  }
+});

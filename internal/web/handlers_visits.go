@@ -1,0 +1,102 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/attache-org/attache/internal/problem"
+	"github.com/attache-org/attache/internal/visits"
+)
+
+func (s *Server) scheduleVisit(w http.ResponseWriter, r *http.Request) error {
+	minutes, _ := strconv.Atoi(r.PostFormValue("minutes"))
+	in := visits.ScheduleInput{Modality: r.PostFormValue("modality"), Start: r.PostFormValue("start"), Zone: r.PostFormValue("start_zone"),
+		Minutes: minutes, TerminalID: r.PostFormValue("terminal_id"), OfficerIDs: r.PostForm["officers"], Monitor: r.PostFormValue("monitor"),
+		Conditions: r.PostFormValue("conditions")}
+	if name := strings.TrimSpace(r.PostFormValue("interpreter")); name != "" {
+		in.Interpreter = &visits.Participant{Name: name, Language: r.PostFormValue("interpreter_language")}
+	}
+	_, warn, err := s.Visits.Schedule(r.Context(), s.actor(r), r.PathValue("id"), in)
+	if err == nil && warn != nil {
+		v := s.view(r, "Case")
+		v.Form.Error = v.T("The visit was booked, but: %s", warn.Message)
+		return s.renderCase(w, r, http.StatusCreated, v, "visits")
+	}
+	if problem.Is(err, problem.Conflict) {
+		v := s.view(r, "Case")
+		for k, vals := range r.PostForm {
+			if k != csrfField && len(vals) > 0 {
+				v.Form.Values[k] = vals[0]
+			}
+		}
+		pe, _ := problem.As(err)
+		v.Form.Errors["start"] = pe.Message
+		return s.renderCase(w, r, http.StatusConflict, v, "visits")
+	}
+	return s.caseAction(w, r, "visits", "visit-saved", func() error { return err })
+}
+
+func (s *Server) visitStatus(w http.ResponseWriter, r *http.Request) error {
+	return s.caseAction(w, r, "visits", "visit-saved", func() error {
+		to := r.PostFormValue("to")
+		if to == "cancelled" {
+			return s.Visits.Cancel(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), r.PostFormValue("by"), r.PostFormValue("reason"))
+		}
+		return s.Visits.SetStatus(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), to, r.PostFormValue("note"))
+	})
+}
+
+func (s *Server) addTerminal(w http.ResponseWriter, r *http.Request) error {
+	_, err := s.Visits.AddTerminal(r.Context(), s.actor(r), r.PathValue("id"), r.PostFormValue("name"))
+	return s.facilityAction(w, r, err)
+}
+
+// parseWindows reads lines such as "Mon 09:00-12:00".
+func parseWindows(text string) ([]visits.Window, error) {
+	days := map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+		"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+	var out []visits.Window
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		f := strings.Fields(line)
+		span := strings.Split(strings.Join(f[1:], ""), "-")
+		d, ok := days[strings.ToLower(f[0][:min(3, len(f[0]))])]
+		if !ok || len(f) < 2 || len(span) != 2 {
+			return nil, problem.Field("windows", fmt.Sprintf("Write each window as a day and hours, e.g. \"Mon 09:00-12:00\" (not %q).", line))
+		}
+		out = append(out, visits.Window{Weekday: d, Opens: span[0], Closes: span[1]})
+	}
+	return out, nil
+}
+
+func (s *Server) saveWindows(w http.ResponseWriter, r *http.Request) error {
+	ws, err := parseWindows(r.PostFormValue("windows"))
+	if err == nil {
+		err = s.Visits.SetWindows(r.Context(), s.actor(r), r.PathValue("id"), ws, strings.Fields(r.PostFormValue("excluded")))
+	}
+	return s.facilityAction(w, r, err)
+}
+
+// facilityAction returns to the facility page, or shows it with the error.
+func (s *Server) facilityAction(w http.ResponseWriter, r *http.Request, err error) error {
+	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
+		v := s.view(r, "Facility")
+		v.Form.Error = pe.Localize(v.T)
+		for k, m := range pe.Fields {
+			v.Form.Error += " " + v.T(m)
+			_ = k
+		}
+		return s.renderFacility(w, r, v, http.StatusBadRequest)
+	}
+	if err != nil {
+		return err
+	}
+	s.redirectFlash(w, r, "/facilities/"+r.PathValue("id"), "facility-saved")
+	return nil
+}
