@@ -261,3 +261,50 @@ func TestVisitLifecycle(t *testing.T) {
 		}
 	})
 }
+
+func TestJoinLinks(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		ctx := context.Background()
+		v, _, err := fx.book("barton", "2020-11-19 10:00", 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := fx.as("barton")
+		if _, _, err := fx.visits.CreateLink(ctx, fx.as("tehran"), fx.caseID, v.ID, "detainee", "Terminal 3"); !problem.Is(err, problem.NotFound) {
+			t.Errorf("outsider makes a link: %v", err)
+		}
+		if _, _, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, "guest", "x"); !problem.Is(err, problem.Invalid) {
+			t.Errorf("unknown role: %v", err)
+		}
+		token, link, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, "detainee", "Terminal 3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ad, err := fx.visits.Admit(ctx, token, "198.51.100.4")
+		if err != nil || ad.State != "waiting" || ad.VisitID != v.ID || ad.Role != "detainee" {
+			t.Fatalf("three days early: %+v %v", ad, err)
+		}
+		fx.clock.Add(3*24*time.Hour + 1*time.Hour + 50*time.Minute) // 19 November, 09:50 in Beijing: the room is open
+		if ad, err := fx.visits.Admit(ctx, token, "198.51.100.4"); err != nil || ad.State != "open" {
+			t.Fatalf("ten minutes before: %+v %v", ad, err)
+		}
+		if _, err := fx.visits.Admit(ctx, token+"x", "198.51.100.4"); !problem.Is(err, problem.NotFound) {
+			t.Errorf("a wrong token: %v", err)
+		}
+		fx.clock.Add(45 * time.Minute) // 10:35: the visit ended at 10:30
+		if _, err := fx.visits.Admit(ctx, token, "198.51.100.4"); err != visits.ErrVisitOver {
+			t.Errorf("after the end: %v", err)
+		}
+		if err := fx.visits.RevokeLink(ctx, a, fx.caseID, v.ID, link.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.visits.Admit(ctx, token, "198.51.100.4"); err != visits.ErrLinkRevoked {
+			t.Errorf("a revoked link: %v", err)
+		}
+		links, _ := fx.visits.Links(ctx, a, fx.caseID, v.ID)
+		if len(links) != 1 || !links[0].Revoked || links[0].LastUsed.IsZero() {
+			t.Errorf("links %+v", links)
+		}
+	})
+}

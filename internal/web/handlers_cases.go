@@ -235,6 +235,12 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, code int, v 
 	if err != nil {
 		return err
 	}
+	links := map[string][]visits.Link{}
+	for _, bv := range booked {
+		if links[bv.ID], err = s.Visits.Links(r.Context(), s.actor(r), c.ID, bv.ID); err != nil {
+			return err
+		}
+	}
 	var terminals []visits.Terminal
 	if c.Facility != nil {
 		if terminals, err = s.Visits.Terminals(r.Context(), s.actor(r), c.Facility.ID); err != nil {
@@ -247,7 +253,7 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, code int, v 
 	}
 	v.Title = c.Reference
 	v.Data = map[string]any{"Case": c, "Timeline": timeline, "Section": section, "Access": acc, "Since": r.URL.Query().Get("since"),
-		"Visits": booked, "Terminals": terminals, "Officers": officers,
+		"Visits": booked, "Terminals": terminals, "Officers": officers, "Links": links,
 		"CanEdit": s.policy.Can(stateOf(r).user, auth.UpdateCase, c.Scope())}
 	return s.renderStatus(w, code, "case", v)
 }

@@ -132,7 +132,7 @@ var vocabularies = map[string]cases.Vocab{
 	"source_kinds": cases.SourceKinds, "sort_orders": cases.SortOrders, "countries": cases.Countries(),
 	"modes": access.Modes, "learned_via": access.LearnedVia, "assistance": access.Assistance,
 	"channels": access.Channels, "levels": access.Levels, "request_statuses": access.Statuses,
-	"visit_modalities": visits.Modalities, "visit_statuses": visits.Statuses,
+	"visit_modalities": visits.Modalities, "visit_statuses": visits.Statuses, "link_roles": visits.LinkRoles,
 }
 
 // Local writes an instant in an IANA zone, the zone named.

@@ -55,6 +55,7 @@ type Server struct {
 	routes  []Route
 	mux     *http.ServeMux
 	metrics *metrics
+	joins   joinLimiter
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -153,6 +154,9 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/cases/{id}/requests/{req}", auth.UpdateCase, false, s.transitionRequest},
 		{"POST", "/cases/{id}/visits", auth.UpdateCase, false, s.scheduleVisit},
 		{"POST", "/cases/{id}/visits/{visit}/status", auth.UpdateCase, false, s.visitStatus},
+		{"POST", "/cases/{id}/visits/{visit}/links", auth.UpdateCase, false, s.createLink},
+		{"POST", "/cases/{id}/visits/{visit}/links/{link}/revoke", auth.UpdateCase, false, s.revokeLink},
+		{"GET", "/join/{token}", auth.Public, false, s.joinPage},
 		{"GET", "/suspensions", auth.ReadFacility, false, s.suspensionsPage},
 		{"POST", "/suspensions", auth.ManageFacility, false, s.addSuspension},
 		{"POST", "/suspensions/{id}/lift", auth.ManageFacility, false, s.liftSuspension},

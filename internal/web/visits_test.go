@@ -120,3 +120,45 @@ func TestVisitsThroughPages(t *testing.T) {
 		t.Errorf("confirm: %d", res.StatusCode)
 	}
 }
+
+func TestJoinLinksThroughPages(t *testing.T) {
+	h := onSQLite(t)
+	ctx := context.Background()
+	officer := h.as(auth.RoleConsularOfficer)
+	id := strings.TrimPrefix(officer.post("/cases", kovrigForm()).Header.Get("Location"), "/cases/")
+	res := officer.api("POST", "/api/v1/cases/"+id+"/visits", `{"modality": "remote_video", "start": "2099-03-02 10:00", "zone": "Asia/Shanghai", "minutes": 30}`)
+	if res.StatusCode != 201 {
+		t.Fatalf("schedule: %d %s", res.StatusCode, readBody(t, res))
+	}
+	var vid string
+	_ = h.db.QueryRowContext(ctx, `SELECT id FROM visits`).Scan(&vid)
+	res = officer.post("/cases/"+id+"/visits/"+vid+"/links", url.Values{"role": {"detainee"}, "name": {"Terminal 3"}})
+	body := readBody(t, res)
+	i := strings.Index(body, "/join/")
+	if res.StatusCode != http.StatusCreated || i < 0 {
+		t.Fatalf("link: %d", res.StatusCode)
+	}
+	link := body[i : i+strings.IndexAny(body[i:], "<\" ")]
+	guest := h.anonymous()
+	res = guest.get(link)
+	if body := readBody(t, res); res.StatusCode != 200 || !strings.Contains(body, "The visit opens at") || !strings.Contains(body, "Terminal 3") || !strings.Contains(body, "monitored") {
+		t.Fatalf("join page: %d", res.StatusCode)
+	}
+	var lid string
+	_ = h.db.QueryRowContext(ctx, `SELECT id FROM visit_links`).Scan(&lid)
+	if res := officer.post("/cases/"+id+"/visits/"+vid+"/links/"+lid+"/revoke", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", res.StatusCode)
+	}
+	if res := h.anonymous().get(link); res.StatusCode != http.StatusForbidden || !strings.Contains(readBody(t, res), "withdrawn") {
+		t.Fatalf("revoked link: %d", res.StatusCode)
+	}
+	// Guessing links from one address is soon refused.
+	for i := range 20 {
+		if res := guest.get("/join/guess" + string(rune('a'+i))); res.StatusCode != 404 {
+			t.Fatalf("guess %d: %d", i, res.StatusCode)
+		}
+	}
+	if res := guest.get("/join/another-guess"); res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after 20 guesses: %d", res.StatusCode)
+	}
+}

@@ -58,3 +58,19 @@ CREATE TABLE visit_participants (
 );
 CREATE INDEX visit_participants_visit ON visit_participants (visit_id);
 CREATE INDEX visit_participants_user ON visit_participants (user_id);
+
+-- Join links for people without accounts (detainee terminal, the detaining
+-- state's monitor, an outside interpreter): one visit each, expiring,
+-- revocable. Stored as the SHA-256 of the token.
+CREATE TABLE visit_links (
+    id          TEXT PRIMARY KEY,
+    visit_id    TEXT NOT NULL REFERENCES visits (id) ON DELETE CASCADE,
+    role        TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    revoked_at  BIGINT,
+    last_used   BIGINT,
+    created_by  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX visit_links_visit ON visit_links (visit_id);

@@ -1,0 +1,208 @@
+package visits
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
+	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/problem"
+)
+
+// LinkRoles are the people who join by link rather than with an account.
+var LinkRoles = cases.Vocab{
+	{Code: "detainee", Label: "Detainee terminal"}, {Code: "monitor", Label: "Detaining state's monitor"},
+	{Code: "interpreter", Label: "Interpreter"},
+}
+
+// Link is a join link (its secret is shown once, at creation).
+type Link struct {
+	ID        string    `json:"id"`
+	VisitID   string    `json:"visit_id"`
+	Role      string    `json:"role"`
+	Name      string    `json:"name"`
+	Revoked   bool      `json:"revoked"`
+	LastUsed  time.Time `json:"last_used,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// OpensBefore is how long before a visit's start its links work and its
+// waiting room opens.
+const OpensBefore = 15 * time.Minute
+
+func hashLink(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateLink makes a join link for a visit and returns its secret token.
+func (s *Service) CreateLink(ctx context.Context, a cases.Actor, caseID, visitID, role, name string) (string, *Link, error) {
+	name = strings.TrimSpace(name)
+	f := problem.Fields{}
+	if !LinkRoles.Has(role) {
+		f.Add("role", "Choose who the link is for: the detainee terminal, the monitor or an interpreter.")
+	}
+	if name == "" {
+		f.Add("name", "Name the person or terminal the link is for (it is shown to everyone in the call).")
+	}
+	if err := f.Err(); err != nil {
+		return "", nil, err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("make token: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	l := &Link{ID: db.NewID(), VisitID: visitID, Role: role, Name: name, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
+			return err
+		}
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM visits WHERE id = $1 AND case_id = $2`, visitID, caseID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return problem.New(problem.NotFound, "No such visit.")
+		}
+		if err != nil {
+			return fmt.Errorf("read visit: %w", err)
+		}
+		if status != "planned" && status != "confirmed" && status != "in_progress" {
+			return problem.New(problem.Conflict, "The visit is over or cancelled: no new links.")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO visit_links (id, visit_id, role, name, token_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			l.ID, visitID, role, name, hashLink(token), a.User.DisplayName, db.Instant(l.CreatedAt)); err != nil {
+			return fmt.Errorf("create link: %w", err)
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit.link_create", ObjectType: "case", ObjectID: caseID,
+			Detail: fmt.Sprintf("visit=%s link=%s role=%s name=%q", visitID, l.ID, role, name)})
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, l, nil
+}
+
+// RevokeLink ends a link at once.
+func (s *Service) RevokeLink(ctx context.Context, a cases.Actor, caseID, visitID, linkID string) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE visit_links SET revoked_at = $4 WHERE id = $1 AND visit_id = $2 AND revoked_at IS NULL
+			AND visit_id IN (SELECT id FROM visits WHERE case_id = $3)`, linkID, visitID, caseID, db.Instant(s.now()))
+		if err != nil {
+			return fmt.Errorf("revoke link: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return problem.New(problem.NotFound, "No such link.")
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit.link_revoke", ObjectType: "case", ObjectID: caseID, Detail: linkID})
+	})
+}
+
+// Links lists a visit's links.
+func (s *Service) Links(ctx context.Context, a cases.Actor, caseID, visitID string) ([]Link, error) {
+	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT l.id, l.role, l.name, l.revoked_at IS NOT NULL, l.last_used, l.created_at FROM visit_links l
+		JOIN visits v ON v.id = l.visit_id WHERE l.visit_id = $1 AND v.case_id = $2 ORDER BY l.created_at`, visitID, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	defer rows.Close()
+	var out []Link
+	for rows.Next() {
+		l := Link{VisitID: visitID}
+		var used sql.NullInt64
+		var created int64
+		if err := rows.Scan(&l.ID, &l.Role, &l.Name, &l.Revoked, &used, &created); err != nil {
+			return nil, fmt.Errorf("list links: %w", err)
+		}
+		l.LastUsed, l.CreatedAt = db.NullTime(used), db.Time(created)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Admission is what a valid link lets its holder into.
+type Admission struct {
+	LinkID   string
+	VisitID  string
+	CaseID   string
+	Role     string
+	Name     string
+	Starts   time.Time
+	Ends     time.Time
+	Zone     string
+	Modality string
+	// State is "waiting" (too early: opens at Starts-OpensBefore), "open"
+	// or "over".
+	State string
+	Opens time.Time
+}
+
+// Errors a link holder is shown: what went wrong, in their words.
+var (
+	ErrLinkUnknown = problem.New(problem.NotFound, "This link is not valid. Ask the consulate for a new one.")
+	ErrLinkRevoked = problem.New(problem.Forbidden, "This link was withdrawn by the consulate.")
+	ErrVisitOver   = problem.New(problem.Forbidden, "This visit is over.")
+	ErrVisitOff    = problem.New(problem.Forbidden, "This visit was cancelled.")
+)
+
+// Admit checks a link's token for its visit and says whether the room is
+// open. Every use is audited with the holder as the actor.
+func (s *Service) Admit(ctx context.Context, token, address string) (*Admission, error) {
+	var ad Admission
+	var revoked sql.NullInt64
+	var status string
+	var st, en int64
+	err := s.db.QueryRowContext(ctx, `SELECT l.id, l.visit_id, v.case_id, l.role, l.name, l.revoked_at, v.status, v.starts, v.ends, v.modality, COALESCE(f.time_zone, '')
+		FROM visit_links l JOIN visits v ON v.id = l.visit_id LEFT JOIN facilities f ON f.id = v.facility_id WHERE l.token_hash = $1`, hashLink(token)).
+		Scan(&ad.LinkID, &ad.VisitID, &ad.CaseID, &ad.Role, &ad.Name, &revoked, &status, &st, &en, &ad.Modality, &ad.Zone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrLinkUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read link: %w", err)
+	}
+	ad.Starts, ad.Ends = db.Time(st), db.Time(en)
+	ad.Opens = ad.Starts.Add(-OpensBefore)
+	now := s.now()
+	switch {
+	case revoked.Valid:
+		return nil, ErrLinkRevoked
+	case status == "cancelled" || status == "refused_by_detainee" || status == "no_show":
+		return nil, ErrVisitOff
+	case status == "held" || status == "cut_short" || !now.Before(ad.Ends):
+		ad.State = "over"
+	case now.Before(ad.Opens):
+		ad.State = "waiting"
+	default:
+		ad.State = "open"
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE visit_links SET last_used = $2 WHERE id = $1`, ad.LinkID, db.Instant(now)); err != nil {
+			return fmt.Errorf("touch link: %w", err)
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: audit.Actor{ID: "link:" + ad.LinkID, Name: ad.Name, Address: address},
+			Action: "visit.link_use", ObjectType: "case", ObjectID: ad.CaseID, Detail: fmt.Sprintf("visit=%s role=%s state=%s", ad.VisitID, ad.Role, ad.State)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ad.State == "over" {
+		return &ad, ErrVisitOver
+	}
+	return &ad, nil
+}

@@ -1,0 +1,83 @@
+package web
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/attache-org/attache/internal/problem"
+	"github.com/attache-org/attache/internal/visits"
+)
+
+// joinLimiter slows guessing of join links: an address with too many
+// unknown tokens in a window is refused until the window ends.
+type joinLimiter struct {
+	mu       sync.Mutex
+	failures map[string][]time.Time
+}
+
+const (
+	joinFailures = 20
+	joinWindow   = 10 * time.Minute
+)
+
+func (l *joinLimiter) blocked(addr string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failures == nil {
+		l.failures = map[string][]time.Time{}
+	}
+	kept := l.failures[addr][:0]
+	for _, t := range l.failures[addr] {
+		if now.Sub(t) < joinWindow {
+			kept = append(kept, t)
+		}
+	}
+	l.failures[addr] = kept
+	return len(kept) >= joinFailures
+}
+
+func (l *joinLimiter) fail(addr string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failures[addr] = append(l.failures[addr], now)
+}
+
+// joinPage is the page a join link opens: who the holder is, when the
+// visit opens, that it is monitored and not recorded, and a check of the
+// camera, microphone and network before joining.
+func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	now := time.Now()
+	if s.joins.blocked(st.address, now) {
+		e := problem.New(problem.RateLimited, "Too many invalid links from this address. Try again in ten minutes.")
+		e.RetryAfter = int(joinWindow.Seconds())
+		return e
+	}
+	ad, err := s.Visits.Admit(r.Context(), r.PathValue("token"), st.address)
+	if problem.Is(err, problem.NotFound) {
+		s.joins.fail(st.address, now)
+	}
+	v := s.view(r, "Join the visit")
+	if err != nil && ad == nil {
+		return err
+	}
+	v.Data = map[string]any{"Admission": ad, "Over": err == visits.ErrVisitOver}
+	return s.render(w, "join", v)
+}
+
+func (s *Server) createLink(w http.ResponseWriter, r *http.Request) error {
+	token, _, err := s.Visits.CreateLink(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), r.PostFormValue("role"), r.PostFormValue("name"))
+	if err != nil {
+		return s.caseAction(w, r, "visits", "", func() error { return err })
+	}
+	v := s.view(r, "Case")
+	v.Form.Values["new_link"] = s.Config.PublicURL() + "/join/" + token
+	return s.renderCase(w, r, http.StatusCreated, v, "visits")
+}
+
+func (s *Server) revokeLink(w http.ResponseWriter, r *http.Request) error {
+	return s.caseAction(w, r, "visits", "visit-saved", func() error {
+		return s.Visits.RevokeLink(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), r.PathValue("link"))
+	})
+}
