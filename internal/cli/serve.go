@@ -48,17 +48,6 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Demo {
-		if err := demo.Load(ctx, demo.Env{Auth: s.auth, Cases: s.cases, Access: s.access, Out: stdio.Stdout}); err != nil {
-			return err
-		}
-	}
-	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: visits.NewService(s.db, s.audit, s.cases, s.access), Catalog: catalog, Log: log,
-		Registry: reg, Version: version()})
-	if err != nil {
-		return err
-	}
-
 	var tlsConfig *tls.Config
 	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
 	if cfg.TLSSelfSigned {
@@ -83,6 +72,18 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	}
 	if cfg.BaseURL == "" {
 		cfg.Addr = ln.Addr().String() // the real port when :0 was asked
+	}
+	vs := visits.NewService(s.db, s.audit, s.cases, s.access)
+	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: vs, Catalog: catalog, Log: log,
+		Registry: reg, Version: version()})
+	if err != nil {
+		return err
+	}
+	if cfg.Demo {
+		// After listening, so that the demo visit's join links carry the real address.
+		if err := demo.Load(ctx, demo.Env{Auth: s.auth, Cases: s.cases, Access: s.access, Visits: vs, BaseURL: cfg.PublicURL(), Out: stdio.Stdout}); err != nil {
+			return err
+		}
 	}
 	httpServer := &http.Server{
 		Handler:           srv.Handler(),

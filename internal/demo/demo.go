@@ -15,6 +15,7 @@ import (
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/problem"
+	"github.com/attache-org/attache/internal/visits"
 )
 
 // Env is what demo steps work with.
@@ -22,7 +23,10 @@ type Env struct {
 	Auth   *auth.Service
 	Cases  *cases.Service
 	Access *access.Service
-	Out    io.Writer // where credentials and notes are printed
+	Visits *visits.Service
+	// BaseURL starts the join links printed for the demo visit.
+	BaseURL string
+	Out     io.Writer // where credentials and notes are printed
 }
 
 // Step loads one part of the demo data, leaving what exists alone.
@@ -32,7 +36,7 @@ type Step struct {
 }
 
 // Steps are run in order by Load.
-var Steps = []Step{{Name: "users", Run: loadUsers}, {Name: "seed cases", Run: loadCases}}
+var Steps = []Step{{Name: "users", Run: loadUsers}, {Name: "seed cases", Run: loadCases}, {Name: "demo visit", Run: loadVisit}}
 
 // Load runs every step.
 func Load(ctx context.Context, env Env) error {
