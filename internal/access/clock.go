@@ -21,6 +21,16 @@ func shift(d edate.Date, by time.Duration) Range {
 	return Range{d.Earliest().Add(by), d.Latest().Add(by)}
 }
 
+// shiftDays moves a date by calendar days in its own zone, so that a
+// daylight-saving change does not move a due date by an hour.
+func shiftDays(d edate.Date, days int) Range {
+	loc, err := edate.LoadZone(d.Zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return Range{d.Earliest().In(loc).AddDate(0, 0, days).UTC(), d.Latest().In(loc).AddDate(0, 0, days).UTC()}
+}
+
 // Check is the state of one deadline.
 type Check struct {
 	Deadline Range
@@ -160,10 +170,16 @@ func ComputeClock(in ClockInput) Clock {
 	p := in.Profile
 	c.Notification = Check{State: "none"}
 	if p.MandatoryNotification && p.NotificationHours > 0 {
+		// Only the detaining state's own notification meets its duty: a
+		// consulate that learned from the family or the press was not notified.
+		notified := in.Notified
+		if n := in.Notification; n != nil && n.LearnedVia != "" && n.LearnedVia != "host_notification" {
+			notified = edate.Date{}
+		}
 		if in.Arrested.IsZero() {
 			c.Notification = Check{State: "unknown"}
 		} else {
-			c.Notification = check(shift(in.Arrested, time.Duration(p.NotificationHours)*time.Hour), in.Notified, in.Now)
+			c.Notification = check(shift(in.Arrested, time.Duration(p.NotificationHours)*time.Hour), notified, in.Now)
 		}
 	}
 	c.FirstContact, c.FirstVisit = Check{State: "none"}, Check{State: "none"}
@@ -174,22 +190,25 @@ func ComputeClock(in ClockInput) Clock {
 			c.FirstContact = deadlineFrom(in.Notified, time.Duration(p.FirstContactHours)*time.Hour, firstContact, in.Now)
 		}
 		if p.FirstVisitDays > 0 {
-			c.FirstVisit = deadlineFrom(in.Notified, time.Duration(p.FirstVisitDays)*24*time.Hour, firstVisit, in.Now)
+			if in.Notified.IsZero() {
+				c.FirstVisit = Check{State: "unknown"}
+			} else {
+				c.FirstVisit = check(shiftDays(in.Notified, p.FirstVisitDays), firstVisit, in.Now)
+			}
 		}
 	}
 
 	if p.VisitEveryDays > 0 && !c.Refused {
-		every := time.Duration(p.VisitEveryDays) * 24 * time.Hour
 		switch {
 		case c.LastVisit != nil:
-			c.NextVisitDue = shift(c.LastVisit.Happened, every)
+			c.NextVisitDue = shiftDays(c.LastVisit.Happened, p.VisitEveryDays)
 		case !in.Notified.IsZero():
 			// Never visited: the first visit is due within one period of learning of the arrest.
-			first := every
+			first := p.VisitEveryDays
 			if p.FirstVisitDays > 0 {
-				first = time.Duration(p.FirstVisitDays) * 24 * time.Hour
+				first = p.FirstVisitDays
 			}
-			c.NextVisitDue = shift(in.Notified, first)
+			c.NextVisitDue = shiftDays(in.Notified, first)
 		}
 		if in.CaseOpen && !c.NextVisitDue.IsZero() {
 			switch {

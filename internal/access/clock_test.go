@@ -185,3 +185,36 @@ func TestTransitions(t *testing.T) {
 		}
 	}
 }
+
+func TestClockNotificationOnlyFromTheDetainingState(t *testing.T) {
+	in := ClockInput{Now: at("2018-12-20 10:00"), Zone: beijing, Profile: monthly, CaseOpen: true,
+		Arrested: d("2018-12-10 22:00"), Notified: d("2018-12-11 09:00")}
+	if got := ComputeClock(in).Notification.State; got != "met" {
+		t.Errorf("no record of the source: %s, want met", got)
+	}
+	in.Notification = &Notification{LearnedVia: "family"}
+	if got := ComputeClock(in).Notification.State; got != "overdue" {
+		t.Errorf("learned from the family: %s, want overdue (the detaining state never notified)", got)
+	}
+	in.Notification = &Notification{LearnedVia: "host_notification"}
+	if got := ComputeClock(in).Notification.State; got != "met" {
+		t.Errorf("notified by the detaining state: %s, want met", got)
+	}
+}
+
+func TestClockDueDateAcrossDaylightSaving(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no zone data for America/New_York")
+	}
+	// A visit on 20 February 2024 in New York; clocks go forward on 10 March.
+	in := ClockInput{Now: time.Date(2024, 3, 22, 0, 30, 0, 0, ny), Zone: ny, Profile: monthly, CaseOpen: true,
+		Contacts: []Contact{{Happened: edate.MustParse("2024-02-20", "America/New_York"), Mode: "in_person"}}}
+	c := ComputeClock(in)
+	if got := c.NextVisitDue.Earliest.In(ny); got.Day() != 21 || got.Hour() != 0 {
+		t.Errorf("due from %v, want 21 March 00:00 New York time", got)
+	}
+	if !c.Overdue {
+		t.Errorf("at 00:30 on 22 March the 21 March due date has passed: %+v", c)
+	}
+}

@@ -229,6 +229,9 @@ func (s *Service) Dashboard(ctx context.Context, a cases.Actor) (*Dashboard, err
 		}
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dashboard requests: %w", err)
+	}
 
 	// The next scheduled hearing or trial.
 	hArgs := append(append([]any{}, args...), db.Instant(now))
@@ -248,6 +251,9 @@ func (s *Service) Dashboard(ctx context.Context, a cases.Actor) (*Dashboard, err
 		}
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dashboard hearings: %w", err)
+	}
 
 	profiles, err := s.profiles(ctx, s.q)
 	if err != nil {

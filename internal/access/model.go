@@ -58,7 +58,7 @@ var transitions = map[string][]string{
 	"sent":                    {"acknowledged", "granted", "granted_with_conditions", "denied", "no_response", "escalated", "withdrawn"},
 	"acknowledged":            {"granted", "granted_with_conditions", "denied", "no_response", "escalated", "withdrawn"},
 	"no_response":             {"acknowledged", "granted", "granted_with_conditions", "denied", "escalated", "withdrawn"},
-	"escalated":               {"acknowledged", "granted", "granted_with_conditions", "denied", "no_response", "withdrawn"},
+	"escalated":               {"acknowledged", "granted", "granted_with_conditions", "denied", "no_response", "escalated", "withdrawn"},
 	"denied":                  {"escalated"},
 	"granted":                 {},
 	"granted_with_conditions": {},

@@ -298,8 +298,28 @@ type ContactInput struct {
 }
 
 // AddContact records a consular contact that happened, and puts it on the
-// case's timeline.
+// case's timeline. A date without a zone is in the facility's.
 func (s *Service) AddContact(ctx context.Context, a cases.Actor, caseID string, in ContactInput) (*Contact, error) {
+	var c *Contact
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = s.AddContactTx(ctx, tx, a, caseID, in)
+		return err
+	})
+	return c, err
+}
+
+// AddContactTx is AddContact inside the caller's transaction (a visit held).
+func (s *Service) AddContactTx(ctx context.Context, tx *sql.Tx, a cases.Actor, caseID string, in ContactInput) (*Contact, error) {
+	if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
+		return nil, err
+	}
+	if in.Zone == "" && !strings.Contains(in.Happened, "[") {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(f.time_zone, '') FROM cases c LEFT JOIN facilities f ON f.id = c.facility_id WHERE c.id = $1`,
+			caseID).Scan(&in.Zone); err != nil {
+			return nil, fmt.Errorf("read facility zone: %w", err)
+		}
+	}
 	f := problem.Fields{}
 	c := Contact{ID: db.NewID(), CaseID: caseID, Mode: in.Mode, Notes: strings.TrimSpace(in.Notes), SourceRef: strings.TrimSpace(in.SourceRef), CreatedBy: a.User.DisplayName}
 	var err error
@@ -320,30 +340,24 @@ func (s *Service) AddContact(ctx context.Context, a cases.Actor, caseID string, 
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO consular_contacts (id, case_id, happened, earliest, latest, mode, notes, source_ref, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, c.ID, caseID, c.Happened.String(), db.Instant(c.Happened.Earliest()),
-			db.Instant(c.Happened.Latest()), c.Mode, c.Notes, c.SourceRef, c.CreatedBy, db.Instant(s.now()))
-		if err != nil {
-			return fmt.Errorf("insert contact: %w", err)
-		}
-		if err := s.summarize(ctx, tx, caseID); err != nil {
-			return err
-		}
-		kind := "visit"
-		if !IsVisit(c.Mode) {
-			kind = "other"
-		}
-		if err := s.cases.RecordEvent(ctx, tx, a, caseID, c.Happened, kind, "Consular contact: "+strings.ToLower(Modes.Label(c.Mode)), c.Notes, "officer", c.SourceRef); err != nil {
-			return err
-		}
-		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.contact_add", ObjectType: "case", ObjectID: caseID,
-			Detail: fmt.Sprintf("%s %s", c.Happened, c.Mode)})
-	})
+	_, err = tx.ExecContext(ctx, `INSERT INTO consular_contacts (id, case_id, happened, earliest, latest, mode, notes, source_ref, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, c.ID, caseID, c.Happened.String(), db.Instant(c.Happened.Earliest()),
+		db.Instant(c.Happened.Latest()), c.Mode, c.Notes, c.SourceRef, c.CreatedBy, db.Instant(s.now()))
 	if err != nil {
+		return nil, fmt.Errorf("insert contact: %w", err)
+	}
+	if err := s.summarize(ctx, tx, caseID); err != nil {
+		return nil, err
+	}
+	kind := "visit"
+	if !IsVisit(c.Mode) {
+		kind = "other"
+	}
+	if err := s.cases.RecordEvent(ctx, tx, a, caseID, c.Happened, kind, "Consular contact: "+strings.ToLower(Modes.Label(c.Mode)), c.Notes, "officer", c.SourceRef); err != nil {
+		return nil, err
+	}
+	if err := s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.contact_add", ObjectType: "case", ObjectID: caseID,
+		Detail: fmt.Sprintf("%s %s", c.Happened, c.Mode)}); err != nil {
 		return nil, err
 	}
 	return &c, nil

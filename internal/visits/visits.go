@@ -246,7 +246,10 @@ type busy struct{ start, end time.Time }
 // the calendar and avoid the busy spans, within two weeks.
 func (c *calendar) nextSlots(after time.Time, length time.Duration, taken []busy, n int) []time.Time {
 	var out []time.Time
-	t := after.In(c.loc).Truncate(30 * time.Minute)
+	// Round up to the next half hour of the facility's wall clock (zones
+	// such as Asia/Kathmandu are not on the UTC half hour).
+	l := after.In(c.loc)
+	t := time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute()/30*30, 0, 0, c.loc)
 	if t.Before(after) {
 		t = t.Add(30 * time.Minute)
 	}
@@ -347,13 +350,27 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 		}
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		people, err := s.participants(ctx, tx, in, personName)
+		scope, err := s.caseScope(ctx, tx, caseID)
+		if err != nil {
+			return err
+		}
+		people, err := s.participants(ctx, tx, in, personName, scope)
 		if err != nil {
 			return err
 		}
 		v.Participants = people
-		// Lock what is booked, in a fixed order, then look for overlaps.
-		var keys []string
+		if v.RequestID != "" {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM access_requests WHERE id = $1 AND case_id = $2`, v.RequestID, caseID).Scan(&n); err != nil {
+				return fmt.Errorf("read request: %w", err)
+			}
+			if n == 0 {
+				return problem.Field("request_id", "Choose one of this case's access requests.")
+			}
+		}
+		// Lock what is booked, in a fixed order (the detainee, the terminal,
+		// the officers), then look for overlaps.
+		keys := []string{"visits.case." + caseID}
 		if v.TerminalID != "" {
 			keys = append(keys, "visits.terminal."+v.TerminalID)
 		}
@@ -400,6 +417,14 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 		} else if v.TerminalID != "" {
 			return problem.Field("terminal_id", "The case has no facility, so no terminal.")
 		}
+		var clash int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM visits WHERE case_id = $1 AND status IN `+booked+` AND starts < $2 AND ends > $3`,
+			caseID, db.Instant(v.Ends), db.Instant(v.Starts)).Scan(&clash); err != nil {
+			return fmt.Errorf("check detainee: %w", err)
+		}
+		if clash > 0 {
+			return problem.New(problem.Conflict, "The detainee has another visit at that time.")
+		}
 		for _, p := range people {
 			if p.UserID == "" {
 				continue
@@ -434,6 +459,28 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 		return nil, nil, err
 	}
 	return v, warn, nil
+}
+
+// caseScope reads what the policy needs about a case, for checking the
+// officers booked into its visits.
+func (s *Service) caseScope(ctx context.Context, q db.Querier, caseID string) (*auth.Scope, error) {
+	sc := &auth.Scope{}
+	if err := q.QueryRowContext(ctx, `SELECT post, desk FROM cases WHERE id = $1`, caseID).Scan(&sc.Post, &sc.Desk); err != nil {
+		return nil, fmt.Errorf("read case: %w", err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT user_id FROM case_officers WHERE case_id = $1`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("read case team: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		sc.Team = append(sc.Team, id)
+	}
+	return sc, rows.Err()
 }
 
 func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -483,7 +530,7 @@ func (s *Service) terminalBusy(ctx context.Context, q db.Querier, terminalID str
 // participants resolves the people of a visit: the host and officers (who
 // must be active case workers), the interpreter, the detainee and the
 // detaining state's monitor.
-func (s *Service) participants(ctx context.Context, q db.Querier, in ScheduleInput, detainee string) ([]Participant, error) {
+func (s *Service) participants(ctx context.Context, q db.Querier, in ScheduleInput, detainee string, scope *auth.Scope) ([]Participant, error) {
 	var out []Participant
 	seen := map[string]bool{}
 	addUser := func(role, id string) error {
@@ -491,11 +538,12 @@ func (s *Service) participants(ctx context.Context, q db.Querier, in ScheduleInp
 			return nil
 		}
 		seen[id] = true
-		var name, r string
+		var name, r, post, desk string
 		var disabled bool
-		err := q.QueryRowContext(ctx, `SELECT display_name, role, disabled FROM users WHERE id = $1`, id).Scan(&name, &r, &disabled)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && (disabled || !s.policy.Can(&auth.User{ID: id, Role: auth.Role(r)}, auth.ReadCase, nil))) {
-			return problem.Field("officers", "Choose active officers.")
+		err := q.QueryRowContext(ctx, `SELECT display_name, role, post, desk, disabled FROM users WHERE id = $1`, id).Scan(&name, &r, &post, &desk, &disabled)
+		// Only officers who may see the case can be in its visit.
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && (disabled || !s.policy.Can(&auth.User{ID: id, Role: auth.Role(r), Post: post, Desk: desk}, auth.ReadCase, scope))) {
+			return problem.Field("officers", "Choose active officers who work on this case.")
 		}
 		if err != nil {
 			return fmt.Errorf("read officer: %w", err)
@@ -607,20 +655,24 @@ var statusMoves = map[string][]string{
 // NextStatuses lists where a visit in status may go.
 func NextStatuses(status string) []string { return statusMoves[status] }
 
-// SetStatus moves a visit on: confirmed by the host, started, held or cut
-// short, refused by the detainee, no-show. A visit held or cut short is a
-// consular contact and is recorded as one (and so on the timeline and in the
+// SetStatus moves a visit on: confirmed by the host, started (from the
+// time its room opens), held or cut short (from its start), refused by the
+// detainee, no-show. A visit held or cut short is a consular contact and is
+// recorded as one in the same transaction (so on the timeline and in the
 // access clock); cancellations go through Cancel.
 func (s *Service) SetStatus(ctx context.Context, a cases.Actor, caseID, visitID, to, note string) error {
 	if to == "cancelled" {
 		return problem.Field("to", "Cancel a visit with its reason and who cancelled it.")
 	}
-	var from, modality, zone string
-	var starts int64
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
 			return err
 		}
+		if err := s.db.Lock(ctx, tx, "visits.visit."+visitID); err != nil {
+			return err
+		}
+		var from, modality, zone string
+		var starts int64
 		err := tx.QueryRowContext(ctx, `SELECT v.status, v.modality, v.starts, COALESCE(f.time_zone, '') FROM visits v
 			LEFT JOIN facilities f ON f.id = v.facility_id WHERE v.id = $1 AND v.case_id = $2`, visitID, caseID).Scan(&from, &modality, &starts, &zone)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -632,27 +684,37 @@ func (s *Service) SetStatus(ctx context.Context, a cases.Actor, caseID, visitID,
 		if !slices.Contains(statusMoves[from], to) {
 			return problem.Field("to", fmt.Sprintf("A visit that is %s cannot become %s.", strings.ToLower(Statuses.Label(from)), strings.ToLower(Statuses.Label(to))))
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE visits SET status = $3, updated_at = $4 WHERE id = $1 AND case_id = $2`, visitID, caseID, to, db.Instant(s.now())); err != nil {
+		now, start := s.now(), db.Time(starts)
+		if (to == "in_progress" && now.Before(start.Add(-OpensBefore))) || ((to == "held" || to == "cut_short") && now.Before(start)) {
+			return problem.Field("to", "The visit has not started yet.")
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE visits SET status = $3, updated_at = $4 WHERE id = $1 AND case_id = $2 AND status = $5`,
+			visitID, caseID, to, db.Instant(now), from)
+		if err != nil {
 			return fmt.Errorf("update visit: %w", err)
 		}
-		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit." + to, ObjectType: "case", ObjectID: caseID,
-			Detail: fmt.Sprintf("visit=%s %s→%s %s", visitID, from, to, strings.TrimSpace(note))})
-	})
-	if err != nil || (to != "held" && to != "cut_short") {
+		if n, _ := res.RowsAffected(); n == 0 {
+			return problem.New(problem.Conflict, "The visit changed meanwhile: reload the page.")
+		}
+		if err := s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit." + to, ObjectType: "case", ObjectID: caseID,
+			Detail: fmt.Sprintf("visit=%s %s→%s %s", visitID, from, to, strings.TrimSpace(note))}); err != nil {
+			return err
+		}
+		if to != "held" && to != "cut_short" {
+			return nil
+		}
+		loc, lerr := edate.LoadZone(zone)
+		if lerr != nil {
+			loc = time.UTC
+		}
+		notes := Modalities.Label(modality) + " visit " + strings.ToLower(Statuses.Label(to)) + "."
+		if n := strings.TrimSpace(note); n != "" {
+			notes += " " + n
+		}
+		_, err = s.access.AddContactTx(ctx, tx, a, caseID, access.ContactInput{Happened: start.In(loc).Format("2006-01-02 15:04"), Zone: loc.String(),
+			Mode: modality, Notes: notes, SourceRef: "visit " + visitID})
 		return err
-	}
-	loc, lerr := edate.LoadZone(zone)
-	if lerr != nil {
-		loc = time.UTC
-	}
-	t := db.Time(starts).In(loc)
-	notes := Modalities.Label(modality) + " visit " + strings.ToLower(Statuses.Label(to)) + "."
-	if n := strings.TrimSpace(note); n != "" {
-		notes += " " + n
-	}
-	_, err = s.access.AddContact(ctx, a, caseID, access.ContactInput{Happened: t.Format("2006-01-02 15:04"), Zone: loc.String(), Mode: modality,
-		Notes: notes, SourceRef: "visit " + visitID})
-	return err
+	})
 }
 
 // Terminal is a video terminal of a facility.

@@ -37,6 +37,7 @@ type fixture struct {
 	terminal string
 	facility string
 	clock    *testenv.Clock
+	cases    *cases.Service
 }
 
 func (fx *fixture) as(name string) cases.Actor {
@@ -59,7 +60,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	acc.SetClock(clock.Now)
 	vs := visits.NewService(d, a, cs, acc)
 	vs.SetClock(clock.Now)
-	fx := &fixture{visits: vs, access: acc, users: map[string]*auth.User{}, clock: clock}
+	fx := &fixture{visits: vs, access: acc, users: map[string]*auth.User{}, clock: clock, cases: cs}
 	for _, u := range []auth.UserInput{
 		{Username: "barton", DisplayName: "Dominic Barton", Role: auth.RoleConsularOfficer, Post: "Beijing"},
 		{Username: "consul", DisplayName: "Consul", Role: auth.RoleConsularOfficer, Post: "Beijing"},
@@ -132,15 +133,32 @@ func TestScheduleWindowsAndConflicts(t *testing.T) {
 				t.Errorf("%s: %v, want %s mentioning %q", tc.name, err, tc.kind, tc.words)
 			}
 		}
-		// The same officer cannot be in two visits at once, even on another terminal.
+		// The detainee cannot be in two visits at once, even on another terminal;
+		// nor can an officer, even for another case.
 		other, err := fx.visits.AddTerminal(context.Background(), fx.as("barton"), fx.facility, "Video room 2")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = fx.visits.Schedule(context.Background(), fx.as("barton"), fx.caseID, visits.ScheduleInput{Modality: "onsite_video",
+		_, _, err = fx.visits.Schedule(context.Background(), fx.as("consul"), fx.caseID, visits.ScheduleInput{Modality: "onsite_video",
+			Start: "2020-11-19 10:00", Minutes: 30, TerminalID: other})
+		if !problem.Is(err, problem.Conflict) || !strings.Contains(err.Error(), "detainee has another visit") {
+			t.Errorf("detainee in two visits: %v", err)
+		}
+		second, err := fx.cases.OpenCase(context.Background(), fx.as("barton"), "", &cases.PersonInput{Names: []cases.Name{{Value: "Michael Spavor", Script: "Latn", Kind: "legal"}}},
+			cases.CaseInput{LegalStatus: "pretrial", DetainingState: "CN", DetentionType: "criminal_detention", FacilityID: fx.facility, Post: "Beijing", Desk: "China"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = fx.visits.Schedule(context.Background(), fx.as("barton"), second.ID, visits.ScheduleInput{Modality: "onsite_video",
 			Start: "2020-11-19 10:00", Minutes: 30, TerminalID: other})
 		if !problem.Is(err, problem.Conflict) || !strings.Contains(err.Error(), "Dominic Barton") {
 			t.Errorf("officer in two visits: %v", err)
+		}
+		// Officers who may not see the case cannot be booked into its visit.
+		_, _, err = fx.visits.Schedule(context.Background(), fx.as("barton"), second.ID, visits.ScheduleInput{Modality: "onsite_video",
+			Start: "2020-11-20 11:00", Minutes: 30, OfficerIDs: []string{fx.users["tehran"].ID}})
+		if !problem.Is(err, problem.Invalid) {
+			t.Errorf("an officer from another post booked: %v", err)
 		}
 		// Cancelling frees the slot.
 		if err := fx.visits.Cancel(context.Background(), fx.as("barton"), fx.caseID, v.ID, "detaining_state", "epidemic measures"); err != nil {
@@ -241,11 +259,17 @@ func TestVisitLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := fx.as("barton")
+		if err := fx.visits.SetStatus(ctx, a, fx.caseID, v.ID, "confirmed", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := fx.visits.SetStatus(ctx, a, fx.caseID, v.ID, "in_progress", ""); !problem.Is(err, problem.Invalid) {
+			t.Errorf("started three days early: %v", err)
+		}
 		fx.clock.Add(3*24*time.Hour + 2*time.Hour + 45*time.Minute) // 19 November, 10:45 in Beijing
 		for _, step := range []struct {
 			to string
 			ok bool
-		}{{"held", false}, {"confirmed", true}, {"planned", false}, {"in_progress", true}, {"cancelled", false}, {"held", true}, {"cut_short", false}} {
+		}{{"held", false}, {"planned", false}, {"in_progress", true}, {"cancelled", false}, {"held", true}, {"cut_short", false}} {
 			err := fx.visits.SetStatus(ctx, a, fx.caseID, v.ID, step.to, "went well")
 			if (err == nil) != step.ok {
 				t.Fatalf("→ %s: %v, want ok=%v", step.to, err, step.ok)

@@ -45,7 +45,8 @@ func (s *Server) visitStatus(w http.ResponseWriter, r *http.Request) error {
 		if to == "cancelled" {
 			return s.Visits.Cancel(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), r.PostFormValue("by"), r.PostFormValue("reason"))
 		}
-		return s.Visits.SetStatus(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), to, r.PostFormValue("note"))
+		// The form's one text field is the cancellation's reason or the change's note.
+		return s.Visits.SetStatus(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), to, r.PostFormValue("reason"))
 	})
 }
 

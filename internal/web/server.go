@@ -294,7 +294,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics" || route == "GET /static/{file}" {
 				level = slog.LevelDebug
 			}
-			s.Log.Log(r.Context(), level, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			path := r.URL.Path
+			if route == "GET /join/{token}" {
+				path = "/join/…" // the token is a credential
+			}
+			s.Log.Log(r.Context(), level, "request", slog.String("method", r.Method), slog.String("path", path),
 				slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed),
 				slog.String("address", st.address), slog.String("request_id", st.id))
 		}()
