@@ -25,9 +25,10 @@ type CaseAccess struct {
 	Clock        Clock
 }
 
-// ForCase gathers a case's access record and clock, counting accesses since
-// window (zero for none), and records the view.
-func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string, window time.Time) (*CaseAccess, error) {
+// ForCase gathers a case's access record and clock, counting the contacts
+// since a date (edate form, in the case's zone; "" for none), and records
+// the view.
+func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID, since string) (*CaseAccess, error) {
 	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
 		return nil, err
 	}
@@ -59,7 +60,16 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string, win
 	}
 	arr, _ := edate.Decode(arrested)
 	not, _ := edate.Decode(notified)
-	ca.Clock = ComputeClock(ClockInput{Now: now, Zone: zoneOf(zone, arr, not), Profile: ca.Profile, CaseOpen: isOpen(status),
+	loc := zoneOf(zone, arr, not)
+	var window time.Time
+	if since != "" {
+		d, err := edate.Parse(since, loc.String())
+		if err != nil {
+			return nil, problem.Field("since", err.Error())
+		}
+		window = d.Earliest()
+	}
+	ca.Clock = ComputeClock(ClockInput{Now: now, Zone: loc, Profile: ca.Profile, CaseOpen: isOpen(status),
 		Arrested: arr, Notified: not, Notification: ca.Notification, Contacts: ca.Contacts, Requests: ca.Requests, Window: window})
 	for _, sp := range ca.Suspensions {
 		ca.Clock.SuspendedModes = append(ca.Clock.SuspendedModes, sp.Modes...)

@@ -276,7 +276,7 @@ func TestVisitLifecycle(t *testing.T) {
 			}
 		}
 		// A visit held is a consular contact: the clock now runs from it.
-		ca, err := fx.access.ForCase(ctx, a, fx.caseID, time.Time{})
+		ca, err := fx.access.ForCase(ctx, a, fx.caseID, "")
 		if err != nil || ca.Clock.LastVisit == nil || ca.Clock.LastVisit.Mode != "onsite_video" || ca.Clock.LastVisit.Happened.Value() != "2020-11-19 10:00" {
 			t.Fatalf("clock after the visit: %+v %v", ca.Clock.LastVisit, err)
 		}

@@ -47,6 +47,20 @@ func TestAccessThroughPagesAndAPI(t *testing.T) {
 		t.Fatalf("access: %+v", acc)
 	}
 	rid := acc.Requests[0].ID
+	// Contacts counted since a date, in the detaining state's calendar.
+	res = c.api("GET", "/api/v1/cases/"+id+"/access?since=2020-11-19", "")
+	var win struct {
+		Clock struct {
+			Total int `json:"in_window_total"`
+		}
+	}
+	decode(t, res, &win)
+	if win.Clock.Total != 1 {
+		t.Errorf("contacts since 19 November: %d, want 1", win.Clock.Total)
+	}
+	if res := c.api("GET", "/api/v1/cases/"+id+"/access?since=2020-11-31", ""); res.StatusCode != 400 {
+		t.Errorf("a bad date for since: %d", res.StatusCode)
+	}
 	res = c.api("POST", "/api/v1/cases/"+id+"/requests/"+rid+"/transitions", `{"to": "draft"}`)
 	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "cannot become draft") {
 		t.Fatalf("forbidden move: %d %s", res.StatusCode, body)

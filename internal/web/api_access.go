@@ -76,11 +76,7 @@ func toClock(c access.Clock) clockJSON {
 }
 
 func (s *Server) apiAccess(w http.ResponseWriter, r *http.Request) error {
-	window, err := since(r)
-	if err != nil {
-		return err
-	}
-	ca, err := s.Access.ForCase(r.Context(), s.actor(r), r.PathValue("id"), window)
+	ca, err := s.Access.ForCase(r.Context(), s.actor(r), r.PathValue("id"), r.URL.Query().Get("since"))
 	if err != nil {
 		return err
 	}

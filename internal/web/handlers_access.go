@@ -7,22 +7,8 @@ import (
 	"time"
 
 	"github.com/attache-org/attache/internal/access"
-	"github.com/attache-org/attache/internal/edate"
 	"github.com/attache-org/attache/internal/problem"
 )
-
-// since reads the access window ("since" as a date) from the query string.
-func since(r *http.Request) (time.Time, error) {
-	v := r.URL.Query().Get("since")
-	if v == "" {
-		return time.Time{}, nil
-	}
-	d, err := edate.Parse(v, "")
-	if err != nil {
-		return time.Time{}, problem.Field("since", err.Error())
-	}
-	return d.Earliest(), nil
-}
 
 // accessAction runs a change of the access record and returns to the case
 // page's access section, or shows the page with the form's errors.

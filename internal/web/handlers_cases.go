@@ -223,11 +223,7 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, code int, v 
 	if err != nil {
 		return err
 	}
-	window, err := since(r)
-	if err != nil {
-		return err
-	}
-	acc, err := s.Access.ForCase(r.Context(), s.actor(r), c.ID, window)
+	acc, err := s.Access.ForCase(r.Context(), s.actor(r), c.ID, r.URL.Query().Get("since"))
 	if err != nil {
 		return err
 	}
