@@ -779,6 +779,15 @@ func (s *Service) timeline(ctx context.Context, caseID string) ([]TimelineEntry,
 	return out, rows.Err()
 }
 
+// Scope returns what the policy needs to decide about a case (post, desk,
+// team), for other domains that check people against it (visit officers).
+func (s *Service) Scope(ctx context.Context, q db.Querier, caseID string) (*auth.Scope, error) {
+	if q == nil {
+		q = s.db
+	}
+	return s.scope(ctx, q, caseID)
+}
+
 // Authorize tells other domains (consular access, visits) whether u may do
 // action on a case, with the same answers as this package: a case the user
 // may not read does not exist for them.

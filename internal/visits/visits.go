@@ -350,7 +350,7 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 		}
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		scope, err := s.caseScope(ctx, tx, caseID)
+		scope, err := s.cases.Scope(ctx, tx, caseID)
 		if err != nil {
 			return err
 		}
@@ -459,28 +459,6 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 		return nil, nil, err
 	}
 	return v, warn, nil
-}
-
-// caseScope reads what the policy needs about a case, for checking the
-// officers booked into its visits.
-func (s *Service) caseScope(ctx context.Context, q db.Querier, caseID string) (*auth.Scope, error) {
-	sc := &auth.Scope{}
-	if err := q.QueryRowContext(ctx, `SELECT post, desk FROM cases WHERE id = $1`, caseID).Scan(&sc.Post, &sc.Desk); err != nil {
-		return nil, fmt.Errorf("read case: %w", err)
-	}
-	rows, err := q.QueryContext(ctx, `SELECT user_id FROM case_officers WHERE case_id = $1`, caseID)
-	if err != nil {
-		return nil, fmt.Errorf("read case team: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		sc.Team = append(sc.Team, id)
-	}
-	return sc, rows.Err()
 }
 
 func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
