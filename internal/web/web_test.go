@@ -534,7 +534,6 @@ func TestAccountPagesAndRevocation(t *testing.T) {
 	if got.Lang != "fr" {
 		t.Fatalf("lang = %q", got.Lang)
 	}
-	_ = audit.System
 }
 
 func TestAnotherLanguageNeedsNoTemplateChange(t *testing.T) {
