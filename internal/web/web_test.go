@@ -10,7 +10,6 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
