@@ -45,6 +45,16 @@ func (c Check) Breach() bool { return c.State == "late" || c.State == "overdue" 
 
 // check compares when something happened (zero: not yet) with a deadline.
 func check(deadline Range, happened edate.Date, now time.Time) Check {
+	var span Range
+	if !happened.IsZero() {
+		span = Range{happened.Earliest(), happened.Latest()}
+	}
+	return checkSpan(deadline, span, now)
+}
+
+// checkSpan is check for a span of possible instants (the first of several
+// contacts known to different precisions).
+func checkSpan(deadline Range, happened Range, now time.Time) Check {
 	c := Check{Deadline: deadline}
 	switch {
 	case deadline.IsZero():
@@ -55,14 +65,32 @@ func check(deadline Range, happened edate.Date, now time.Time) Check {
 		c.State = "possibly_overdue"
 	case happened.IsZero():
 		c.State = "pending"
-	case !happened.Latest().After(deadline.Earliest):
+	case !happened.Latest.After(deadline.Earliest):
 		c.State = "met"
-	case happened.Earliest().After(deadline.Latest):
+	case happened.Earliest.After(deadline.Latest):
 		c.State = "late"
 	default:
 		c.State = "possibly_late"
 	}
 	return c
+}
+
+// firstSpan widens a span of "the first one" with one more date: the first
+// can be as early as the earliest start and no later than the earliest end.
+func firstSpan(r Range, d edate.Date) Range {
+	if d.IsZero() {
+		return r
+	}
+	if r.IsZero() {
+		return Range{d.Earliest(), d.Latest()}
+	}
+	if e := d.Earliest(); e.Before(r.Earliest) {
+		r.Earliest = e
+	}
+	if l := d.Latest(); l.Before(r.Latest) {
+		r.Latest = l
+	}
+	return r
 }
 
 // ClockInput is everything the access clock of one case depends on.
@@ -138,17 +166,13 @@ func ComputeClock(in ClockInput) Clock {
 	}
 	contacts := slices.Clone(in.Contacts)
 	slices.SortStableFunc(contacts, func(a, b Contact) int { return a.Happened.Latest().Compare(b.Happened.Latest()) })
-	var firstContact, firstVisit edate.Date
+	var firstContact, firstVisit Range
 	for i := range contacts {
 		ct := &contacts[i]
-		if firstContact.IsZero() {
-			firstContact = ct.Happened
-		}
+		firstContact = firstSpan(firstContact, ct.Happened)
 		c.LastContact = ct
 		if IsVisit(ct.Mode) {
-			if firstVisit.IsZero() {
-				firstVisit = ct.Happened
-			}
+			firstVisit = firstSpan(firstVisit, ct.Happened)
 			c.LastVisit = ct
 		}
 		if !in.Window.IsZero() && !ct.Happened.Latest().Before(in.Window) {
@@ -156,8 +180,8 @@ func ComputeClock(in ClockInput) Clock {
 			c.InWindowTotal++
 		}
 	}
-	if n := in.Notification; n != nil && !n.FirstContact.IsZero() && (firstContact.IsZero() || edate.Before(n.FirstContact, firstContact)) {
-		firstContact = n.FirstContact
+	if n := in.Notification; n != nil {
+		firstContact = firstSpan(firstContact, n.FirstContact)
 	}
 	if c.LastContact != nil {
 		c.DaysSinceContact = max(0, localDays(c.LastContact.Happened.Latest(), in.Now, loc))
@@ -193,7 +217,7 @@ func ComputeClock(in ClockInput) Clock {
 			if in.Notified.IsZero() {
 				c.FirstVisit = Check{State: "unknown"}
 			} else {
-				c.FirstVisit = check(shiftDays(in.Notified, p.FirstVisitDays), firstVisit, in.Now)
+				c.FirstVisit = checkSpan(shiftDays(in.Notified, p.FirstVisitDays), firstVisit, in.Now)
 			}
 		}
 	}
@@ -251,11 +275,11 @@ func wasDenied(r Request) bool {
 	return false
 }
 
-func deadlineFrom(start edate.Date, by time.Duration, happened edate.Date, now time.Time) Check {
+func deadlineFrom(start edate.Date, by time.Duration, happened Range, now time.Time) Check {
 	if start.IsZero() {
 		return Check{State: "unknown"}
 	}
-	return check(shift(start, by), happened, now)
+	return checkSpan(shift(start, by), happened, now)
 }
 
 // Urgency orders cases on the dashboard: higher first. Certainly overdue

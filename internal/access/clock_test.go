@@ -218,3 +218,14 @@ func TestClockDueDateAcrossDaylightSaving(t *testing.T) {
 		t.Errorf("at 00:30 on 22 March the 21 March due date has passed: %+v", c)
 	}
 }
+
+func TestClockFirstContactOfMixedPrecision(t *testing.T) {
+	// A contact known only to the year and one on 1 June: the first contact
+	// may have been in January or on 1 June at the latest, so a deadline of
+	// 10 March can neither be called met nor missed.
+	in := ClockInput{Now: at("2023-12-01 10:00"), Zone: beijing, CaseOpen: true, Profile: Profile{FirstContactHours: 24},
+		Notified: d("2023-03-09"), Contacts: []Contact{{Happened: edate.MustParse("2023", "Asia/Shanghai"), Mode: "phone"}, visit("2023-06-01", "in_person")}}
+	if got := ComputeClock(in).FirstContact.State; got != "possibly_late" {
+		t.Errorf("first contact: %s, want possibly_late", got)
+	}
+}

@@ -142,11 +142,12 @@ type Request struct {
 
 // Transition is one change of a request's status.
 type Transition struct {
-	At    time.Time `json:"at"`
-	From  string    `json:"from"`
-	To    string    `json:"to"`
-	Note  string    `json:"note"`
-	Actor string    `json:"actor"`
+	At         time.Time `json:"at"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	NoteNumber string    `json:"note_number,omitempty"`
+	Note       string    `json:"note"`
+	Actor      string    `json:"actor"`
 }
 
 // Suspension is a detaining state's or a facility's suspension of some

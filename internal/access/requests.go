@@ -205,8 +205,12 @@ func (s *Service) transition(ctx context.Context, tx *sql.Tx, a cases.Actor, r *
 	now := s.now().UTC().Truncate(time.Microsecond)
 	from := r.Status
 	r.Status, r.StatusAt = in.To, now
-	if n := strings.TrimSpace(in.NoteNumber); n != "" {
-		r.NoteNumber = n
+	stepNote := strings.TrimSpace(in.NoteNumber)
+	if stepNote == "" && in.To == "sent" {
+		stepNote = r.NoteNumber
+	}
+	if r.NoteNumber == "" {
+		r.NoteNumber = stepNote // the request's own note is the first one sent
 	}
 	if in.To == "sent" {
 		r.SentAt = now
@@ -231,11 +235,11 @@ func (s *Service) transition(ctx context.Context, tx *sql.Tx, a cases.Actor, r *
 		return fmt.Errorf("update request: %w", err)
 	}
 	note := strings.TrimSpace(in.Note)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO access_request_events (id, request_id, at, from_status, to_status, note, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		db.NewID(), r.ID, db.Instant(now), from, in.To, note, a.User.DisplayName); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO access_request_events (id, request_id, at, from_status, to_status, note_number, note, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		db.NewID(), r.ID, db.Instant(now), from, in.To, stepNote, note, a.User.DisplayName); err != nil {
 		return fmt.Errorf("record transition: %w", err)
 	}
-	r.History = append(r.History, Transition{At: now, From: from, To: in.To, Note: note, Actor: a.User.DisplayName})
+	r.History = append(r.History, Transition{At: now, From: from, To: in.To, NoteNumber: stepNote, Note: note, Actor: a.User.DisplayName})
 	title := fmt.Sprintf("Request for %s access: %s", strings.ToLower(Modes.Label(r.Mode)), strings.ToLower(Statuses.Label(in.To)))
 	var body []string
 	for _, part := range []string{r.Answer, reasonLine(in.To, r.Reason), conditionsLine(in.To, r.Conditions), note} {
@@ -243,7 +247,7 @@ func (s *Service) transition(ctx context.Context, tx *sql.Tx, a cases.Actor, r *
 			body = append(body, part)
 		}
 	}
-	source := r.NoteNumber
+	source := stepNote
 	if source == "" {
 		source = Channels.Label(r.Channel)
 	}
@@ -309,14 +313,14 @@ func (s *Service) requests(ctx context.Context, q db.Querier, caseID, id string)
 		return nil, fmt.Errorf("read requests: %w", err)
 	}
 	for i := range out {
-		evs, err := q.QueryContext(ctx, `SELECT at, from_status, to_status, note, actor FROM access_request_events WHERE request_id = $1 ORDER BY at`, out[i].ID)
+		evs, err := q.QueryContext(ctx, `SELECT at, from_status, to_status, note_number, note, actor FROM access_request_events WHERE request_id = $1 ORDER BY at`, out[i].ID)
 		if err != nil {
 			return nil, fmt.Errorf("read request history: %w", err)
 		}
 		for evs.Next() {
 			var t Transition
 			var at int64
-			if err := evs.Scan(&at, &t.From, &t.To, &t.Note, &t.Actor); err != nil {
+			if err := evs.Scan(&at, &t.From, &t.To, &t.NoteNumber, &t.Note, &t.Actor); err != nil {
 				evs.Close()
 				return nil, fmt.Errorf("read request history: %w", err)
 			}

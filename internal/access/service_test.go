@@ -104,7 +104,7 @@ func TestRequestLifecycle(t *testing.T) {
 			{access.TransitionInput{To: "denied"}, "reason"},
 			{access.TransitionInput{To: "denied", Reason: "COVID-19 epidemic"}, ""},
 			{access.TransitionInput{To: "granted"}, "to"},
-			{access.TransitionInput{To: "escalated", Level: "minister"}, ""},
+			{access.TransitionInput{To: "escalated", Level: "minister", NoteNumber: "No. 2020-140"}, ""},
 			{access.TransitionInput{To: "granted_with_conditions"}, "conditions"},
 			{access.TransitionInput{To: "granted_with_conditions", Conditions: access.Conditions{TimeLimitMinutes: 30, OfficialsPresent: "yes", Language: "English"}}, ""},
 			{access.TransitionInput{To: "withdrawn"}, "to"},
@@ -138,6 +138,9 @@ func TestRequestLifecycle(t *testing.T) {
 		}
 		if strings.Join(path, ">") != "sent>denied>escalated>granted_with_conditions" {
 			t.Errorf("history %v", path)
+		}
+		if got.NoteNumber != "No. 2020-117" || got.History[0].NoteNumber != "No. 2020-117" || got.History[2].NoteNumber != "No. 2020-140" {
+			t.Errorf("note numbers: request %q, history %+v", got.NoteNumber, got.History)
 		}
 		if ca.Clock.Denials != 1 || len(ca.Clock.Pending) != 0 {
 			t.Errorf("clock: denials %d pending %v", ca.Clock.Denials, ca.Clock.Pending)

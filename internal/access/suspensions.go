@@ -23,6 +23,7 @@ type SuspensionInput struct {
 	Modes          []string
 	Reason         string
 	Starts         string
+	Zone           string // of Starts; default the facility's, else UTC
 	SourceRef      string
 }
 
@@ -52,9 +53,18 @@ func (s *Service) AddSuspension(ctx context.Context, a cases.Actor, in Suspensio
 	if sp.Reason == "" {
 		f.Add("reason", "Give the reason the detaining state gave (e.g. the COVID-19 epidemic).")
 	}
+	if in.Zone == "" && sp.FacilityID != "" {
+		if err := s.db.QueryRowContext(ctx, `SELECT time_zone FROM facilities WHERE id = $1`, sp.FacilityID).Scan(&in.Zone); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("read facility: %w", err)
+		}
+	}
 	var err error
-	if sp.Starts, err = edate.Parse(in.Starts, ""); err != nil {
-		f.Add("starts", err.Error())
+	if sp.Starts, err = edate.Parse(in.Starts, in.Zone); err != nil {
+		field := "starts"
+		if errors.Is(err, edate.ErrUnknownZone) {
+			field = "zone"
+		}
+		f.Add(field, err.Error())
 	} else if sp.Starts.IsZero() {
 		f.Add("starts", "Give the date it starts.")
 	}
@@ -98,12 +108,20 @@ func slicesContains(list []string, s string) bool {
 
 func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-// LiftSuspension records the date a suspension ended.
+// LiftSuspension records the date a suspension ended, in the zone of its
+// start.
 func (s *Service) LiftSuspension(ctx context.Context, a cases.Actor, id, ends string) error {
 	if !s.policy.Can(a.User, auth.ManageFacility, nil) {
 		return problem.New(problem.Forbidden, "You may not record suspensions.")
 	}
-	end, err := edate.Parse(ends, "")
+	var startsText string
+	if err := s.db.QueryRowContext(ctx, `SELECT starts FROM suspensions WHERE id = $1`, id).Scan(&startsText); errors.Is(err, sql.ErrNoRows) {
+		return problem.New(problem.NotFound, "No such suspension.")
+	} else if err != nil {
+		return fmt.Errorf("read suspension: %w", err)
+	}
+	started, _ := edate.Decode(startsText)
+	end, err := edate.Parse(ends, started.Zone)
 	if err != nil {
 		return problem.Field("ends", err.Error())
 	}

@@ -210,6 +210,7 @@ func (s *Server) apiAddSuspension(w http.ResponseWriter, r *http.Request) error 
 		Modes          []string `json:"modes"`
 		Reason         string   `json:"reason"`
 		Starts         string   `json:"starts"`
+		Zone           string   `json:"zone"`
 		SourceRef      string   `json:"source_ref"`
 	}
 	if err := decodeJSON(r, &in); err != nil {

@@ -116,7 +116,7 @@ func (s *Server) addSuspension(w http.ResponseWriter, r *http.Request) error {
 	return s.suspensionAction(w, r, func() error {
 		_, err := s.Access.AddSuspension(r.Context(), s.actor(r), access.SuspensionInput{DetainingState: r.PostFormValue("detaining_state"),
 			FacilityID: r.PostFormValue("facility_id"), Modes: r.PostForm["modes"], Reason: r.PostFormValue("reason"),
-			Starts: r.PostFormValue("starts"), SourceRef: r.PostFormValue("source_ref")})
+			Starts: r.PostFormValue("starts"), Zone: r.PostFormValue("zone"), SourceRef: r.PostFormValue("source_ref")})
 		return err
 	})
 }

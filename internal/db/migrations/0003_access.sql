@@ -88,6 +88,7 @@ CREATE TABLE access_request_events (
     at          BIGINT NOT NULL,
     from_status TEXT NOT NULL,
     to_status   TEXT NOT NULL,
+    note_number TEXT NOT NULL DEFAULT '',   -- the diplomatic note sent with this step
     note        TEXT NOT NULL DEFAULT '',
     actor       TEXT NOT NULL
 );
