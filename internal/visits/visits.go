@@ -394,8 +394,20 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 			if err != nil {
 				return err
 			}
+			// Proposed slots also avoid the detainee's and the officers' other visits.
+			var users []string
+			for _, p := range people {
+				if p.UserID != "" {
+					users = append(users, p.UserID)
+				}
+			}
+			others, err := s.peopleBusy(ctx, tx, caseID, users, v.Starts)
+			if err != nil {
+				return err
+			}
+			avoid := append(append([]busy(nil), taken...), others...)
 			if !cal.fits(v.Starts, v.Ends) {
-				return problem.Field("start", "The facility takes no visits then."+slotsText(cal, v.Starts, s.now(), v.Ends.Sub(v.Starts), taken))
+				return problem.Field("start", "The facility takes no visits then."+slotsText(cal, v.Starts, s.now(), v.Ends.Sub(v.Starts), avoid))
 			}
 			if v.TerminalID != "" {
 				var tfac string
@@ -410,7 +422,7 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 				for _, b := range taken {
 					if v.Starts.Before(b.end) && v.Ends.After(b.start) {
 						return problem.New(problem.Conflict, "The terminal is booked from %s to %s.%s", local(b.start, cal.loc), local(b.end, cal.loc),
-							slotsText(cal, v.Starts, s.now(), v.Ends.Sub(v.Starts), taken))
+							slotsText(cal, v.Starts, s.now(), v.Ends.Sub(v.Starts), avoid))
 					}
 				}
 			}
@@ -482,6 +494,31 @@ func slotsText(cal *calendar, asked, now time.Time, length time.Duration, taken 
 		parts = append(parts, local(t, cal.loc))
 	}
 	return " Next free: " + strings.Join(parts, ", ") + "."
+}
+
+// peopleBusy returns the booked visits of the case's detainee and of the
+// given officers around from, for slot proposals.
+func (s *Service) peopleBusy(ctx context.Context, q db.Querier, caseID string, userIDs []string, from time.Time) ([]busy, error) {
+	cond := "v.case_id = $1"
+	args := []any{caseID, db.Instant(from.Add(-24 * time.Hour)), db.Instant(from.Add(15 * 24 * time.Hour))}
+	for _, id := range userIDs {
+		args = append(args, id)
+		cond += fmt.Sprintf(" OR EXISTS (SELECT 1 FROM visit_participants p WHERE p.visit_id = v.id AND p.user_id = $%d)", len(args))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT v.starts, v.ends FROM visits v WHERE (`+cond+`) AND v.status IN `+booked+` AND v.ends > $2 AND v.starts < $3`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read bookings: %w", err)
+	}
+	defer rows.Close()
+	var out []busy
+	for rows.Next() {
+		var a, b int64
+		if err := rows.Scan(&a, &b); err != nil {
+			return nil, fmt.Errorf("read bookings: %w", err)
+		}
+		out = append(out, busy{db.Time(a), db.Time(b)})
+	}
+	return out, rows.Err()
 }
 
 func (s *Service) terminalBusy(ctx context.Context, q db.Querier, terminalID string, from time.Time) ([]busy, error) {

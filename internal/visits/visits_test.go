@@ -154,6 +154,14 @@ func TestScheduleWindowsAndConflicts(t *testing.T) {
 		if !problem.Is(err, problem.Conflict) || !strings.Contains(err.Error(), "Dominic Barton") {
 			t.Errorf("officer in two visits: %v", err)
 		}
+		// Proposed slots avoid the officer's other visits: Barton is busy
+		// 10:00-10:30 on the 19th, so a request at 11:45 that day proposes
+		// 09:00, 09:30 and 10:30 for the second case too.
+		_, _, err = fx.visits.Schedule(context.Background(), fx.as("barton"), second.ID, visits.ScheduleInput{Modality: "onsite_video",
+			Start: "2020-11-19 11:45", Minutes: 30, TerminalID: other})
+		if !problem.Is(err, problem.Invalid) || !strings.Contains(err.Error(), "Next free: 2020-11-19 09:00 CST, 2020-11-19 09:30 CST, 2020-11-19 10:30 CST") {
+			t.Errorf("proposals around the officer's visit: %v", err)
+		}
 		// Officers who may not see the case cannot be booked into its visit.
 		_, _, err = fx.visits.Schedule(context.Background(), fx.as("barton"), second.ID, visits.ScheduleInput{Modality: "onsite_video",
 			Start: "2020-11-20 11:00", Minutes: 30, OfficerIDs: []string{fx.users["tehran"].ID}})
