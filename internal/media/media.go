@@ -1,0 +1,165 @@
+// Package media is Attaché's media server: a selective forwarding unit on
+// Pion WebRTC. Each participant of a visit has one PeerConnection; the audio
+// and video each publisher sends are forwarded, without decoding, to every
+// other participant. The server always makes the offers (the browser only
+// answers), so that renegotiation has one side and cannot collide.
+// Signalling runs over a WebSocket as JSON messages with trickle ICE.
+//
+// The package knows rooms and participants, not cases: the visits package
+// decides who may enter a room and with which role.
+package media
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Config is the media server's network setup.
+type Config struct {
+	// UDPAddr is the one UDP address all media goes through (ICE UDP mux).
+	UDPAddr string
+	// PublicIPs are announced instead of the local addresses (1:1 NAT).
+	PublicIPs []string
+	// Loopback makes loopback candidates usable: for tests on one machine.
+	Loopback bool
+}
+
+// Role is what a participant may do in a call.
+type Role string
+
+// The roles. A monitor receives everything and sends nothing.
+const (
+	RoleHost        Role = "host"
+	RoleOfficer     Role = "officer"
+	RoleInterpreter Role = "interpreter"
+	RoleDetainee    Role = "detainee"
+	RoleMonitor     Role = "monitor"
+)
+
+// Publishes reports whether the role sends audio and video.
+func (r Role) Publishes() bool { return r != RoleMonitor }
+
+// Server holds the rooms.
+type Server struct {
+	api   *webrtc.API
+	log   *slog.Logger
+	udp   net.PacketConn
+	mu    sync.Mutex
+	rooms map[string]*Room
+}
+
+// New starts the media server listening on cfg.UDPAddr.
+func New(cfg Config, log *slog.Logger) (*Server, error) {
+	conn, err := net.ListenPacket("udp", cfg.UDPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("media: listen on UDP %s: %w", cfg.UDPAddr, err)
+	}
+	var se webrtc.SettingEngine
+	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, conn))
+	if cfg.Loopback {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
+	// No multicast DNS: candidates are addresses, never .local names.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if len(cfg.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	var me webrtc.MediaEngine
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("media: codecs: %w", err)
+	}
+	// NACK, RTCP reports and congestion feedback, as a browser expects.
+	var ir interceptor.Registry
+	if err := webrtc.RegisterDefaultInterceptors(&me, &ir); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("media: interceptors: %w", err)
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&ir))
+	return &Server{api: api, log: log, udp: conn, rooms: map[string]*Room{}}, nil
+}
+
+// UDPAddr is the address the media goes through.
+func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
+
+// Close ends every room and stops listening.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	for _, r := range rooms {
+		r.End("server stopping")
+	}
+	return s.udp.Close()
+}
+
+// Room returns the room of a visit, making it on first use.
+func (s *Server) Room(id string) *Room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.rooms[id]
+	if !ok {
+		r = &Room{id: id, server: s, peers: map[string]*Peer{}}
+		s.rooms[id] = r
+	}
+	return r
+}
+
+func (s *Server) drop(r *Room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rooms[r.id] == r {
+		delete(s.rooms, r.id)
+	}
+}
+
+// Message is one signalling message.
+type Message struct {
+	Type         string                   `json:"type"`
+	SDP          string                   `json:"sdp,omitempty"`
+	Candidate    *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	Participants []Info                   `json:"participants,omitempty"`
+	Reason       string                   `json:"reason,omitempty"`
+	Error        string                   `json:"error,omitempty"`
+}
+
+// Info is a participant as the others see them.
+type Info struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// Streams are the media stream ids of their tracks, for the page to
+	// match tiles to people.
+	Stream string `json:"stream"`
+}
+
+// Conn is a signalling connection (a WebSocket in production).
+type Conn interface {
+	Read(ctx context.Context) (Message, error)
+	Write(ctx context.Context, m Message) error
+}
+
+var errClosed = errors.New("media: participant left")
+
+func marshal(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// keyframeEvery asks publishers for a keyframe regularly as well as when a
+// subscriber needs one, so that a late joiner sees video at once.
+const keyframeEvery = 3 * time.Second

@@ -1,0 +1,437 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// pipe is an in-memory signalling connection: one end for the server, one
+// for the test's client.
+type pipe struct {
+	in, out chan Message
+	done    chan struct{} // closed when either side hangs up
+	once    *sync.Once
+}
+
+func newPipe() (server, client *pipe) {
+	a, b := make(chan Message, 64), make(chan Message, 64)
+	done, once := make(chan struct{}), new(sync.Once)
+	return &pipe{in: a, out: b, done: done, once: once}, &pipe{in: b, out: a, done: done, once: once}
+}
+
+func (p *pipe) Read(ctx context.Context) (Message, error) {
+	select {
+	case m := <-p.in:
+		return m, nil
+	case <-p.done:
+		return Message{}, io.EOF
+	case <-ctx.Done():
+		return Message{}, ctx.Err()
+	}
+}
+
+func (p *pipe) Write(ctx context.Context, m Message) error {
+	select {
+	case p.out <- m:
+		return nil
+	case <-p.done:
+		return io.ErrClosedPipe
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *pipe) hangUp() { p.once.Do(func() { close(p.done) }) }
+
+func newServer(t *testing.T) *Server {
+	t.Helper()
+	s, err := New(Config{UDPAddr: "127.0.0.1:0", Loopback: true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// client is a participant's browser, played by a Pion peer on loopback.
+type client struct {
+	t     *testing.T
+	id    string
+	pc    *webrtc.PeerConnection
+	conn  *pipe
+	local []*webrtc.TrackLocalStaticRTP
+
+	mu       sync.Mutex
+	left     bool
+	received map[string][]byte // "stream/kind" -> first payload
+	people   []Info
+	ended    string
+	gotTrack chan struct{}
+	done     chan error
+}
+
+func join(t *testing.T, s *Server, room, id string, role Role) *client {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	var me webrtc.MediaEngine
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	var ir interceptor.Registry
+	if err := webrtc.RegisterDefaultInterceptors(&me, &ir); err != nil {
+		t.Fatal(err)
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&ir))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, cl := newPipe()
+	c := &client{t: t, id: id, pc: pc, conn: cl, received: map[string][]byte{}, gotTrack: make(chan struct{}, 16), done: make(chan error, 1)}
+	for _, codec := range []webrtc.RTPCodecCapability{
+		{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
+		{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
+	} {
+		kind := "audio"
+		if codec.MimeType == webrtc.MimeTypeVP8 {
+			kind = "video"
+		}
+		tr, err := webrtc.NewTrackLocalStaticRTP(codec, kind, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.local = append(c.local, tr)
+	}
+	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
+		if ic == nil {
+			return
+		}
+		init := ic.ToJSON()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = cl.Write(ctx, Message{Type: "candidate", Candidate: &init})
+	})
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			pkt, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			key := tr.StreamID() + "/" + tr.Kind().String()
+			c.mu.Lock()
+			_, seen := c.received[key]
+			if !seen {
+				c.received[key] = append([]byte(nil), pkt.Payload...)
+			}
+			c.mu.Unlock()
+			if !seen {
+				c.gotTrack <- struct{}{}
+			}
+		}
+	})
+	go func() { c.done <- s.Room(room).Join(context.Background(), id, id, role, srv) }()
+	go c.signal()
+	t.Cleanup(func() { c.leave() })
+	return c
+}
+
+// signal answers the server's offers; on the first one it attaches its
+// camera and microphone to the transceivers the server offered to receive.
+func (c *client) signal() {
+	attached := false
+	ctx := context.Background()
+	for {
+		m, err := c.conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		left := c.left
+		c.mu.Unlock()
+		if left {
+			return
+		}
+		switch m.Type {
+		case "offer":
+			if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
+				c.fail("remote offer: %v", err)
+				return
+			}
+			if !attached {
+				attached = true
+				for _, tr := range c.local {
+					if _, err := c.pc.AddTrack(tr); err != nil {
+						c.fail("add track: %v", err)
+					}
+				}
+			}
+			answer, err := c.pc.CreateAnswer(nil)
+			if err == nil {
+				err = c.pc.SetLocalDescription(answer)
+			}
+			if err != nil {
+				c.fail("answer: %v", err)
+				return
+			}
+			_ = c.conn.Write(ctx, Message{Type: "answer", SDP: answer.SDP})
+		case "candidate":
+			_ = c.pc.AddICECandidate(*m.Candidate)
+		case "participants":
+			c.mu.Lock()
+			c.people = m.Participants
+			c.mu.Unlock()
+		case "ended":
+			c.mu.Lock()
+			c.ended = m.Reason
+			c.mu.Unlock()
+		}
+	}
+}
+
+// send writes RTP carrying the participant's name until stop closes.
+func (c *client) send(stop chan struct{}) {
+	var seq uint16
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		seq++
+		for i, tr := range c.local {
+			pt := uint8(111)
+			if i == 1 {
+				pt = 96
+			}
+			_ = tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: uint32(seq) * 960, SSRC: uint32(1000 + i)}, Payload: []byte("from " + c.id)})
+		}
+	}
+}
+
+// fail reports a signalling error, unless the client has left on purpose
+// and the error is the connection it closed.
+func (c *client) fail(format string, args ...any) {
+	c.mu.Lock()
+	left := c.left
+	c.mu.Unlock()
+	if !left {
+		c.t.Errorf(c.id+": "+format, args...)
+	}
+}
+
+func (c *client) leave() {
+	c.mu.Lock()
+	c.left = true
+	c.mu.Unlock()
+	c.pc.Close()
+	c.conn.hangUp()
+}
+
+func (c *client) waitTracks(n int) {
+	c.t.Helper()
+	deadline := time.After(20 * time.Second)
+	for i := 0; i < n; i++ {
+		select {
+		case <-c.gotTrack:
+		case <-deadline:
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.t.Fatalf("%s received %d of %d tracks: %v", c.id, len(c.received), n, keys(c.received))
+		}
+	}
+}
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// officerAndDetainee joins both to a room, each sending until stop closes.
+func officerAndDetainee(t *testing.T, s *Server, room string, stop chan struct{}) (officer, detainee *client) {
+	officer = join(t, s, room, "officer", RoleOfficer)
+	detainee = join(t, s, room, "detainee", RoleDetainee)
+	go officer.send(stop)
+	go detainee.send(stop)
+	return officer, detainee
+}
+
+func TestForwardsMediaBetweenParticipants(t *testing.T) {
+	s := newServer(t)
+	stop := make(chan struct{})
+	defer close(stop)
+	officer, detainee := officerAndDetainee(t, s, "v1", stop)
+
+	detainee.waitTracks(2)
+	officer.waitTracks(2)
+	for _, tc := range []struct {
+		c    *client
+		want map[string]string
+	}{
+		{officer, map[string]string{"detainee/audio": "from detainee", "detainee/video": "from detainee"}},
+		{detainee, map[string]string{"officer/audio": "from officer", "officer/video": "from officer"}},
+	} {
+		tc.c.mu.Lock()
+		if len(tc.c.received) != len(tc.want) {
+			t.Errorf("%s received %v, want %v", tc.c.id, keys(tc.c.received), tc.want)
+		}
+		for k, want := range tc.want {
+			if got := tc.c.received[k]; !bytes.Equal(got, []byte(want)) {
+				t.Errorf("%s: %s carried %q, want %q", tc.c.id, k, got, want)
+			}
+		}
+		tc.c.mu.Unlock()
+	}
+}
+
+// A monitor sees and hears everyone, and nobody receives anything from it,
+// even if its browser tries to send.
+func TestMonitorReceivesAndNeverSends(t *testing.T) {
+	s := newServer(t)
+	stop := make(chan struct{})
+	defer close(stop)
+	officer, detainee := officerAndDetainee(t, s, "v2", stop)
+	officer.waitTracks(2)
+
+	monitor := join(t, s, "v2", "monitor", RoleMonitor)
+	go monitor.send(stop) // it tries
+	monitor.waitTracks(4)
+	time.Sleep(time.Second) // give any leak time to show
+	for _, c := range []*client{officer, detainee} {
+		c.mu.Lock()
+		for k := range c.received {
+			if strings.HasPrefix(k, "monitor/") {
+				t.Errorf("%s received the monitor's %s", c.id, k)
+			}
+		}
+		c.mu.Unlock()
+	}
+	monitor.mu.Lock()
+	defer monitor.mu.Unlock()
+	if len(monitor.received) != 4 {
+		t.Errorf("monitor received %v, want the officer's and the detainee's audio and video", keys(monitor.received))
+	}
+	var roles []string
+	for _, p := range monitor.people {
+		roles = append(roles, p.ID+":"+string(p.Role))
+	}
+	if len(roles) != 3 {
+		t.Errorf("monitor sees participants %v, want 3", roles)
+	}
+}
+
+func TestEndClosesEverySession(t *testing.T) {
+	s := newServer(t)
+	a := join(t, s, "v3", "officer", RoleOfficer)
+	b := join(t, s, "v3", "detainee", RoleDetainee)
+	time.Sleep(200 * time.Millisecond)
+	s.Room("v3").End("the visit time is over")
+	for _, c := range []*client{a, b} {
+		select {
+		case err := <-c.done:
+			if err != nil {
+				t.Errorf("%s: session ended with %v", c.id, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: session still running after End", c.id)
+		}
+		c.mu.Lock()
+		if c.ended != "the visit time is over" {
+			t.Errorf("%s was told %q", c.id, c.ended)
+		}
+		c.mu.Unlock()
+	}
+	// An ended room turns newcomers away; a new Room for the id is fresh.
+	r := s.Room("v3")
+	r.End("closed")
+	srv, _ := newPipe()
+	if err := r.Join(context.Background(), "x", "x", RoleOfficer, srv); err == nil || !strings.Contains(err.Error(), "over") {
+		t.Errorf("joining an ended room: %v", err)
+	}
+}
+
+// Someone leaving disappears from everyone's list; a second session of the
+// same person replaces the first instead of doubling them.
+func TestLeavingAndRejoining(t *testing.T) {
+	s := newServer(t)
+	officer := join(t, s, "v4", "officer", RoleOfficer)
+	interpreter := join(t, s, "v4", "interpreter", RoleInterpreter)
+	detainee := join(t, s, "v4", "detainee", RoleDetainee)
+	waitPeople := func(c *client, want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c.mu.Lock()
+			n := len(c.people)
+			c.mu.Unlock()
+			if n == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s sees %d participants, want %d", c.id, n, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitPeople(officer, 3)
+	detainee.leave()
+	waitPeople(officer, 2)
+	waitPeople(interpreter, 2)
+
+	again := join(t, s, "v4", "interpreter", RoleInterpreter)
+	waitPeople(again, 2)
+	select {
+	case err := <-interpreter.done:
+		if err != nil {
+			t.Errorf("replaced session ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the replaced session is still running")
+	}
+	waitPeople(officer, 2)
+}
+
+// The browser never makes offers; one that tries is told so.
+func TestClientOfferRefused(t *testing.T) {
+	s := newServer(t)
+	srv, cl := newPipe()
+	defer cl.hangUp()
+	go s.Room("v5").Join(context.Background(), "a", "a", RoleOfficer, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := cl.Write(ctx, Message{Type: "offer", SDP: "v=0"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := cl.Read(ctx)
+		if err != nil {
+			t.Fatalf("no refusal: %v", err)
+		}
+		if m.Type == "error" {
+			if !strings.Contains(m.Error, "server makes the offers") {
+				t.Errorf("refusal says %q", m.Error)
+			}
+			return
+		}
+	}
+}
