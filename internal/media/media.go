@@ -54,6 +54,7 @@ type Server struct {
 	api   *webrtc.API
 	log   *slog.Logger
 	udp   net.PacketConn
+	mux   ice.UDPMux
 	mu    sync.Mutex
 	rooms map[string]*Room
 }
@@ -65,7 +66,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("media: listen on UDP %s: %w", cfg.UDPAddr, err)
 	}
 	var se webrtc.SettingEngine
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, conn))
+	mux := webrtc.NewICEUDPMux(nil, conn)
+	se.SetICEUDPMux(mux)
 	if cfg.Loopback {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
@@ -87,7 +89,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("media: interceptors: %w", err)
 	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&ir))
-	return &Server{api: api, log: log, udp: conn, rooms: map[string]*Room{}}, nil
+	return &Server{api: api, log: log, udp: conn, mux: mux, rooms: map[string]*Room{}}, nil
 }
 
 // UDPAddr is the address the media goes through.
@@ -104,7 +106,9 @@ func (s *Server) Close() error {
 	for _, r := range rooms {
 		r.End("server stopping")
 	}
-	return s.udp.Close()
+	// The mux marks itself closed before closing the socket, so its reader
+	// stops quietly instead of reporting a closed connection.
+	return s.mux.Close()
 }
 
 // Room returns the room of a visit, making it on first use.
