@@ -45,6 +45,7 @@ type Peer struct {
 	negMu   sync.Mutex
 	pending bool // a renegotiation is wanted while one is in flight
 	waiting bool // an offer awaits its answer
+	offered bool // an offer has been sent: candidates may follow it
 	queued  []webrtc.ICECandidateInit
 	closed  chan struct{}
 	once    sync.Once
@@ -105,7 +106,7 @@ func (r *Room) Join(ctx context.Context, id, name string, role Role, conn Conn) 
 		}
 		init := c.ToJSON()
 		p.negMu.Lock()
-		if p.pc.LocalDescription() == nil {
+		if !p.offered {
 			p.queued = append(p.queued, init)
 			p.negMu.Unlock()
 			return
@@ -168,11 +169,13 @@ func (r *Room) Join(ctx context.Context, id, name string, role Role, conn Conn) 
 }
 
 // negotiate sends a new offer, or marks one as wanted if an answer is awaited.
+// Candidates gathered before the first offer is out wait for it: the lock is
+// held until the offer and the queue are sent, so none overtakes it.
 func (p *Peer) negotiate(ctx context.Context) error {
 	p.negMu.Lock()
+	defer p.negMu.Unlock()
 	if p.waiting {
 		p.pending = true
-		p.negMu.Unlock()
 		return nil
 	}
 	offer, err := p.pc.CreateOffer(nil)
@@ -180,19 +183,17 @@ func (p *Peer) negotiate(ctx context.Context) error {
 		err = p.pc.SetLocalDescription(offer)
 	}
 	if err != nil {
-		p.negMu.Unlock()
 		return fmt.Errorf("media: offer: %w", err)
 	}
 	p.waiting = true
-	queued := p.queued
-	p.queued = nil
-	p.negMu.Unlock()
 	if err := p.send(ctx, Message{Type: "offer", SDP: offer.SDP}); err != nil {
 		return err
 	}
-	for _, c := range queued {
+	p.offered = true
+	for _, c := range p.queued {
 		_ = p.send(ctx, Message{Type: "candidate", Candidate: &c})
 	}
+	p.queued = nil
 	return nil
 }
 
