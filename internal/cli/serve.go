@@ -17,6 +17,7 @@ import (
 	"github.com/attache-org/attache/internal/demo"
 	"github.com/attache-org/attache/internal/devcert"
 	"github.com/attache-org/attache/internal/i18n"
+	"github.com/attache-org/attache/internal/media"
 	"github.com/attache-org/attache/internal/visits"
 	"github.com/attache-org/attache/internal/web"
 )
@@ -73,9 +74,15 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	if cfg.BaseURL == "" {
 		cfg.Addr = ln.Addr().String() // the real port when :0 was asked
 	}
+	ms, err := media.New(media.Config{UDPAddr: cfg.MediaUDP, PublicIPs: cfg.MediaPublicIPs, Loopback: isLoopback(cfg.MediaUDP)}, log)
+	if err != nil {
+		return err
+	}
+	defer ms.Close()
+	log.Info("call media on UDP", slog.String("address", ms.UDPAddr().String()), slog.Any("announced", cfg.MediaPublicIPs))
 	vs := visits.NewService(s.db, s.audit, s.cases, s.access)
 	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: vs, Catalog: catalog, Log: log,
-		Registry: reg, Version: version()})
+		Registry: reg, Version: version(), Media: ms})
 	if err != nil {
 		return err
 	}
@@ -130,4 +137,15 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// isLoopback reports whether a HOST:PORT names a loopback address: then the
+// media server offers loopback candidates (a one-machine setup or a test).
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

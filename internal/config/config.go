@@ -41,6 +41,11 @@ type Config struct {
 	// (ISO 3166-1 alpha-2); agreement profiles are between it and each
 	// detaining state.
 	SendingState string
+	// MediaUDP is the one UDP address all call media goes through.
+	MediaUDP string
+	// MediaPublicIPs are announced to browsers instead of the host's own
+	// addresses, when the server sits behind 1:1 NAT.
+	MediaPublicIPs []string
 }
 
 // Default returns the defaults.
@@ -53,6 +58,7 @@ func Default() Config {
 		SendingState: "CA",
 		SessionIdle:  2 * time.Hour,
 		SessionMax:   12 * time.Hour,
+		MediaUDP:     ":10000",
 	}
 }
 
@@ -90,6 +96,20 @@ func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet 
 		fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key file (PEM)")
 		fs.BoolVar(&c.TLSSelfSigned, "tls-self-signed", c.TLSSelfSigned, "serve HTTPS with a self-signed certificate kept in the data directory (development)")
 		fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public URL of this server, for printed links (default from --addr)")
+		fs.StringVar(&c.MediaUDP, "media-udp", c.MediaUDP, "UDP address, HOST:PORT, that carries all call media (open it in the firewall)")
+		fs.Func("media-public-ip", "comma-separated public IP addresses to announce for call media (behind 1:1 NAT)", func(v string) error {
+			c.MediaPublicIPs = nil
+			for _, part := range strings.Split(v, ",") {
+				if part = strings.TrimSpace(part); part == "" {
+					continue
+				}
+				if _, err := netip.ParseAddr(part); err != nil {
+					return fmt.Errorf("%q is not an IP address", part)
+				}
+				c.MediaPublicIPs = append(c.MediaPublicIPs, part)
+			}
+			return nil
+		})
 		fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "end sessions unused for this long")
 		fs.DurationVar(&c.SessionMax, "session-max", c.SessionMax, "end every session this long after sign-in")
 		fs.Func("trusted-proxies", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed", func(v string) error {
@@ -150,6 +170,13 @@ func (c *Config) Validate() error {
 		bad("--addr %q: the port must be a number from 0 to 65535", c.Addr)
 	} else if host != "" && net.ParseIP(host) == nil && host != "localhost" {
 		bad("--addr %q: the host must be an IP address, localhost, or empty for all interfaces", c.Addr)
+	}
+	if host, port, err := net.SplitHostPort(c.MediaUDP); err != nil {
+		bad("--media-udp %q: want HOST:PORT, e.g. :10000", c.MediaUDP)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad("--media-udp %q: the port must be a number from 0 to 65535", c.MediaUDP)
+	} else if host != "" && net.ParseIP(host) == nil {
+		bad("--media-udp %q: the host must be an IP address or empty for all interfaces", c.MediaUDP)
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("--data must name a directory")

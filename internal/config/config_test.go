@@ -31,7 +31,7 @@ func TestParse(t *testing.T) {
 		check   func(config.Config) bool
 	}{
 		{name: "defaults", check: func(c config.Config) bool {
-			return c.Addr == ":8080" && c.DataDir == "./attache-data" && c.DatabaseURL == "" && c.PublicURL() == "http://localhost:8080"
+			return c.Addr == ":8080" && c.MediaUDP == ":10000" && c.DataDir == "./attache-data" && c.DatabaseURL == "" && c.PublicURL() == "http://localhost:8080"
 		}},
 		{name: "env", env: map[string]string{"ATTACHE_ADDR": "127.0.0.1:9000", "ATTACHE_DEMO": "true", "ATTACHE_LOG_LEVEL": "debug"},
 			check: func(c config.Config) bool {
@@ -47,6 +47,13 @@ func TestParse(t *testing.T) {
 				return len(c.TrustedProxies) == 2 && c.TrustedProxies[0].String() == "127.0.0.1/32"
 			}},
 		{name: "bad proxy", env: map[string]string{"ATTACHE_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, wantErr: "proxy.local"},
+		{name: "media", args: []string{"--media-udp", "127.0.0.1:0"}, env: map[string]string{"ATTACHE_MEDIA_PUBLIC_IP": "203.0.113.7, 2001:db8::7"},
+			check: func(c config.Config) bool {
+				return c.MediaUDP == "127.0.0.1:0" && len(c.MediaPublicIPs) == 2 && c.MediaPublicIPs[1] == "2001:db8::7"
+			}},
+		{name: "bad media address", args: []string{"--media-udp", "media.example:10000"}, wantErr: "--media-udp"},
+		{name: "bad media port", args: []string{"--media-udp", ":70000"}, wantErr: "--media-udp"},
+		{name: "bad public ip", args: []string{"--media-public-ip", "media.example"}, wantErr: "media.example"},
 		{name: "bad addr", args: []string{"--addr", "8080"}, wantErr: "--addr"},
 		{name: "bad port", args: []string{"--addr", ":99999"}, wantErr: "port"},
 		{name: "bad host", args: []string{"--addr", "some host:80"}, wantErr: "host"},

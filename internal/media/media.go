@@ -39,12 +39,15 @@ type Role string
 
 // The roles. A monitor receives everything and sends nothing.
 const (
-	RoleHost        Role = "host"
 	RoleOfficer     Role = "officer"
 	RoleInterpreter Role = "interpreter"
 	RoleDetainee    Role = "detainee"
 	RoleMonitor     Role = "monitor"
 )
+
+// roleOrder is the order of the participant list: the consulate's side,
+// the interpreter, the detainee, the monitor.
+var roleOrder = map[Role]int{RoleOfficer: 0, RoleInterpreter: 1, RoleDetainee: 2, RoleMonitor: 3}
 
 // Publishes reports whether the role sends audio and video.
 func (r Role) Publishes() bool { return r != RoleMonitor }

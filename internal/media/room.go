@@ -1,11 +1,13 @@
 package media
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -318,6 +320,12 @@ func (r *Room) announce(ctx context.Context) {
 		peers = append(peers, p)
 	}
 	r.mu.Unlock()
+	slices.SortFunc(list, func(a, b Info) int {
+		if c := cmp.Compare(roleOrder[a.Role], roleOrder[b.Role]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
 	for _, p := range peers {
 		_ = p.send(ctx, Message{Type: "participants", Participants: list})
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/attache-org/attache/internal/media"
 	"github.com/attache-org/attache/internal/problem"
 	"github.com/attache-org/attache/internal/visits"
 )
@@ -43,26 +44,38 @@ func (l *joinLimiter) fail(addr string, now time.Time) {
 	l.failures[addr] = append(l.failures[addr], now)
 }
 
-// joinPage is the page a join link opens: who the holder is, when the
-// visit opens, that it is monitored and not recorded, and a check of the
-// camera, microphone and network before joining.
-func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) error {
+// admit checks the request's join link, throttling addresses that guess.
+func (s *Server) admit(r *http.Request) (*visits.Admission, error) {
 	st := stateOf(r)
 	now := time.Now()
 	if s.joins.blocked(st.address, now) {
 		e := problem.New(problem.RateLimited, "Too many invalid links from this address. Try again in ten minutes.")
 		e.RetryAfter = int(joinWindow.Seconds())
-		return e
+		return nil, e
 	}
 	ad, err := s.Visits.Admit(r.Context(), r.PathValue("token"), st.address)
 	if problem.Is(err, problem.NotFound) {
 		s.joins.fail(st.address, now)
 	}
+	return ad, err
+}
+
+// joinPage is the page a join link opens: who the holder is, when the
+// visit opens, that it is monitored and not recorded, and a check of the
+// camera, microphone and network before joining.
+func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) error {
+	ad, err := s.admit(r)
 	v := s.view(r, "Join the visit")
 	if err != nil && ad == nil {
 		return err
 	}
-	v.Data = map[string]any{"Admission": ad, "Over": err == visits.ErrVisitOver}
+	data := map[string]any{"Admission": ad, "Over": err == visits.ErrVisitOver}
+	if ad != nil {
+		data["Video"] = visits.IsVideo(ad.Modality)
+		data["Publish"] = media.Role(ad.Role).Publishes()
+		data["Socket"] = r.URL.Path + "/ws"
+	}
+	v.Data = data
 	return s.render(w, "join", v)
 }
 

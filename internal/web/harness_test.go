@@ -22,6 +22,7 @@ import (
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/db/dbtest"
 	"github.com/attache-org/attache/internal/i18n"
+	"github.com/attache-org/attache/internal/media"
 	"github.com/attache-org/attache/internal/names"
 	"github.com/attache-org/attache/internal/testenv"
 	"github.com/attache-org/attache/internal/visits"
@@ -71,8 +72,13 @@ func newHarness(t testing.TB, d *db.DB) *harness {
 	if err := acc.SeedProfiles(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	ms, err := media.New(media.Config{UDPAddr: "127.0.0.1:0", Loopback: true}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ms.Close() })
 	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Access: acc, Visits: visits.NewService(d, a, cs, acc), Catalog: cat, Log: log,
-		Registry: prometheus.NewRegistry(), Version: "test"})
+		Registry: prometheus.NewRegistry(), Version: "test", Media: ms})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/i18n"
+	"github.com/attache-org/attache/internal/media"
 	"github.com/attache-org/attache/internal/visits"
 )
 
@@ -44,6 +45,7 @@ type Deps struct {
 	Log      *slog.Logger
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
 	Version  string
+	Media    *media.Server // the call rooms
 }
 
 // Server is the HTTP side of Attaché.
@@ -154,9 +156,12 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/cases/{id}/requests/{req}", auth.UpdateCase, false, s.transitionRequest},
 		{"POST", "/cases/{id}/visits", auth.UpdateCase, false, s.scheduleVisit},
 		{"POST", "/cases/{id}/visits/{visit}/status", auth.UpdateCase, false, s.visitStatus},
+		{"GET", "/cases/{id}/visits/{visit}/call", auth.UpdateCase, false, s.callPage},
+		{"GET", "/cases/{id}/visits/{visit}/call/ws", auth.UpdateCase, false, s.officerCall},
 		{"POST", "/cases/{id}/visits/{visit}/links", auth.UpdateCase, false, s.createLink},
 		{"POST", "/cases/{id}/visits/{visit}/links/{link}/revoke", auth.UpdateCase, false, s.revokeLink},
 		{"GET", "/join/{token}", auth.Public, false, s.joinPage},
+		{"GET", "/join/{token}/ws", auth.Public, false, s.joinCall},
 		{"GET", "/suspensions", auth.ReadFacility, false, s.suspensionsPage},
 		{"POST", "/suspensions", auth.ManageFacility, false, s.addSuspension},
 		{"POST", "/suspensions/{id}/lift", auth.ManageFacility, false, s.liftSuspension},
@@ -295,7 +300,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				level = slog.LevelDebug
 			}
 			path := r.URL.Path
-			if route == "GET /join/{token}" {
+			if route == "GET /join/{token}" || route == "GET /join/{token}/ws" {
 				path = "/join/…" // the token is a credential
 			}
 			s.Log.Log(r.Context(), level, "request", slog.String("method", r.Method), slog.String("path", path),

@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/attache-org/attache/internal/servertest"
+)
+
+// inbound reads a page's call statistics: decoded video frames and received
+// audio packets summed over its inbound streams, and how many streams.
+const inbound = `(async () => {
+  const pc = window.attacheCall;
+  if (!pc) return {frames: 0, audio: 0, videos: 0};
+  let frames = 0, audio = 0, videos = 0;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type !== "inbound-rtp") return;
+    if (s.kind === "video") { frames += s.framesDecoded || 0; if (s.framesDecoded > 0) videos++; }
+    if (s.kind === "audio") audio += s.packetsReceived || 0;
+  });
+  return {frames, audio, videos};
+})()`
+
+type stats struct {
+	Frames int `json:"frames"`
+	Audio  int `json:"audio"`
+	Videos int `json:"videos"`
+}
+
+// TestVideoVisitCall holds the demo visit in one browser: the officer
+// signed in, the detainee's terminal and the detaining state's monitor by
+// their links. The officer and the detainee see and hear each other; the
+// monitor sees and hears both and sends nothing; everyone's list shows the
+// monitor.
+func TestVideoVisitCall(t *testing.T) {
+	b := newBrowser(t)
+	srv := servertest.Start(t, "--demo", "--data", t.TempDir())
+	out := srv.Out.String()
+	links := map[string]string{}
+	for _, who := range []string{"detainee terminal", "monitor"} {
+		m := regexp.MustCompile(who + `:\s+(\S+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no %s link printed:\n%s", who, out)
+		}
+		links[who] = m[1]
+	}
+	password := srv.DemoPassword(t, "barton")
+	ctx, cancel := context.WithTimeout(b.tab(), 90*time.Second)
+	defer cancel()
+
+	// The officer signs in and enters the call from the case.
+	var caseHref string
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1366, 850),
+		chromedp.Navigate(srv.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "barton"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Submit(chromedp.CSS(`form`)),
+		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
+		chromedp.Navigate(srv.URL+"/cases"),
+		chromedp.WaitVisible(chromedp.CSS(`main table`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseHref, err = chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('main a[href^="/cases/"]')].find(a => a.closest("tr") && a.closest("tr").textContent.includes("CN-2018-0001")).getAttribute("href")`))
+	if err != nil {
+		t.Fatalf("the seed case is not listed: %v", err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+caseHref),
+		chromedp.WaitVisible(chromedp.CSS(`a[href$="/call"]`)),
+		chromedp.Click(chromedp.CSS(`a[href$="/call"]`)),
+		chromedp.WaitEnabled(chromedp.CSS(`#call-join`)),
+		chromedp.Click(chromedp.CSS(`#call-join`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	officer := ctx
+
+	join := func(link string) context.Context {
+		tab, cancel := context.WithTimeout(b.tab(), 90*time.Second)
+		t.Cleanup(cancel)
+		// As a person would: the device check done, then the button.
+		if err := chromedp.Do(tab, chromedp.EmulateViewport(820, 1180), chromedp.Navigate(link),
+			chromedp.WaitVisible(chromedp.CSS(`#precall-devices.ok-text`)),
+			chromedp.WaitEnabled(chromedp.CSS(`#call-join`)), chromedp.Click(chromedp.CSS(`#call-join`))); err != nil {
+			t.Fatal(err)
+		}
+		return tab
+	}
+	detainee := join(links["detainee terminal"])
+	monitor := join(links["monitor"])
+
+	read := func(tab context.Context) stats {
+		s, err := chromedp.Run(tab, chromedp.Evaluate[stats](inbound, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("stats: %v", err)
+		}
+		return s
+	}
+	pages := []struct {
+		name   string
+		tab    context.Context
+		videos int
+	}{{"officer", officer, 1}, {"detainee", detainee, 1}, {"monitor", monitor, 2}}
+	// Wait for each page's remote video to be decoded.
+	deadline := time.Now().Add(30 * time.Second)
+	first := map[string]stats{}
+	for _, p := range pages {
+		for {
+			s := read(p.tab)
+			if s.Videos >= p.videos && s.Audio > 0 {
+				first[p.name] = s
+				break
+			}
+			if time.Now().After(deadline) {
+				state, _ := chromedp.Run(p.tab, chromedp.Evaluate[string](`(window.attacheCall ? window.attacheCall.connectionState + "/" + window.attacheCall.iceConnectionState : "no call") + ": " + document.getElementById("call-status").textContent`))
+				t.Fatalf("%s (%s): after 30 s, %+v; want %d decoded videos and audio", p.name, state, s, p.videos)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	for _, p := range pages {
+		s := read(p.tab)
+		if s.Frames <= first[p.name].Frames || s.Audio <= first[p.name].Audio || s.Videos != p.videos {
+			t.Errorf("%s: media not flowing: %+v then %+v, want %d videos", p.name, first[p.name], s, p.videos)
+		}
+		people, _ := chromedp.Run(p.tab, chromedp.Text(chromedp.CSS(`#call-people`)))
+		for _, want := range []string{"Monitor (detaining state)", "Consular officer", "Detainee"} {
+			if !strings.Contains(people, want) {
+				t.Errorf("%s's list of people lacks %q: %q", p.name, want, people)
+			}
+		}
+		tiles, _ := chromedp.Run(p.tab, chromedp.Evaluate[int](`document.querySelectorAll("#call-tiles .tile:not(.self)").length`))
+		if tiles != p.videos {
+			t.Errorf("%s shows %d tiles of others, want %d", p.name, tiles, p.videos)
+		}
+	}
+	screenshot(t, officer, "call-officer-laptop")
+	screenshot(t, detainee, "call-detainee-tablet")
+
+	// The detainee leaves: the officer's page drops their tile and name.
+	if err := chromedp.Do(detainee, chromedp.Click(chromedp.CSS(`#call-leave`))); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(officer, chromedp.Poll[chromedp.Void](`document.querySelectorAll("#call-tiles .tile:not(.self)").length === 0 && !document.getElementById("call-people").textContent.includes("Detainee")`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Errorf("the officer still sees the detainee after they left: %v", err)
+	}
+	b.checkClean()
+}

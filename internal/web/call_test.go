@@ -1,0 +1,148 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/media"
+)
+
+// scheduleVideoVisit makes a case with a remote video visit starting at
+// start (UTC) and a detainee link; it returns the case, the visit and the
+// link's path.
+func scheduleVideoVisit(t *testing.T, h *harness, officer *client, start time.Time) (caseID, visitID, link string) {
+	t.Helper()
+	caseID = strings.TrimPrefix(officer.post("/cases", kovrigForm()).Header.Get("Location"), "/cases/")
+	res := officer.api("POST", "/api/v1/cases/"+caseID+"/visits", `{"modality": "remote_video", "start": "`+start.UTC().Format("2006-01-02 15:04")+`", "zone": "UTC", "minutes": 30}`)
+	if res.StatusCode != 201 {
+		t.Fatalf("schedule: %d %s", res.StatusCode, readBody(t, res))
+	}
+	if err := h.db.QueryRowContext(context.Background(), `SELECT id FROM visits WHERE case_id = $1`, caseID).Scan(&visitID); err != nil {
+		t.Fatal(err)
+	}
+	res = officer.post("/cases/"+caseID+"/visits/"+visitID+"/links", url.Values{"role": {"detainee"}, "name": {"Terminal 3"}})
+	body := readBody(t, res)
+	i := strings.Index(body, "/join/")
+	if res.StatusCode != http.StatusCreated || i < 0 {
+		t.Fatalf("link: %d", res.StatusCode)
+	}
+	return caseID, visitID, body[i : i+strings.IndexAny(body[i:], "<\" ")]
+}
+
+// Before the room opens nobody enters: not the officer, not a link holder;
+// someone without the right to work on the case does not learn the visit.
+func TestCallRefusals(t *testing.T) {
+	h := onSQLite(t)
+	officer := h.as(auth.RoleConsularOfficer)
+	caseID, visitID, link := scheduleVideoVisit(t, h, officer, time.Now().Add(48*time.Hour))
+	res := officer.api("POST", "/api/v1/cases/"+caseID+"/visits", `{"modality": "in_person", "start": "`+time.Now().Add(5*time.Minute).UTC().Format("2006-01-02 15:04")+`", "zone": "UTC", "minutes": 30}`)
+	if res.StatusCode != 201 {
+		t.Fatalf("schedule in person: %d %s", res.StatusCode, readBody(t, res))
+	}
+	var inPerson string
+	if err := h.db.QueryRowContext(context.Background(), `SELECT id FROM visits WHERE modality = 'in_person'`).Scan(&inPerson); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		c    *client
+		path string
+		code int
+		says string
+	}{
+		{"in person", officer, "/cases/" + caseID + "/visits/" + inPerson + "/call", http.StatusConflict, "not held by video"},
+		{"officer too early", officer, "/cases/" + caseID + "/visits/" + visitID + "/call", http.StatusConflict, "opens 15 minutes"},
+		{"officer socket too early", officer, "/cases/" + caseID + "/visits/" + visitID + "/call/ws", http.StatusConflict, "opens 15 minutes"},
+		{"link too early", h.anonymous(), link + "/ws", http.StatusConflict, "not open yet"},
+		{"unknown link", h.anonymous(), "/join/nonsense/ws", http.StatusNotFound, "not valid"},
+		{"auditor", h.as(auth.RoleAuditor), "/cases/" + caseID + "/visits/" + visitID + "/call", http.StatusForbidden, ""},
+		{"anonymous", h.anonymous(), "/cases/" + caseID + "/visits/" + visitID + "/call", http.StatusSeeOther, ""},
+		{"other case", officer, "/cases/" + caseID + "/visits/nope/call", http.StatusNotFound, "No such visit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := tc.c.get(tc.path)
+			body := readBody(t, res)
+			if res.StatusCode != tc.code || !strings.Contains(body, tc.says) {
+				t.Errorf("GET %s: %d, want %d saying %q", tc.path, res.StatusCode, tc.code, tc.says)
+			}
+		})
+	}
+	if n := h.auditActions(t)["visit.call_enter"]; n != 0 {
+		t.Errorf("%d call entries audited, want none", n)
+	}
+}
+
+// An open visit: the officer's page offers the call; the officer and the
+// detainee's terminal connect over real WebSockets and each is sent an
+// offer and the list of who is in the call, with roles. A WebSocket from
+// another origin is refused.
+func TestCallSignalling(t *testing.T) {
+	h := onSQLite(t)
+	officer := h.as(auth.RoleConsularOfficer)
+	caseID, visitID, link := scheduleVideoVisit(t, h, officer, time.Now().Add(5*time.Minute))
+	page := officer.get("/cases/" + caseID + "/visits/" + visitID + "/call")
+	if body := readBody(t, page); page.StatusCode != 200 || !strings.Contains(body, `id="call-join"`) || !strings.Contains(body, "not recorded") {
+		t.Fatalf("call page: %d", page.StatusCode)
+	}
+	if res := h.anonymous().get(link); !strings.Contains(readBody(t, res), `data-socket="`+link+`/ws"`) {
+		t.Error("the join page of an open video visit has no call")
+	}
+	srv := httptest.NewServer(h.h)
+	defer srv.Close()
+	ws := "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+
+	if _, res, err := websocket.Dial(ctx, ws+link+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.example"}}}); err == nil {
+		t.Fatal("a WebSocket from another origin was accepted")
+	} else if res == nil || res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin WebSocket: %v", err)
+	}
+
+	terminal, _, err := websocket.Dial(ctx, ws+link+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer terminal.CloseNow()
+	hdr := http.Header{"Cookie": {"attache_session=" + officer.cookies["attache_session"]}}
+	officerWS, _, err := websocket.Dial(ctx, ws+"/cases/"+caseID+"/visits/"+visitID+"/call/ws", &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer officerWS.CloseNow()
+
+	for name, c := range map[string]*websocket.Conn{"terminal": terminal, "officer": officerWS} {
+		var offered bool
+		var roles []string
+		for !offered || len(roles) < 2 {
+			var m media.Message
+			if err := wsjson.Read(ctx, c, &m); err != nil {
+				t.Fatalf("%s: offered=%v roles=%v: %v", name, offered, roles, err)
+			}
+			switch m.Type {
+			case "offer":
+				offered = offered || strings.Contains(m.SDP, "m=")
+			case "participants":
+				roles = nil
+				for _, p := range m.Participants {
+					roles = append(roles, p.Name+"/"+string(p.Role))
+				}
+			}
+		}
+		if got := strings.Join(roles, ","); !strings.Contains(got, "Terminal 3/detainee") || !strings.Contains(got, "The consular_officer/officer") {
+			t.Errorf("%s sees %s", name, got)
+		}
+	}
+	if n := h.auditActions(t)["visit.call_enter"]; n < 2 {
+		t.Errorf("%d call entries audited, want the page and the socket", n)
+	}
+}
