@@ -155,5 +155,27 @@ func TestVideoVisitCall(t *testing.T) {
 	if err != nil {
 		t.Errorf("the officer still sees the detainee after they left: %v", err)
 	}
+
+	// The officer ends the visit: every page says so and offers no way back in.
+	if err := chromedp.Do(officer, chromedp.Click(chromedp.CSS(`#call-end`))); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		name string
+		tab  context.Context
+	}{{"officer", officer}, {"monitor", monitor}} {
+		err := chromedp.Do(p.tab, chromedp.Poll[chromedp.Void](`document.getElementById("call-status").textContent.includes("ended by the consular officer") && document.getElementById("call-join").hidden`, chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil {
+			status, _ := chromedp.Run(p.tab, chromedp.Text(chromedp.CSS(`#call-status`)))
+			t.Errorf("%s's page after the end says %q: %v", p.name, status, err)
+		}
+	}
+	if err := chromedp.Do(detainee, chromedp.Navigate(links["detainee terminal"])); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(detainee, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil || !strings.Contains(text, "This visit is over.") {
+		t.Errorf("the detainee's link after the end: %v %q", err, text)
+	}
 	b.checkClean()
 }

@@ -49,6 +49,9 @@ const (
 // the interpreter, the detainee, the monitor.
 var roleOrder = map[Role]int{RoleOfficer: 0, RoleInterpreter: 1, RoleDetainee: 2, RoleMonitor: 3}
 
+// Ends reports whether the role may end the call for everyone.
+func (r Role) Ends() bool { return r == RoleOfficer }
+
 // Publishes reports whether the role sends audio and video.
 func (r Role) Publishes() bool { return r != RoleMonitor }
 
@@ -107,7 +110,7 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	for _, r := range rooms {
-		r.End("server stopping")
+		r.End(EndedShutdown)
 	}
 	// The mux marks itself closed before closing the socket, so its reader
 	// stops quietly instead of reporting a closed connection.
@@ -126,6 +129,14 @@ func (s *Server) Room(id string) *Room {
 	return r
 }
 
+// Ended reports whether the call of a visit was ended, without making a room.
+func (s *Server) Ended(id string) bool {
+	s.mu.Lock()
+	r, ok := s.rooms[id]
+	s.mu.Unlock()
+	return ok && r.Ended()
+}
+
 func (s *Server) drop(r *Room) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,6 +152,7 @@ type Message struct {
 	Candidate    *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Participants []Info                   `json:"participants,omitempty"`
 	Reason       string                   `json:"reason,omitempty"`
+	Seconds      int                      `json:"seconds,omitempty"` // "ending": how long is left
 	Error        string                   `json:"error,omitempty"`
 }
 

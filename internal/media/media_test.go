@@ -78,6 +78,8 @@ type client struct {
 	received map[string][]byte // "stream/kind" -> first payload
 	people   []Info
 	ended    string
+	ending   int // seconds left, as warned
+	errors   []string
 	gotTrack chan struct{}
 	done     chan error
 }
@@ -199,6 +201,14 @@ func (c *client) signal() {
 		case "ended":
 			c.mu.Lock()
 			c.ended = m.Reason
+			c.mu.Unlock()
+		case "ending":
+			c.mu.Lock()
+			c.ending = m.Seconds
+			c.mu.Unlock()
+		case "error":
+			c.mu.Lock()
+			c.errors = append(c.errors, m.Error)
 			c.mu.Unlock()
 		}
 	}
@@ -340,33 +350,76 @@ func TestMonitorReceivesAndNeverSends(t *testing.T) {
 	}
 }
 
-func TestEndClosesEverySession(t *testing.T) {
+// The call ends at its limit, after a warning, for everyone; an ended room
+// turns newcomers away.
+func TestLimitWarnsThenEnds(t *testing.T) {
 	s := newServer(t)
 	a := join(t, s, "v3", "officer", RoleOfficer)
 	b := join(t, s, "v3", "detainee", RoleDetainee)
-	time.Sleep(200 * time.Millisecond)
-	s.Room("v3").End("the visit time is over")
+	room := s.Room("v3")
+	room.Limit(time.Now().Add(1500*time.Millisecond), time.Second)
+	room.Limit(time.Now().Add(time.Hour), time.Second) // a later joiner's limit does not extend it
 	for _, c := range []*client{a, b} {
-		select {
-		case err := <-c.done:
-			if err != nil {
-				t.Errorf("%s: session ended with %v", c.id, err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%s: session still running after End", c.id)
-		}
+		c.waitEnd(t, EndedTimeUp)
 		c.mu.Lock()
-		if c.ended != "the visit time is over" {
-			t.Errorf("%s was told %q", c.id, c.ended)
+		if c.ending != 1 {
+			t.Errorf("%s was warned %d s before the end, want 1", c.id, c.ending)
 		}
 		c.mu.Unlock()
 	}
-	// An ended room turns newcomers away; a new Room for the id is fresh.
-	r := s.Room("v3")
-	r.End("closed")
 	srv, _ := newPipe()
-	if err := r.Join(context.Background(), "x", "x", RoleOfficer, srv); err == nil || !strings.Contains(err.Error(), "over") {
-		t.Errorf("joining an ended room: %v", err)
+	if err := s.Room("v3").Join(context.Background(), "x", "x", RoleOfficer, srv); err == nil || !strings.Contains(err.Error(), "over") || !s.Room("v3").Ended() {
+		t.Errorf("joining an ended call: %v", err)
+	}
+}
+
+// Only an officer ends the call for everyone.
+func TestOfficerEnds(t *testing.T) {
+	s := newServer(t)
+	officer := join(t, s, "v6", "officer", RoleOfficer)
+	detainee := join(t, s, "v6", "detainee", RoleDetainee)
+	monitor := join(t, s, "v6", "monitor", RoleMonitor)
+	ctx := context.Background()
+	for _, c := range []*client{detainee, monitor} {
+		_ = c.conn.Write(ctx, Message{Type: "end"})
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, c := range []*client{detainee, monitor} {
+		c.mu.Lock()
+		if len(c.errors) != 1 || !strings.Contains(c.errors[0], "only a consular officer") || c.ended != "" {
+			t.Errorf("%s ending the call: errors %v, ended %q", c.id, c.errors, c.ended)
+		}
+		c.mu.Unlock()
+	}
+	_ = officer.conn.Write(ctx, Message{Type: "end"})
+	for _, c := range []*client{officer, detainee, monitor} {
+		c.waitEnd(t, EndedByHost)
+	}
+}
+
+// waitEnd waits for the client's session to end and checks why.
+func (c *client) waitEnd(t *testing.T, reason string) {
+	t.Helper()
+	select {
+	case err := <-c.done:
+		if err != nil {
+			t.Errorf("%s: session ended with %v", c.id, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: session still running", c.id)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		c.mu.Lock()
+		got := c.ended
+		c.mu.Unlock()
+		if got == reason {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was told the call ended for %q, want %q", c.id, got, reason)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

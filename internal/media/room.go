@@ -22,6 +22,7 @@ type Room struct {
 	mu     sync.Mutex
 	peers  map[string]*Peer
 	ended  bool
+	timers []*time.Timer // the warning and the end, once limited
 	// tracks are the forwarded tracks by publisher.
 	tracks []*forward
 }
@@ -162,6 +163,13 @@ func (r *Room) Join(ctx context.Context, id, name string, role Role, conn Conn) 
 					r.server.log.Debug("media: bad candidate", slog.String("error", err.Error()))
 				}
 			}
+		case "end":
+			if !role.Ends() {
+				_ = p.send(ctx, Message{Type: "error", Error: "only a consular officer can end the visit"})
+				continue
+			}
+			r.End(EndedByHost)
+			return nil
 		case "offer":
 			// The server makes the offers; a browser offering is refused. A
 			// monitor's offer with tracks is refused by the same rule.
@@ -353,21 +361,50 @@ func (r *Room) leave(p *Peer) {
 	}
 	r.tracks = kept
 	empty := len(r.peers) == 0
+	if empty {
+		for _, t := range r.timers {
+			t.Stop()
+		}
+	}
+	ended := r.ended
 	r.mu.Unlock()
 	ctx := context.Background()
 	for _, o := range affected {
 		_ = o.negotiate(ctx)
 	}
 	r.announce(ctx)
-	if empty {
+	if empty && !ended {
 		r.server.drop(r)
 	}
 }
 
-// End closes the call for everyone with a reason.
-func (r *Room) End(reason string) {
+// Why a call ended, as sent to the pages.
+const (
+	EndedByHost   = "host"   // an officer ended it
+	EndedTimeUp   = "time"   // the scheduled end (and grace) passed
+	EndedShutdown = "server" // the server is stopping
+)
+
+// Limit ends the call at the given time, after warning everyone warn
+// before. Only the first limit of a room counts: joining late buys no time.
+func (r *Room) Limit(at time.Time, warn time.Duration) {
 	r.mu.Lock()
-	r.ended = true
+	defer r.mu.Unlock()
+	if r.ended || r.timers != nil {
+		return
+	}
+	endIn := time.Until(at)
+	r.timers = []*time.Timer{time.AfterFunc(endIn, func() { r.End(EndedTimeUp) })}
+	if warnIn := endIn - warn; warnIn > 0 {
+		r.timers = append(r.timers, time.AfterFunc(warnIn, func() {
+			r.broadcast(Message{Type: "ending", Seconds: int(warn.Seconds())})
+		}))
+	}
+}
+
+// broadcast sends m to everyone in the room, and says who that was.
+func (r *Room) broadcast(m Message) []*Peer {
+	r.mu.Lock()
 	peers := make([]*Peer, 0, len(r.peers))
 	for _, p := range r.peers {
 		peers = append(peers, p)
@@ -375,11 +412,31 @@ func (r *Room) End(reason string) {
 	r.mu.Unlock()
 	for _, p := range peers {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = p.send(ctx, Message{Type: "ended", Reason: reason})
+		_ = p.send(ctx, m)
 		cancel()
+	}
+	return peers
+}
+
+// End closes the call for everyone, saying why (EndedByHost, …).
+func (r *Room) End(reason string) {
+	r.mu.Lock()
+	for _, t := range r.timers {
+		t.Stop()
+	}
+	r.ended = true
+	r.mu.Unlock()
+	for _, p := range r.broadcast(Message{Type: "ended", Reason: reason}) {
 		p.close()
 	}
-	r.server.drop(r)
+	// The room stays, ended, so that nobody starts the call again.
+}
+
+// Ended reports whether the call was ended (by an officer or the clock).
+func (r *Room) Ended() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ended
 }
 
 func (p *Peer) close() {

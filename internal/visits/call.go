@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
@@ -18,6 +19,13 @@ var (
 	ErrNotVideo    = problem.New(problem.Conflict, "This visit is not held by video.")
 	ErrNotOpenYet  = problem.New(problem.Conflict, "The visit's room opens 15 minutes before its start.")
 	ErrNoCallState = problem.New(problem.Conflict, "This visit is not planned or under way: there is no call to enter.")
+)
+
+// A call goes on EndGrace after the scheduled end, to finish a sentence,
+// then ends; everyone is warned EndWarning before the scheduled end.
+const (
+	EndGrace   = 2 * time.Minute
+	EndWarning = 5 * time.Minute
 )
 
 // IsVideo reports whether a modality is held through the media server.

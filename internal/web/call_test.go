@@ -142,6 +142,23 @@ func TestCallSignalling(t *testing.T) {
 			t.Errorf("%s sees %s", name, got)
 		}
 	}
+	// The officer ends the visit: the call cannot be started again.
+	if err := wsjson.Write(ctx, officerWS, media.Message{Type: "end"}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		res := h.anonymous().get(link + "/ws")
+		body := readBody(t, res)
+		if res.StatusCode == http.StatusForbidden && strings.Contains(body, "This visit is over.") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("link after the end: %d", res.StatusCode)
+		}
+	}
+	if res := h.anonymous().get(link); !strings.Contains(readBody(t, res), "This visit is over.") {
+		t.Error("the join page after the end does not say the visit is over")
+	}
 	if n := h.auditActions(t)["visit.call_enter"]; n < 2 {
 		t.Errorf("%d call entries audited, want the page and the socket", n)
 	}

@@ -35,9 +35,12 @@ var errCallsOff = problem.New(problem.Internal, "Calls are not available on this
 // call upgrades the request to the call's signalling WebSocket and runs the
 // participant's session until they leave or the call ends. Only the page's
 // own origin may open it.
-func (s *Server) call(w http.ResponseWriter, r *http.Request, room, id, name string, role media.Role) error {
+func (s *Server) call(w http.ResponseWriter, r *http.Request, room string, ends time.Time, id, name string, role media.Role) error {
 	if s.Media == nil {
 		return errCallsOff
+	}
+	if s.Media.Ended(room) {
+		return visits.ErrVisitOver
 	}
 	// The server's read and write timeouts are for requests, not for a
 	// call that lasts an hour.
@@ -50,6 +53,9 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, room, id, name str
 		return nil // Accept has answered
 	}
 	c.SetReadLimit(256 << 10)
+	// The call ends at the scheduled end plus the grace, whoever joined
+	// when; everyone is warned five minutes before the scheduled end.
+	s.Media.Room(room).Limit(ends.Add(visits.EndGrace), visits.EndWarning+visits.EndGrace)
 	err = s.Media.Room(room).Join(r.Context(), id, name, role, wsConn{c})
 	if err != nil {
 		s.Log.Warn("call: session failed", slog.String("visit", room), slog.String("participant", id), slog.String("error", err.Error()))
@@ -81,7 +87,7 @@ func (s *Server) joinCall(w http.ResponseWriter, r *http.Request) error {
 	case ad.State != "open":
 		return errRoomClosed
 	}
-	return s.call(w, r, ad.VisitID, "link:"+ad.LinkID, ad.Name, media.Role(ad.Role))
+	return s.call(w, r, ad.VisitID, ad.Ends, "link:"+ad.LinkID, ad.Name, media.Role(ad.Role))
 }
 
 // callPage is an officer's call: the same call page, entered from the case.
@@ -91,7 +97,7 @@ func (s *Server) callPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := s.view(r, "Consular visit")
-	v.Data = map[string]any{"Visit": visit, "Publish": true, "Socket": "/cases/" + visit.CaseID + "/visits/" + visit.ID + "/call/ws"}
+	v.Data = map[string]any{"Visit": visit, "Publish": true, "CanEnd": true, "Socket": "/cases/" + visit.CaseID + "/visits/" + visit.ID + "/call/ws"}
 	return s.render(w, "call", v)
 }
 
@@ -105,5 +111,5 @@ func (s *Server) officerCall(w http.ResponseWriter, r *http.Request) error {
 	if name == "" {
 		name = u.Username
 	}
-	return s.call(w, r, visit.ID, "user:"+u.ID, name, media.RoleOfficer)
+	return s.call(w, r, visit.ID, visit.Ends, "user:"+u.ID, name, media.RoleOfficer)
 }

@@ -69,7 +69,8 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && ad == nil {
 		return err
 	}
-	data := map[string]any{"Admission": ad, "Over": err == visits.ErrVisitOver}
+	over := err == visits.ErrVisitOver || (ad != nil && s.Media != nil && s.Media.Ended(ad.VisitID))
+	data := map[string]any{"Admission": ad, "Over": over}
 	if ad != nil {
 		data["Video"] = visits.IsVideo(ad.Modality)
 		data["Publish"] = media.Role(ad.Role).Publishes()

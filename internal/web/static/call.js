@@ -13,6 +13,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const d = root.dataset;
   const joinBtn = /** @type {HTMLButtonElement} */ (document.getElementById("call-join"));
   const leaveBtn = /** @type {HTMLButtonElement} */ (document.getElementById("call-leave"));
+  const endBtn = /** @type {HTMLButtonElement|null} */ (document.getElementById("call-end"));
   const statusEl = /** @type {HTMLElement} */ (document.getElementById("call-status"));
   const tiles = /** @type {HTMLElement} */ (document.getElementById("call-tiles"));
   const peopleEl = /** @type {HTMLElement} */ (document.getElementById("call-people"));
@@ -103,9 +104,16 @@ document.addEventListener("DOMContentLoaded", () => {
       case "participants":
         setPeople(m.participants || []);
         break;
-      case "ended":
-        stop(`${d.msgEnded} ${m.reason || ""}`);
+      case "ending":
+        say(d.msgEnding || "");
+        statusEl.className = "warn-text";
         break;
+      case "ended": {
+        const reason = m.reason || "";
+        stop(d["msgEnd" + reason.charAt(0).toUpperCase() + reason.slice(1)] || `${d.msgEnded} ${reason}`);
+        if (reason !== "server") joinBtn.hidden = true; // the visit is over
+        break;
+      }
       case "error":
         say(m.error || "");
         break;
@@ -164,9 +172,14 @@ document.addEventListener("DOMContentLoaded", () => {
       const m = JSON.parse(ev.data);
       chain = chain.then(() => handle(m)).catch((err) => say(String(err)));
     };
-    sock.onclose = () => { if (ws === sock && !leaving) stop(d.msgLost || ""); };
+    // The close goes through the same chain: an "ended" sent just before it
+    // is read first.
+    sock.onclose = () => {
+      chain = chain.then(() => { if (ws === sock && !leaving) stop(d.msgLost || ""); });
+    };
     joinBtn.hidden = true;
     leaveBtn.hidden = false;
+    if (endBtn) endBtn.hidden = false;
   }
 
   /** @param {string} message */
@@ -184,9 +197,12 @@ document.addEventListener("DOMContentLoaded", () => {
     joinBtn.hidden = false;
     joinBtn.disabled = false;
     leaveBtn.hidden = true;
+    if (endBtn) endBtn.hidden = true;
+    statusEl.className = "muted";
   }
 
   joinBtn.addEventListener("click", join);
   leaveBtn.addEventListener("click", () => stop(d.msgLeft || ""));
+  endBtn?.addEventListener("click", () => send({ type: "end" }));
   joinBtn.disabled = false; // the page is ready: no click is lost
 });
