@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -486,5 +487,39 @@ func TestClientOfferRefused(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// A visit leaves nothing behind: once it ends and the server stops, the
+// goroutines of its connections, forwarding and keyframe requests are gone.
+func TestNoGoroutineLeftAfterVisit(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		s, err := New(Config{UDPAddr: "127.0.0.1:0", Loopback: true}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		officer, detainee := officerAndDetainee(t, s, "v7", stop)
+		officer.waitTracks(2)
+		detainee.waitTracks(2)
+		close(stop)
+		s.Room("v7").End(EndedByHost)
+		officer.waitEnd(t, EndedByHost)
+		detainee.waitEnd(t, EndedByHost)
+		officer.leave()
+		detainee.leave()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("%d goroutines before the visit, %d after:\n%s", before, runtime.NumGoroutine(), buf[:n])
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
