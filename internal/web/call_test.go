@@ -162,4 +162,10 @@ func TestCallSignalling(t *testing.T) {
 	if n := h.auditActions(t)["visit.call_enter"]; n < 2 {
 		t.Errorf("%d call entries audited, want the page and the socket", n)
 	}
+	// Both left when the call ended: their presence is in the audit log.
+	for deadline := time.Now().Add(5 * time.Second); h.auditActions(t)["visit.call_leave"] < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d leaves audited, want the officer's and the terminal's", h.auditActions(t)["visit.call_leave"])
+		}
+	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
+	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/media"
 	"github.com/attache-org/attache/internal/problem"
 	"github.com/attache-org/attache/internal/visits"
@@ -35,7 +37,17 @@ var errCallsOff = problem.New(problem.Internal, "Calls are not available on this
 // call upgrades the request to the call's signalling WebSocket and runs the
 // participant's session until they leave or the call ends. Only the page's
 // own origin may open it.
-func (s *Server) call(w http.ResponseWriter, r *http.Request, room string, ends time.Time, id, name string, role media.Role) error {
+// seat is who takes part in which visit's call.
+type seat struct {
+	visit, caseID string
+	ends          time.Time // the scheduled end
+	id, name      string    // the participant, as the others see them
+	role          media.Role
+	actor         audit.Actor
+}
+
+func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
+	room := st.visit
 	if s.Media == nil {
 		return errCallsOff
 	}
@@ -55,10 +67,19 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, room string, ends 
 	c.SetReadLimit(256 << 10)
 	// The call ends at the scheduled end plus the grace, whoever joined
 	// when; everyone is warned five minutes before the scheduled end.
-	s.Media.Room(room).Limit(ends.Add(visits.EndGrace), visits.EndWarning+visits.EndGrace)
-	err = s.Media.Room(room).Join(r.Context(), id, name, role, wsConn{c})
+	s.Media.Room(room).Limit(st.ends.Add(visits.EndGrace), visits.EndWarning+visits.EndGrace)
+	joined := time.Now()
+	err = s.Media.Room(room).Join(r.Context(), st.id, st.name, st.role, wsConn{c})
+	// Presence: who was in the call, in which role, for how long.
+	detail := fmt.Sprintf("visit=%s role=%s seconds=%d", room, st.role, int(time.Since(joined).Seconds()))
 	if err != nil {
-		s.Log.Warn("call: session failed", slog.String("visit", room), slog.String("participant", id), slog.String("error", err.Error()))
+		detail += " error=" + err.Error()
+	}
+	if aerr := s.Audit.Record(context.WithoutCancel(r.Context()), audit.Entry{Actor: st.actor, Action: "visit.call_leave", ObjectType: "case", ObjectID: st.caseID, Detail: detail}); aerr != nil {
+		s.Log.Error("call: audit the leave", slog.String("visit", room), slog.String("error", aerr.Error()))
+	}
+	if err != nil {
+		s.Log.Warn("call: session failed", slog.String("visit", room), slog.String("participant", st.id), slog.String("error", err.Error()))
 		c.Close(websocket.StatusPolicyViolation, truncate(err.Error(), 120))
 		return nil
 	}
@@ -87,7 +108,8 @@ func (s *Server) joinCall(w http.ResponseWriter, r *http.Request) error {
 	case ad.State != "open":
 		return errRoomClosed
 	}
-	return s.call(w, r, ad.VisitID, ad.Ends, "link:"+ad.LinkID, ad.Name, media.Role(ad.Role))
+	return s.call(w, r, seat{visit: ad.VisitID, caseID: ad.CaseID, ends: ad.Ends, id: "link:" + ad.LinkID, name: ad.Name, role: media.Role(ad.Role),
+		actor: audit.Actor{ID: "link:" + ad.LinkID, Name: ad.Name, Address: stateOf(r).address}})
 }
 
 // callPage is an officer's call: the same call page, entered from the case.
@@ -111,5 +133,6 @@ func (s *Server) officerCall(w http.ResponseWriter, r *http.Request) error {
 	if name == "" {
 		name = u.Username
 	}
-	return s.call(w, r, visit.ID, visit.Ends, "user:"+u.ID, name, media.RoleOfficer)
+	return s.call(w, r, seat{visit: visit.ID, caseID: visit.CaseID, ends: visit.Ends, id: "user:" + u.ID, name: name, role: media.RoleOfficer,
+		actor: stateOf(r).actor()})
 }
