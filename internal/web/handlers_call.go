@@ -34,9 +34,6 @@ func (w wsConn) Write(ctx context.Context, m media.Message) error {
 
 var errCallsOff = problem.New(problem.Internal, "Calls are not available on this server.")
 
-// call upgrades the request to the call's signalling WebSocket and runs the
-// participant's session until they leave or the call ends. Only the page's
-// own origin may open it.
 // seat is who takes part in which visit's call.
 type seat struct {
 	visit, caseID string
@@ -46,6 +43,9 @@ type seat struct {
 	actor         audit.Actor
 }
 
+// call upgrades the request to the call's signalling WebSocket and runs the
+// participant's session until they leave or the call ends. Only the page's
+// own origin may open it.
 func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
 	room := st.visit
 	if s.Media == nil {
@@ -67,9 +67,10 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
 	c.SetReadLimit(256 << 10)
 	// The call ends at the scheduled end plus the grace, whoever joined
 	// when; everyone is warned five minutes before the scheduled end.
-	s.Media.Room(room).Limit(st.ends.Add(visits.EndGrace), visits.EndWarning+visits.EndGrace)
+	rm := s.Media.Room(room)
+	rm.Limit(st.ends.Add(visits.EndGrace), visits.EndWarning+visits.EndGrace)
 	joined := time.Now()
-	err = s.Media.Room(room).Join(r.Context(), st.id, st.name, st.role, wsConn{c})
+	err = rm.Join(r.Context(), st.id, st.name, st.role, wsConn{c})
 	// Presence: who was in the call, in which role, for how long.
 	detail := fmt.Sprintf("visit=%s role=%s seconds=%d", room, st.role, int(time.Since(joined).Seconds()))
 	if err != nil {
