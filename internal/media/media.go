@@ -129,6 +129,27 @@ func (s *Server) Room(id string) *Room {
 	return r
 }
 
+// Remove takes a participant out of a visit's call, telling them why
+// (EndedRemoved); they may come back only if admitted again.
+func (s *Server) Remove(room, id string) {
+	s.mu.Lock()
+	r, ok := s.rooms[room]
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	p := r.peers[id]
+	r.mu.Unlock()
+	if p == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = p.send(ctx, Message{Type: "ended", Reason: EndedRemoved})
+	p.close()
+}
+
 // Ended reports whether the call of a visit was ended, without making a room.
 func (s *Server) Ended(id string) bool {
 	s.mu.Lock()

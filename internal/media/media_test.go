@@ -523,3 +523,23 @@ func TestNoGoroutineLeftAfterVisit(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A participant taken out is told so and disconnected; the others stay.
+func TestRemove(t *testing.T) {
+	s := newServer(t)
+	officer := join(t, s, "v8", "officer", RoleOfficer)
+	detainee := join(t, s, "v8", "detainee", RoleDetainee)
+	time.Sleep(200 * time.Millisecond)
+	s.Remove("v8", "detainee")
+	s.Remove("v8", "nobody")
+	s.Remove("no-such-room", "detainee")
+	detainee.waitEnd(t, EndedRemoved)
+	select {
+	case err := <-officer.done:
+		t.Fatalf("the officer's session ended too: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if s.Room("v8").Ended() {
+		t.Error("removing one participant ended the call")
+	}
+}

@@ -380,9 +380,10 @@ func (r *Room) leave(p *Peer) {
 
 // Why a call ended, as sent to the pages.
 const (
-	EndedByHost   = "host"   // an officer ended it
-	EndedTimeUp   = "time"   // the scheduled end (and grace) passed
-	EndedShutdown = "server" // the server is stopping
+	EndedByHost   = "host"    // an officer ended it
+	EndedTimeUp   = "time"    // the scheduled end (and grace) passed
+	EndedShutdown = "server"  // the server is stopping
+	EndedRemoved  = "removed" // this participant was taken out (their link withdrawn)
 )
 
 // Limit ends the call at the given time, after warning everyone warn

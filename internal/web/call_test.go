@@ -169,3 +169,44 @@ func TestCallSignalling(t *testing.T) {
 		}
 	}
 }
+
+// Withdrawing a link takes its holder out of the call at once.
+func TestRevokedLinkLeavesCall(t *testing.T) {
+	h := onSQLite(t)
+	officer := h.as(auth.RoleConsularOfficer)
+	caseID, visitID, link := scheduleVideoVisit(t, h, officer, time.Now().Add(5*time.Minute))
+	srv := httptest.NewServer(h.h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	terminal, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+link+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer terminal.CloseNow()
+	var m media.Message
+	if err := wsjson.Read(ctx, terminal, &m); err != nil {
+		t.Fatal(err)
+	}
+	var lid string
+	if err := h.db.QueryRowContext(ctx, `SELECT id FROM visit_links WHERE visit_id = $1`, visitID).Scan(&lid); err != nil {
+		t.Fatal(err)
+	}
+	if res := officer.post("/cases/"+caseID+"/visits/"+visitID+"/links/"+lid+"/revoke", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", res.StatusCode)
+	}
+	for {
+		if err := wsjson.Read(ctx, terminal, &m); err != nil {
+			t.Fatalf("the terminal was not told it was removed: %v", err)
+		}
+		if m.Type == "ended" {
+			if m.Reason != media.EndedRemoved {
+				t.Errorf("ended because %q, want %q", m.Reason, media.EndedRemoved)
+			}
+			break
+		}
+	}
+	if res := h.anonymous().get(link + "/ws"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("the withdrawn link opens the call again: %d", res.StatusCode)
+	}
+}

@@ -92,6 +92,14 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) revokeLink(w http.ResponseWriter, r *http.Request) error {
 	return s.caseAction(w, r, "visits", "visit-saved", func() error {
-		return s.Visits.RevokeLink(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), r.PathValue("link"))
+		visit, link := r.PathValue("visit"), r.PathValue("link")
+		if err := s.Visits.RevokeLink(r.Context(), s.actor(r), r.PathValue("id"), visit, link); err != nil {
+			return err
+		}
+		// A withdrawn link's holder leaves the call at once.
+		if s.Media != nil {
+			s.Media.Remove(visit, "link:"+link)
+		}
+		return nil
 	})
 }
