@@ -144,6 +144,18 @@ func TestVideoVisitCall(t *testing.T) {
 			t.Errorf("%s shows %d tiles of others, want %d", p.name, tiles, p.videos)
 		}
 	}
+	// The detainee mutes: their microphone track stops; the timer counts down.
+	if err := chromedp.Do(detainee, chromedp.Click(chromedp.CSS(`#call-mic`))); err != nil {
+		t.Fatal(err)
+	}
+	muted, _ := chromedp.Run(detainee, chromedp.Evaluate[bool](`window.attacheCall.getSenders().some((s) => s.track && s.track.kind === "audio" && !s.track.enabled) && document.getElementById("call-mic").getAttribute("aria-pressed") === "true"`))
+	if !muted {
+		t.Error("the detainee's microphone is still on after Mute")
+	}
+	timer, _ := chromedp.Run(officer, chromedp.Text(chromedp.CSS(`#call-timer`)))
+	if !regexp.MustCompile(`^Ends in \d+:\d\d`).MatchString(timer) {
+		t.Errorf("the officer's timer says %q", timer)
+	}
 	screenshot(t, officer, "call-officer-laptop")
 	screenshot(t, detainee, "call-detainee-tablet")
 

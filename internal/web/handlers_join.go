@@ -75,6 +75,7 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) error {
 		data["Video"] = visits.IsVideo(ad.Modality)
 		data["Publish"] = media.Role(ad.Role).Publishes()
 		data["Socket"] = r.URL.Path + "/ws"
+		data["Ends"] = ad.Ends
 	}
 	v.Data = data
 	return s.render(w, "join", v)

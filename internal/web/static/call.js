@@ -180,6 +180,7 @@ document.addEventListener("DOMContentLoaded", () => {
     joinBtn.hidden = true;
     leaveBtn.hidden = false;
     if (endBtn) endBtn.hidden = false;
+    for (const id of ["call-mic", "call-cam"]) document.getElementById(id)?.removeAttribute("hidden");
   }
 
   /** @param {string} message */
@@ -198,8 +199,35 @@ document.addEventListener("DOMContentLoaded", () => {
     joinBtn.disabled = false;
     leaveBtn.hidden = true;
     if (endBtn) endBtn.hidden = true;
+    for (const id of ["call-mic", "call-cam"]) document.getElementById(id)?.setAttribute("hidden", "");
     statusEl.className = "muted";
   }
+
+  // Microphone and camera: a muted track stays negotiated and sends
+  // silence or black, so unmuting needs no renegotiation.
+  for (const [id, kind] of [["call-mic", "audio"], ["call-cam", "video"]]) {
+    const btn = /** @type {HTMLButtonElement|null} */ (document.getElementById(id));
+    if (!btn) continue;
+    btn.addEventListener("click", () => {
+      const off = btn.getAttribute("aria-pressed") !== "true";
+      for (const track of local ? local.getTracks() : []) if (track.kind === kind) track.enabled = !off;
+      btn.setAttribute("aria-pressed", String(off));
+      btn.textContent = (off ? btn.dataset.off : btn.dataset.on) || "";
+    });
+  }
+
+  // The time left until the scheduled end, in the viewer's clock.
+  const timer = document.getElementById("call-timer");
+  const ends = timer && timer.dataset.ends ? Date.parse(timer.dataset.ends) : NaN;
+  const tick = () => {
+    if (!timer || isNaN(ends)) return;
+    const left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+    const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+    const mmss = `${String(m).padStart(h ? 2 : 1, "0")}:${String(s).padStart(2, "0")}`;
+    timer.textContent = `${timer.dataset.label} ${h ? h + ":" : ""}${mmss}`;
+  };
+  tick();
+  setInterval(tick, 1000);
 
   joinBtn.addEventListener("click", join);
   leaveBtn.addEventListener("click", () => stop(d.msgLeft || ""));
