@@ -11,8 +11,6 @@ package media
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -182,7 +180,7 @@ type Info struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	Role Role   `json:"role"`
-	// Streams are the media stream ids of their tracks, for the page to
+	// Stream is the media stream id of their tracks, for the page to
 	// match tiles to people.
 	Stream string `json:"stream"`
 }
@@ -191,13 +189,6 @@ type Info struct {
 type Conn interface {
 	Read(ctx context.Context) (Message, error)
 	Write(ctx context.Context, m Message) error
-}
-
-var errClosed = errors.New("media: participant left")
-
-func marshal(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 // keyframeEvery asks publishers for a keyframe regularly as well as when a
