@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,9 +35,11 @@ type stats struct {
 
 // TestVideoVisitCall holds the demo visit in one browser: the officer
 // signed in, the detainee's terminal and the detaining state's monitor by
-// their links. The officer and the detainee see and hear each other; the
-// monitor sees and hears both and sends nothing; everyone's list shows the
-// monitor.
+// their links, let in from the waiting room by the officer. The officer and
+// the detainee see and hear each other; the monitor sees and hears both and
+// sends nothing; everyone's list shows the monitor. The officer mutes the
+// detainee; the detainee's connection drops and comes back by itself; the
+// officer ends the visit and the case keeps the call's record.
 func TestVideoVisitCall(t *testing.T) {
 	b := newBrowser(t)
 	srv := servertest.Start(t, "--demo", "--data", t.TempDir())
@@ -98,6 +101,24 @@ func TestVideoVisitCall(t *testing.T) {
 	detainee := join(links["detainee terminal"])
 	monitor := join(links["monitor"])
 
+	// Both wait until the officer lets them in, one after the other.
+	for _, tab := range []context.Context{detainee, monitor} {
+		if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](`document.getElementById("call-status").textContent.includes("waiting room")`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			t.Fatalf("a link holder is not told to wait: %v", err)
+		}
+	}
+	for n := 2; n > 0; n-- {
+		err := chromedp.Do(officer,
+			chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll("#call-waiting li").length === %d && !document.getElementById("call-waiting-box").hidden`, n), chromedp.WithPollingTimeout(15*time.Second)),
+			chromedp.Click(chromedp.CSS(`#call-waiting li:first-child button:first-of-type`)))
+		if err != nil {
+			t.Fatalf("the officer does not see %d waiting: %v", n, err)
+		}
+		if n == 2 {
+			screenshot(t, officer, "call-officer-waiting-room")
+		}
+	}
+
 	read := func(tab context.Context) stats {
 		s, err := chromedp.Run(tab, chromedp.Evaluate[stats](inbound, chromedp.EvalAwaitPromise))
 		if err != nil {
@@ -144,6 +165,48 @@ func TestVideoVisitCall(t *testing.T) {
 			t.Errorf("%s shows %d tiles of others, want %d", p.name, tiles, p.videos)
 		}
 	}
+	// The devices can be chosen; the connection's quality is shown.
+	if n, _ := chromedp.Run(detainee, chromedp.Evaluate[int](`document.querySelectorAll("#call-camera option").length`)); n < 1 {
+		t.Error("the detainee cannot choose a camera")
+	}
+	if err := chromedp.Do(officer, chromedp.Poll[chromedp.Void](`["good", "fair", "poor"].includes(document.getElementById("call-quality").dataset.grade)`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Errorf("no connection quality on the officer's page: %v", err)
+	}
+
+	// The officer mutes the detainee: the detainee's page says so and its
+	// button cannot undo it; the officer lets them speak again.
+	err = chromedp.Do(officer, chromedp.Click(chromedp.CSS(`#call-people li:not(.monitor) .tools button.secondary`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(detainee, chromedp.Poll[chromedp.Void](`document.getElementById("call-mic").disabled && document.getElementById("call-mic").textContent.includes("Muted by the officer") && window.attacheCall.getSenders().some((s) => s.track && s.track.kind === "audio" && !s.track.enabled)`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Errorf("the detainee's page does not show the officer's mute: %v", err)
+	}
+	if err := chromedp.Do(officer, chromedp.Poll[chromedp.Void](`document.getElementById("call-people").textContent.includes("muted")`, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Click(chromedp.CSS(`#call-people li:not(.monitor) .tools button.secondary`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(detainee, chromedp.Poll[chromedp.Void](`!document.getElementById("call-mic").disabled`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Errorf("the officer's unmute did not reach the detainee: %v", err)
+	}
+
+	// The detainee's connection drops: the page reconnects by itself,
+	// straight into the call (no second waiting room), and video flows again.
+	if _, err := chromedp.Run(detainee, chromedp.Evaluate[bool](`window.attacheCallBefore = window.attacheCall; window.attacheCallSocket.close(); true`)); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(detainee, chromedp.Poll[chromedp.Void](`window.attacheCall !== window.attacheCallBefore && window.attacheCall.connectionState === "connected"`, chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatalf("the detainee's page did not reconnect: %v", err)
+	}
+	again := read(detainee)
+	for deadline := time.Now().Add(15 * time.Second); again.Videos < 1; again = read(detainee) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no video after reconnecting: %+v", again)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
 	// The detainee mutes: their microphone track stops; the timer counts down.
 	if err := chromedp.Do(detainee, chromedp.Click(chromedp.CSS(`#call-mic`))); err != nil {
 		t.Fatal(err)
@@ -189,5 +252,17 @@ func TestVideoVisitCall(t *testing.T) {
 	if err != nil || !strings.Contains(text, "This visit is over.") {
 		t.Errorf("the detainee's link after the end: %v %q", err, text)
 	}
+	// The case keeps the call's record: who was there, how it ended.
+	err = chromedp.Do(officer, chromedp.Navigate(srv.URL+caseHref), chromedp.Click(chromedp.CSS(`tr.call-record summary`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	record, _ := chromedp.Run(officer, chromedp.Text(chromedp.CSS(`#visits`)))
+	for _, want := range []string{"Call: Ended by the officer", "Call record", "Michael Kovrig (terminal) (detainee)", "Left", "monitoring"} {
+		if !strings.Contains(record, want) {
+			t.Errorf("the case's visits lack %q:\n%s", want, record)
+		}
+	}
+	screenshot(t, officer, "case-call-record")
 	b.checkClean()
 }

@@ -74,13 +74,20 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	if cfg.BaseURL == "" {
 		cfg.Addr = ln.Addr().String() // the real port when :0 was asked
 	}
-	ms, err := media.New(media.Config{UDPAddr: cfg.MediaUDP, PublicIPs: cfg.MediaPublicIPs, Loopback: isLoopback(cfg.MediaUDP)}, log)
+	vs := visits.NewService(s.db, s.audit, s.cases, s.access)
+	vs.SetTimes(visits.Times{OpensBefore: cfg.VisitOpensBefore, Grace: cfg.VisitGrace})
+	if n, err := vs.CloseStalePresence(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("calls were cut by the last stop of the server", slog.Int64("sessions", n))
+	}
+	ms, err := media.New(media.Config{UDPAddr: cfg.MediaUDP, TCPAddr: cfg.MediaTCP, PublicIPs: cfg.MediaPublicIPs, Loopback: isLoopback(cfg.MediaUDP),
+		OnEnd: web.CallEnded(vs, log)}, log)
 	if err != nil {
 		return err
 	}
 	defer ms.Close()
-	log.Info("call media on UDP", slog.String("address", ms.UDPAddr().String()), slog.Any("announced", cfg.MediaPublicIPs))
-	vs := visits.NewService(s.db, s.audit, s.cases, s.access)
+	log.Info("call media", slog.String("udp", ms.UDPAddr().String()), slog.Any("tcp", ms.TCPAddr()), slog.Any("announced", cfg.MediaPublicIPs))
 	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: vs, Catalog: catalog, Log: log,
 		Registry: reg, Version: version(), Media: ms})
 	if err != nil {

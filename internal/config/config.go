@@ -43,6 +43,13 @@ type Config struct {
 	SendingState string
 	// MediaUDP is the one UDP address all call media goes through.
 	MediaUDP string
+	// MediaTCP is the TCP address for ICE over TCP, the fallback for
+	// networks that block UDP; empty turns it off.
+	MediaTCP string
+	// VisitOpensBefore is how long before a visit's start its room and
+	// join links open; VisitGrace how long the call may run past the end.
+	VisitOpensBefore time.Duration
+	VisitGrace       time.Duration
 	// MediaPublicIPs are announced to browsers instead of the host's own
 	// addresses, when the server sits behind 1:1 NAT.
 	MediaPublicIPs []string
@@ -51,14 +58,17 @@ type Config struct {
 // Default returns the defaults.
 func Default() Config {
 	return Config{
-		Addr:         ":8080",
-		DataDir:      "./attache-data",
-		LogFormat:    "text",
-		LogLevel:     slog.LevelInfo,
-		SendingState: "CA",
-		SessionIdle:  2 * time.Hour,
-		SessionMax:   12 * time.Hour,
-		MediaUDP:     ":10000",
+		Addr:             ":8080",
+		DataDir:          "./attache-data",
+		LogFormat:        "text",
+		LogLevel:         slog.LevelInfo,
+		SendingState:     "CA",
+		SessionIdle:      2 * time.Hour,
+		SessionMax:       12 * time.Hour,
+		MediaUDP:         ":10000",
+		MediaTCP:         ":10000",
+		VisitOpensBefore: 15 * time.Minute,
+		VisitGrace:       2 * time.Minute,
 	}
 }
 
@@ -97,6 +107,9 @@ func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet 
 		fs.BoolVar(&c.TLSSelfSigned, "tls-self-signed", c.TLSSelfSigned, "serve HTTPS with a self-signed certificate kept in the data directory (development)")
 		fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public URL of this server, for printed links (default from --addr)")
 		fs.StringVar(&c.MediaUDP, "media-udp", c.MediaUDP, "UDP address, HOST:PORT, that carries all call media (open it in the firewall)")
+		fs.StringVar(&c.MediaTCP, "media-tcp", c.MediaTCP, "TCP address, HOST:PORT, for call media when a network blocks UDP (ICE-TCP); empty turns it off")
+		fs.DurationVar(&c.VisitOpensBefore, "visit-opens-before", c.VisitOpensBefore, "how long before a visit's start its waiting room and join links open")
+		fs.DurationVar(&c.VisitGrace, "visit-grace", c.VisitGrace, "how long a call may run past the visit's scheduled end before it is cut")
 		fs.Func("media-public-ip", "comma-separated public IP addresses to announce for call media (behind 1:1 NAT)", func(v string) error {
 			c.MediaPublicIPs = nil
 			for _, part := range strings.Split(v, ",") {
@@ -171,12 +184,23 @@ func (c *Config) Validate() error {
 	} else if host != "" && net.ParseIP(host) == nil && host != "localhost" {
 		bad("--addr %q: the host must be an IP address, localhost, or empty for all interfaces", c.Addr)
 	}
-	if host, port, err := net.SplitHostPort(c.MediaUDP); err != nil {
-		bad("--media-udp %q: want HOST:PORT, e.g. :10000", c.MediaUDP)
-	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		bad("--media-udp %q: the port must be a number from 0 to 65535", c.MediaUDP)
-	} else if host != "" && net.ParseIP(host) == nil {
-		bad("--media-udp %q: the host must be an IP address or empty for all interfaces", c.MediaUDP)
+	for _, m := range []struct{ flag, addr string }{{"--media-udp", c.MediaUDP}, {"--media-tcp", c.MediaTCP}} {
+		if m.flag == "--media-tcp" && m.addr == "" {
+			continue // ICE-TCP off
+		}
+		if host, port, err := net.SplitHostPort(m.addr); err != nil {
+			bad("%s %q: want HOST:PORT, e.g. :10000", m.flag, m.addr)
+		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			bad("%s %q: the port must be a number from 0 to 65535", m.flag, m.addr)
+		} else if host != "" && net.ParseIP(host) == nil {
+			bad("%s %q: the host must be an IP address or empty for all interfaces", m.flag, m.addr)
+		}
+	}
+	if c.VisitOpensBefore < 0 || c.VisitOpensBefore > 24*time.Hour {
+		bad("--visit-opens-before %s: want a duration from 0 to 24h, e.g. 15m", c.VisitOpensBefore)
+	}
+	if c.VisitGrace < 0 || c.VisitGrace > time.Hour {
+		bad("--visit-grace %s: want a duration from 0 to 1h, e.g. 2m", c.VisitGrace)
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("--data must name a directory")

@@ -11,6 +11,7 @@ package media
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,10 +27,16 @@ import (
 type Config struct {
 	// UDPAddr is the one UDP address all media goes through (ICE UDP mux).
 	UDPAddr string
+	// TCPAddr, when set, is the TCP address for ICE over TCP (RFC 6544,
+	// passive): the fallback for networks that block UDP.
+	TCPAddr string
 	// PublicIPs are announced instead of the local addresses (1:1 NAT).
 	PublicIPs []string
 	// Loopback makes loopback candidates usable: for tests on one machine.
 	Loopback bool
+	// OnEnd, when set, is told once when a call ends: which room, why
+	// (EndedByHost, …) and who ended it (zero for the clock or a shutdown).
+	OnEnd func(room, reason string, by Info)
 }
 
 // Role is what a participant may do in a call.
@@ -47,8 +54,9 @@ const (
 // the interpreter, the detainee, the monitor.
 var roleOrder = map[Role]int{RoleOfficer: 0, RoleInterpreter: 1, RoleDetainee: 2, RoleMonitor: 3}
 
-// Ends reports whether the role may end the call for everyone.
-func (r Role) Ends() bool { return r == RoleOfficer }
+// Ends reports whether the role may end the call for everyone: the host
+// officer, and the detaining state's monitor (who can cut it, visibly).
+func (r Role) Ends() bool { return r == RoleOfficer || r == RoleMonitor }
 
 // Publishes reports whether the role sends audio and video.
 func (r Role) Publishes() bool { return r != RoleMonitor }
@@ -59,6 +67,9 @@ type Server struct {
 	log   *slog.Logger
 	udp   net.PacketConn
 	mux   ice.UDPMux
+	tcp   net.Listener // nil without ICE-TCP
+	tcpMx ice.TCPMux
+	onEnd func(room, reason string, by Info)
 	mu    sync.Mutex
 	rooms map[string]*Room
 }
@@ -72,6 +83,19 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	var se webrtc.SettingEngine
 	mux := webrtc.NewICEUDPMux(nil, conn)
 	se.SetICEUDPMux(mux)
+	s := &Server{log: log, udp: conn, mux: mux, onEnd: cfg.OnEnd, rooms: map[string]*Room{}}
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if cfg.TCPAddr != "" {
+		ln, err := net.Listen("tcp", cfg.TCPAddr)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("media: listen on TCP %s: %w", cfg.TCPAddr, err)
+		}
+		s.tcp, s.tcpMx = ln, webrtc.NewICETCPMux(nil, ln, 32)
+		se.SetICETCPMux(s.tcpMx)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(networks)
 	if cfg.Loopback {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
@@ -83,21 +107,41 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	var me webrtc.MediaEngine
 	if err := me.RegisterDefaultCodecs(); err != nil {
-		conn.Close()
+		s.closeSockets()
 		return nil, fmt.Errorf("media: codecs: %w", err)
 	}
 	// NACK, RTCP reports and congestion feedback, as a browser expects.
 	var ir interceptor.Registry
 	if err := webrtc.RegisterDefaultInterceptors(&me, &ir); err != nil {
-		conn.Close()
+		s.closeSockets()
 		return nil, fmt.Errorf("media: interceptors: %w", err)
 	}
-	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&ir))
-	return &Server{api: api, log: log, udp: conn, mux: mux, rooms: map[string]*Room{}}, nil
+	s.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&ir))
+	return s, nil
 }
 
 // UDPAddr is the address the media goes through.
 func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
+
+// TCPAddr is the ICE-TCP address, or nil without ICE-TCP.
+func (s *Server) TCPAddr() net.Addr {
+	if s.tcp == nil {
+		return nil
+	}
+	return s.tcp.Addr()
+}
+
+// closeSockets stops listening. The muxes mark themselves closed before
+// closing their sockets, so that their readers stop quietly instead of
+// reporting a closed connection.
+func (s *Server) closeSockets() error {
+	var err error
+	if s.tcpMx != nil {
+		err = s.tcpMx.Close()
+		_ = s.tcp.Close()
+	}
+	return errors.Join(s.mux.Close(), err)
+}
 
 // Close ends every room and stops listening.
 func (s *Server) Close() error {
@@ -110,9 +154,7 @@ func (s *Server) Close() error {
 	for _, r := range rooms {
 		r.End(EndedShutdown)
 	}
-	// The mux marks itself closed before closing the socket, so its reader
-	// stops quietly instead of reporting a closed connection.
-	return s.mux.Close()
+	return s.closeSockets()
 }
 
 // Room returns the room of a visit, making it on first use.
@@ -121,31 +163,22 @@ func (s *Server) Room(id string) *Room {
 	defer s.mu.Unlock()
 	r, ok := s.rooms[id]
 	if !ok {
-		r = &Room{id: id, server: s, peers: map[string]*Peer{}}
+		r = &Room{id: id, server: s, peers: map[string]*Peer{}, waiting: map[string]*Peer{}, admitted: map[string]bool{}, muted: map[string]bool{}}
 		s.rooms[id] = r
 	}
 	return r
 }
 
-// Remove takes a participant out of a visit's call, telling them why
-// (EndedRemoved); they may come back only if admitted again.
+// Remove takes a participant out of a visit's call or its waiting room,
+// telling them why (EndedRemoved); they may come back only if admitted
+// again.
 func (s *Server) Remove(room, id string) {
 	s.mu.Lock()
 	r, ok := s.rooms[room]
 	s.mu.Unlock()
-	if !ok {
-		return
+	if ok {
+		_ = r.remove(id, false)
 	}
-	r.mu.Lock()
-	p := r.peers[id]
-	r.mu.Unlock()
-	if p == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = p.send(ctx, Message{Type: "ended", Reason: EndedRemoved})
-	p.close()
 }
 
 // Ended reports whether the call of a visit was ended, without making a room.
@@ -173,6 +206,23 @@ type Message struct {
 	Reason       string                   `json:"reason,omitempty"`
 	Seconds      int                      `json:"seconds,omitempty"` // "ending": how long is left
 	Error        string                   `json:"error,omitempty"`
+	// Waiting is who waits to be admitted, told to officers only.
+	Waiting []Info `json:"waiting,omitempty"`
+	// ID is whom a host's "admit", "remove" or "mute" is about.
+	ID string `json:"id,omitempty"`
+	// Muted is a host's "mute" (true) or unmute (false), and the news of it.
+	Muted bool `json:"muted,omitempty"`
+	// Stats are a page's connection statistics ("stats").
+	Stats *Stats `json:"stats,omitempty"`
+}
+
+// Stats are what a page measured of its connection over the last interval.
+type Stats struct {
+	LossPct  float64 `json:"loss_pct"`  // of the packets it should have received
+	RTTms    float64 `json:"rtt_ms"`    // round trip to the server
+	JitterMs float64 `json:"jitter_ms"` // of what it receives
+	KbpsIn   float64 `json:"kbps_in"`
+	KbpsOut  float64 `json:"kbps_out"`
 }
 
 // Info is a participant as the others see them.
@@ -183,6 +233,8 @@ type Info struct {
 	// Stream is the media stream id of their tracks, for the page to
 	// match tiles to people.
 	Stream string `json:"stream"`
+	// Muted says a host silenced them.
+	Muted bool `json:"muted,omitempty"`
 }
 
 // Conn is a signalling connection (a WebSocket in production).

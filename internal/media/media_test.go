@@ -83,15 +83,30 @@ type client struct {
 	errors   []string
 	gotTrack chan struct{}
 	done     chan error
+	why      string         // why the session ended, as the server said
+	seen     []Message      // every message but candidates, in order
+	packets  map[string]int // "stream/kind" -> packets received
 }
 
 func join(t *testing.T, s *Server, room, id string, role Role) *client {
 	t.Helper()
+	return joinAs(t, s, room, Participant{ID: id, Name: id, Role: role, Admitted: true})
+}
+
+func joinAs(t *testing.T, s *Server, room string, pt Participant) *client {
+	t.Helper()
+	return joinOver(t, s, room, pt, webrtc.NetworkTypeUDP4)
+}
+
+// joinOver joins with ICE over the given networks only.
+func joinOver(t *testing.T, s *Server, room string, pt Participant, networks ...webrtc.NetworkType) *client {
+	t.Helper()
+	id := pt.ID
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes(networks)
 	var me webrtc.MediaEngine
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -106,7 +121,7 @@ func join(t *testing.T, s *Server, room, id string, role Role) *client {
 		t.Fatal(err)
 	}
 	srv, cl := newPipe()
-	c := &client{t: t, id: id, pc: pc, conn: cl, received: map[string][]byte{}, gotTrack: make(chan struct{}, 16), done: make(chan error, 1)}
+	c := &client{t: t, id: id, pc: pc, conn: cl, received: map[string][]byte{}, packets: map[string]int{}, gotTrack: make(chan struct{}, 16), done: make(chan error, 1)}
 	for _, codec := range []webrtc.RTPCodecCapability{
 		{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
 		{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
@@ -142,13 +157,20 @@ func join(t *testing.T, s *Server, room, id string, role Role) *client {
 			if !seen {
 				c.received[key] = append([]byte(nil), pkt.Payload...)
 			}
+			c.packets[key]++
 			c.mu.Unlock()
 			if !seen {
 				c.gotTrack <- struct{}{}
 			}
 		}
 	})
-	go func() { c.done <- s.Room(room).Join(context.Background(), id, id, role, srv) }()
+	go func() {
+		why, err := s.Room(room).Session(context.Background(), pt, srv)
+		c.mu.Lock()
+		c.why = why
+		c.mu.Unlock()
+		c.done <- err
+	}()
 	go c.signal()
 	t.Cleanup(func() { c.leave() })
 	return c
@@ -169,6 +191,11 @@ func (c *client) signal() {
 		c.mu.Unlock()
 		if left {
 			return
+		}
+		if m.Type != "candidate" {
+			c.mu.Lock()
+			c.seen = append(c.seen, m)
+			c.mu.Unlock()
 		}
 		switch m.Type {
 		case "offer":
@@ -374,18 +401,29 @@ func TestLimitWarnsThenEnds(t *testing.T) {
 	}
 }
 
-// Only an officer ends the call for everyone.
+// Only an officer ends the call for everyone (or the monitor cuts it, see
+// TestMonitorCuts); the others are refused.
 func TestOfficerEnds(t *testing.T) {
-	s := newServer(t)
+	var ends []string
+	var mu sync.Mutex
+	s, err := New(Config{UDPAddr: "127.0.0.1:0", Loopback: true, OnEnd: func(room, reason string, by Info) {
+		mu.Lock()
+		ends = append(ends, room+":"+reason+":"+by.ID)
+		mu.Unlock()
+	}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	officer := join(t, s, "v6", "officer", RoleOfficer)
 	detainee := join(t, s, "v6", "detainee", RoleDetainee)
-	monitor := join(t, s, "v6", "monitor", RoleMonitor)
+	interpreter := join(t, s, "v6", "interpreter", RoleInterpreter)
 	ctx := context.Background()
-	for _, c := range []*client{detainee, monitor} {
+	for _, c := range []*client{detainee, interpreter} {
 		_ = c.conn.Write(ctx, Message{Type: "end"})
 	}
 	time.Sleep(300 * time.Millisecond)
-	for _, c := range []*client{detainee, monitor} {
+	for _, c := range []*client{detainee, interpreter} {
 		c.mu.Lock()
 		if len(c.errors) != 1 || !strings.Contains(c.errors[0], "only a consular officer") || c.ended != "" {
 			t.Errorf("%s ending the call: errors %v, ended %q", c.id, c.errors, c.ended)
@@ -393,9 +431,239 @@ func TestOfficerEnds(t *testing.T) {
 		c.mu.Unlock()
 	}
 	_ = officer.conn.Write(ctx, Message{Type: "end"})
-	for _, c := range []*client{officer, detainee, monitor} {
+	for _, c := range []*client{officer, detainee, interpreter} {
 		c.waitEnd(t, EndedByHost)
 	}
+	s.Room("v6").End(EndedTimeUp) // a second end changes nothing
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ends) != 1 || ends[0] != "v6:host:officer" {
+		t.Errorf("the end was reported as %v, want once, by the officer", ends)
+	}
+}
+
+// The detaining state's monitor can cut the call, and everyone is told it
+// was the monitor.
+func TestMonitorCuts(t *testing.T) {
+	s := newServer(t)
+	officer := join(t, s, "v9", "officer", RoleOfficer)
+	detainee := join(t, s, "v9", "detainee", RoleDetainee)
+	monitor := join(t, s, "v9", "monitor", RoleMonitor)
+	time.Sleep(200 * time.Millisecond)
+	_ = monitor.conn.Write(context.Background(), Message{Type: "end"})
+	for _, c := range []*client{officer, detainee, monitor} {
+		c.waitEnd(t, EndedByMonitor)
+	}
+	officer.mu.Lock()
+	defer officer.mu.Unlock()
+	if officer.why != EndedByMonitor {
+		t.Errorf("the officer's session ended for %q, want %q", officer.why, EndedByMonitor)
+	}
+}
+
+// seenType reports whether c was sent a message of the type that passes ok.
+func (c *client) seenType(typ string, ok func(Message) bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.seen {
+		if m.Type == typ && (ok == nil || ok(m)) {
+			return true
+		}
+	}
+	return false
+}
+
+// eventually fails the test unless cond becomes true within a few seconds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func waitingIs(ids ...string) func(Message) bool {
+	return func(m Message) bool {
+		if len(m.Waiting) != len(ids) {
+			return false
+		}
+		for i, w := range m.Waiting {
+			if w.ID != ids[i] {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// Someone without an account waits until an officer admits them; the
+// officer sees who waits, nobody else can admit, and a dropped connection
+// comes back without waiting, unless the officer removed them.
+func TestWaitingRoom(t *testing.T) {
+	s := newServer(t)
+	stop := make(chan struct{})
+	defer close(stop)
+	officer := join(t, s, "w1", "officer", RoleOfficer)
+	go officer.send(stop)
+	interpreter := join(t, s, "w1", "interpreter", RoleInterpreter)
+	detainee := joinAs(t, s, "w1", Participant{ID: "detainee", Name: "Detainee", Role: RoleDetainee})
+	go detainee.send(stop)
+
+	eventually(t, "the detainee is told to wait", func() bool { return detainee.seenType("waiting", nil) })
+	eventually(t, "the officer sees the detainee waiting", func() bool { return officer.seenType("participants", waitingIs("detainee")) })
+	time.Sleep(300 * time.Millisecond)
+	if detainee.seenType("offer", nil) || detainee.seenType("participants", nil) {
+		t.Fatal("a waiting detainee was offered media or told who is in the call")
+	}
+	if interpreter.seenType("participants", func(m Message) bool { return len(m.Waiting) > 0 }) {
+		t.Error("the interpreter was told who waits")
+	}
+	_ = interpreter.conn.Write(context.Background(), Message{Type: "admit", ID: "detainee"})
+	eventually(t, "the interpreter's admit is refused", func() bool {
+		interpreter.mu.Lock()
+		defer interpreter.mu.Unlock()
+		return len(interpreter.errors) == 1 && strings.Contains(interpreter.errors[0], "only a consular officer")
+	})
+	_ = officer.conn.Write(context.Background(), Message{Type: "admit", ID: "nobody"})
+	_ = officer.conn.Write(context.Background(), Message{Type: "remove", ID: "officer"})
+	eventually(t, "the officer's mistakes are refused", func() bool {
+		officer.mu.Lock()
+		defer officer.mu.Unlock()
+		return len(officer.errors) == 2
+	})
+	if detainee.seenType("offer", nil) {
+		t.Fatal("the detainee got in before being admitted")
+	}
+
+	_ = officer.conn.Write(context.Background(), Message{Type: "admit", ID: "detainee"})
+	detainee.waitTracks(2) // the officer's audio and video
+	eventually(t, "the officer receives the detainee", func() bool {
+		officer.mu.Lock()
+		defer officer.mu.Unlock()
+		return officer.packets["detainee/video"] > 0
+	})
+	eventually(t, "nobody waits any more", func() bool { return officer.seenType("participants", waitingIs()) })
+
+	// A dropped connection: straight back in.
+	detainee.leave()
+	again := joinAs(t, s, "w1", Participant{ID: "detainee", Name: "Detainee", Role: RoleDetainee})
+	again.waitTracks(2)
+	if again.seenType("waiting", nil) {
+		t.Error("an admitted detainee who reconnected had to wait again")
+	}
+
+	// Removed: back to the waiting room.
+	_ = officer.conn.Write(context.Background(), Message{Type: "remove", ID: "detainee"})
+	again.waitEnd(t, EndedRemoved)
+	third := joinAs(t, s, "w1", Participant{ID: "detainee", Name: "Detainee", Role: RoleDetainee})
+	eventually(t, "a removed detainee waits again", func() bool { return third.seenType("waiting", nil) })
+	eventually(t, "the officer sees them waiting again", func() bool {
+		officer.mu.Lock()
+		defer officer.mu.Unlock()
+		last := officer.seen
+		for i := len(last) - 1; i >= 0; i-- {
+			if last[i].Type == "participants" {
+				return waitingIs("detainee")(last[i])
+			}
+		}
+		return false
+	})
+	// Ending the call reaches the waiting room too.
+	s.Room("w1").End(EndedByHost)
+	third.waitEnd(t, EndedByHost)
+}
+
+// An officer mutes a participant for everyone: the server stops forwarding
+// their sound (not only their page), and lets it through again on unmute.
+func TestHostMutes(t *testing.T) {
+	s := newServer(t)
+	stop := make(chan struct{})
+	defer close(stop)
+	officer, detainee := officerAndDetainee(t, s, "m1", stop)
+	officer.waitTracks(2)
+	count := func(key string) int {
+		officer.mu.Lock()
+		defer officer.mu.Unlock()
+		return officer.packets[key]
+	}
+	_ = detainee.conn.Write(context.Background(), Message{Type: "mute", ID: "officer", Muted: true})
+	_ = officer.conn.Write(context.Background(), Message{Type: "mute", ID: "detainee", Muted: true})
+	eventually(t, "the detainee is told they were muted", func() bool {
+		return detainee.seenType("muted", func(m Message) bool { return m.Muted })
+	})
+	eventually(t, "everyone sees the detainee muted", func() bool {
+		return officer.seenType("participants", func(m Message) bool {
+			for _, p := range m.Participants {
+				if p.ID == "detainee" && p.Muted {
+					return true
+				}
+			}
+			return false
+		})
+	})
+	time.Sleep(200 * time.Millisecond) // packets already on their way
+	audio, video := count("detainee/audio"), count("detainee/video")
+	time.Sleep(600 * time.Millisecond)
+	if got := count("detainee/audio"); got != audio {
+		t.Errorf("%d audio packets of the muted detainee were forwarded", got-audio)
+	}
+	if got := count("detainee/video"); got < video+10 {
+		t.Errorf("the muted detainee's video stopped too: %d packets in 600 ms", got-video)
+	}
+	detainee.mu.Lock()
+	refused := len(detainee.errors) == 1 && strings.Contains(detainee.errors[0], "only a consular officer")
+	detainee.mu.Unlock()
+	if !refused {
+		t.Error("the detainee muting the officer was not refused")
+	}
+	_ = officer.conn.Write(context.Background(), Message{Type: "mute", ID: "detainee", Muted: false})
+	eventually(t, "the detainee is heard again", func() bool { return count("detainee/audio") > audio+10 })
+}
+
+// A page whose network changed asks for an ICE restart: the server sends a
+// new offer with new ICE credentials and the media goes on.
+func TestICERestart(t *testing.T) {
+	s := newServer(t)
+	stop := make(chan struct{})
+	defer close(stop)
+	officer, detainee := officerAndDetainee(t, s, "r1", stop)
+	officer.waitTracks(2)
+	detainee.waitTracks(2)
+	ufrag := func() (string, int) {
+		officer.mu.Lock()
+		defer officer.mu.Unlock()
+		n, last := 0, ""
+		for _, m := range officer.seen {
+			if m.Type == "offer" {
+				n++
+				for _, line := range strings.Split(m.SDP, "\r\n") {
+					if strings.HasPrefix(line, "a=ice-ufrag:") {
+						last = line
+					}
+				}
+			}
+		}
+		return last, n
+	}
+	before, offers := ufrag()
+	_ = officer.conn.Write(context.Background(), Message{Type: "restart"})
+	eventually(t, "a new offer with new ICE credentials", func() bool {
+		after, n := ufrag()
+		return n > offers && after != before && after != ""
+	})
+	time.Sleep(300 * time.Millisecond)
+	officer.mu.Lock()
+	got := officer.packets["detainee/video"]
+	officer.mu.Unlock()
+	eventually(t, "media flows after the restart", func() bool {
+		officer.mu.Lock()
+		defer officer.mu.Unlock()
+		return officer.packets["detainee/video"] > got+10
+	})
+	eventually(t, "connected after the restart", func() bool { return officer.pc.ConnectionState() == webrtc.PeerConnectionStateConnected })
 }
 
 // waitEnd waits for the client's session to end and checks why.
@@ -541,5 +809,32 @@ func TestRemove(t *testing.T) {
 	}
 	if s.Room("v8").Ended() {
 		t.Error("removing one participant ended the call")
+	}
+}
+
+// A network that blocks UDP still gets the call, over ICE-TCP.
+func TestICEOverTCP(t *testing.T) {
+	s, err := New(Config{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Loopback: true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.TCPAddr() == nil {
+		t.Fatal("no ICE-TCP address")
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	officer := joinOver(t, s, "t1", Participant{ID: "officer", Name: "officer", Role: RoleOfficer, Admitted: true}, webrtc.NetworkTypeTCP4)
+	detainee := joinOver(t, s, "t1", Participant{ID: "detainee", Name: "detainee", Role: RoleDetainee, Admitted: true}, webrtc.NetworkTypeTCP4)
+	go officer.send(stop)
+	go detainee.send(stop)
+	officer.waitTracks(2)
+	detainee.waitTracks(2)
+	pair, err := officer.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("no selected pair: %v", err)
+	}
+	if pair.Local.Protocol != webrtc.ICEProtocolTCP {
+		t.Errorf("the call went over %s, want TCP", pair.Local.Protocol)
 	}
 }

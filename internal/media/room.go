@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -21,11 +22,47 @@ type Room struct {
 	server *Server
 	mu     sync.Mutex
 	peers  map[string]*Peer
-	ended  bool
-	timers []*time.Timer // the warning and the end, once limited
+	// waiting are those who wait for a host to let them in; admitted are
+	// those let in (they come back without waiting after a drop); muted
+	// are those a host silenced.
+	waiting  map[string]*Peer
+	admitted map[string]bool
+	muted    map[string]bool
+	ended    bool
+	timers   []*time.Timer // the warning and the end, once limited
 	// tracks are the forwarded tracks by publisher.
 	tracks []*forward
 }
+
+// Participant is who enters a call, as the caller (who checked their link
+// or account) knows them.
+type Participant struct {
+	ID   string
+	Name string
+	Role Role
+	// Admitted lets them straight into the call. Anyone else waits until a
+	// host admits them, unless a host admitted them earlier in this call
+	// and did not remove them since: a dropped connection does not send
+	// anyone back to the waiting room.
+	Admitted bool
+	// Entered, when set, is called once they are in the call.
+	Entered func()
+}
+
+// Why a participant's session ended, besides the reasons a call ends
+// (EndedByHost, …).
+const (
+	LeftLeft     = "left"        // they hung up
+	LeftNetwork  = "network"     // their connection failed and did not recover
+	LeftReplaced = "reconnected" // a new session of theirs took over
+)
+
+// errOver turns away someone who arrives after the call was ended.
+var errOver = errors.New("media: the visit is over")
+
+// restartGrace is how long a failed connection has to recover (the page
+// asks for an ICE restart) before the participant is counted as gone.
+const restartGrace = 15 * time.Second
 
 // forward is one published track and its copies for the subscribers.
 type forward struct {
@@ -41,21 +78,27 @@ type Peer struct {
 	Name string
 	Role Role
 
-	room    *Room
-	pc      *webrtc.PeerConnection
-	conn    Conn
-	sendMu  sync.Mutex
-	negMu   sync.Mutex
-	pending bool // a renegotiation is wanted while one is in flight
-	waiting bool // an offer awaits its answer
-	offered bool // an offer has been sent: candidates may follow it
-	queued  []webrtc.ICECandidateInit
-	closed  chan struct{}
-	once    sync.Once
-	senders map[*forward]*webrtc.RTPSender
+	room           *Room
+	pc             *webrtc.PeerConnection
+	conn           Conn
+	sendMu         sync.Mutex
+	negMu          sync.Mutex
+	pending        bool // a renegotiation is wanted while one is in flight
+	waiting        bool // an offer awaits its answer
+	offered        bool // an offer has been sent: candidates may follow it
+	queued         []webrtc.ICECandidateInit
+	pendingRestart bool          // the wanted renegotiation restarts ICE
+	admit          chan struct{} // closed when a host lets them in
+	closed         chan struct{}
+	mu             sync.Mutex // guards why, and pc until closed
+	why            string     // why the session ended, once closed
+	hostMuted      atomic.Bool
+	senders        map[*forward]*webrtc.RTPSender
 }
 
-func (p *Peer) info() Info { return Info{ID: p.ID, Name: p.Name, Role: p.Role, Stream: p.ID} }
+func (p *Peer) info() Info {
+	return Info{ID: p.ID, Name: p.Name, Role: p.Role, Stream: p.ID, Muted: p.hostMuted.Load()}
+}
 
 func (p *Peer) send(ctx context.Context, m Message) error {
 	p.sendMu.Lock()
@@ -63,23 +106,21 @@ func (p *Peer) send(ctx context.Context, m Message) error {
 	return p.conn.Write(ctx, m)
 }
 
-// Join runs a participant's session until they leave or the room ends. The
-// caller has admitted them (who, which role).
+// Join runs the session of a participant let straight in; see Session.
 func (r *Room) Join(ctx context.Context, id, name string, role Role, conn Conn) error {
-	r.mu.Lock()
-	if r.ended {
-		r.mu.Unlock()
-		return errors.New("media: the visit is over")
-	}
-	r.mu.Unlock()
-	pc, err := r.server.api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		return fmt.Errorf("media: peer connection: %w", err)
-	}
-	p := &Peer{ID: id, Name: name, Role: role, room: r, pc: pc, conn: conn, closed: make(chan struct{}), senders: map[*forward]*webrtc.RTPSender{}}
-	defer p.close()
-	// Closing the peer (the room ending, the connection failing) ends the
-	// session even while it waits for a message.
+	_, err := r.Session(ctx, Participant{ID: id, Name: name, Role: role, Admitted: true}, conn)
+	return err
+}
+
+// Session runs a participant's session until they leave or the room ends,
+// and says why it ended (LeftLeft, LeftNetwork, EndedByHost, …). The
+// caller has checked who they are and which role they have.
+func (r *Room) Session(ctx context.Context, pt Participant, conn Conn) (string, error) {
+	p := &Peer{ID: pt.ID, Name: pt.Name, Role: pt.Role, room: r, conn: conn, admit: make(chan struct{}), closed: make(chan struct{}),
+		senders: map[*forward]*webrtc.RTPSender{}}
+	defer p.close(LeftLeft)
+	// Closing the peer (the room ending, a host removing them, the
+	// connection failing) ends the session even while it waits.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -89,17 +130,44 @@ func (r *Room) Join(ctx context.Context, id, name string, role Role, conn Conn) 
 		case <-ctx.Done():
 		}
 	}()
+	// One reader for the whole session, in the waiting room and in the call.
+	msgs := make(chan Message)
+	go func() {
+		defer close(msgs)
+		for {
+			m, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if in, err := r.wait(ctx, p, pt.Admitted, msgs); !in {
+		return p.reason(), err
+	}
+
+	pc, err := r.server.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return "", fmt.Errorf("media: peer connection: %w", err)
+	}
+	if !p.setPC(pc) {
+		return p.reason(), nil
+	}
 	// A data channel gives every offer, even a monitor's before anyone
 	// publishes, a transport to connect.
 	if _, err := pc.CreateDataChannel("control", nil); err != nil {
-		return fmt.Errorf("media: data channel: %w", err)
+		return "", fmt.Errorf("media: data channel: %w", err)
 	}
 	// What the participant may send: audio and video, or nothing (a monitor).
-	dir := webrtc.RTPTransceiverDirectionRecvonly
+	role := pt.Role
 	if role.Publishes() {
 		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
-			if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: dir}); err != nil {
-				return fmt.Errorf("media: transceiver: %w", err)
+			if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+				return "", fmt.Errorf("media: transceiver: %w", err)
 			}
 		}
 	}
@@ -124,17 +192,27 @@ func (r *Room) Join(ctx context.Context, id, name string, role Role, conn Conn) 
 		r.publish(p, t)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		r.server.log.Debug("media: connection state", slog.String("room", r.id), slog.String("peer", id), slog.String("state", s.String()))
-		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
-			p.close()
+		r.server.log.Debug("media: connection state", slog.String("room", r.id), slog.String("peer", p.ID), slog.String("state", s.String()))
+		switch s {
+		case webrtc.PeerConnectionStateFailed:
+			// The page asks for an ICE restart when its network comes back;
+			// if none succeeds in time, the participant is gone.
+			time.AfterFunc(restartGrace, func() {
+				if pc.ConnectionState() == webrtc.PeerConnectionStateFailed {
+					p.close(LeftNetwork)
+				}
+			})
+		case webrtc.PeerConnectionStateClosed:
+			p.close(LeftLeft)
 		}
 	})
 
 	r.mu.Lock()
-	if old, ok := r.peers[id]; ok {
-		old.close() // the same person reconnecting: the new session wins
+	if old, ok := r.peers[p.ID]; ok {
+		old.close(LeftReplaced) // the same person reconnecting: the new session wins
 	}
-	r.peers[id] = p
+	r.peers[p.ID] = p
+	p.hostMuted.Store(r.muted[p.ID])
 	for _, f := range r.tracks {
 		if f.from != p {
 			p.subscribe(f)
@@ -142,20 +220,28 @@ func (r *Room) Join(ctx context.Context, id, name string, role Role, conn Conn) 
 	}
 	r.mu.Unlock()
 	defer r.leave(p)
+	if pt.Entered != nil {
+		pt.Entered()
+	}
 	r.announce(ctx)
-	if err := p.negotiate(ctx); err != nil {
-		return err
+	if err := p.negotiate(ctx, false); err != nil {
+		return "", err
 	}
 
 	for {
-		m, err := conn.Read(ctx)
-		if err != nil {
-			return nil // the participant left, or the room ended
+		var m Message
+		var ok bool
+		select {
+		case m, ok = <-msgs:
+		case <-ctx.Done():
+		}
+		if !ok {
+			return p.reason(), nil // the participant left, or was taken out
 		}
 		switch m.Type {
 		case "answer":
 			if err := p.onAnswer(ctx, m.SDP); err != nil {
-				return err
+				return "", err
 			}
 		case "candidate":
 			if m.Candidate != nil {
@@ -163,13 +249,39 @@ func (r *Room) Join(ctx context.Context, id, name string, role Role, conn Conn) 
 					r.server.log.Debug("media: bad candidate", slog.String("error", err.Error()))
 				}
 			}
+		case "restart":
+			// The page's network changed: new ICE credentials, same call.
+			if err := p.negotiate(ctx, true); err != nil {
+				return "", err
+			}
 		case "end":
 			if !role.Ends() {
 				_ = p.send(ctx, Message{Type: "error", Error: "only a consular officer can end the visit"})
 				continue
 			}
-			r.End(EndedByHost)
-			return nil
+			reason := EndedByHost
+			if role == RoleMonitor {
+				reason = EndedByMonitor
+			}
+			r.end(reason, p.info())
+			return reason, nil
+		case "admit", "remove", "mute":
+			if role != RoleOfficer {
+				_ = p.send(ctx, Message{Type: "error", Error: "only a consular officer can admit, mute or remove participants"})
+				continue
+			}
+			var err error
+			switch m.Type {
+			case "admit":
+				err = r.admit(m.ID)
+			case "remove":
+				err = r.remove(m.ID, true)
+			case "mute":
+				err = r.mute(m.ID, m.Muted)
+			}
+			if err != nil {
+				_ = p.send(ctx, Message{Type: "error", Error: err.Error()})
+			}
 		case "offer":
 			// The server makes the offers; a browser offering is refused. A
 			// monitor's offer with tracks is refused by the same rule.
@@ -178,17 +290,128 @@ func (r *Room) Join(ctx context.Context, id, name string, role Role, conn Conn) 
 	}
 }
 
+// wait keeps p in the waiting room until a host admits them, and says
+// whether they got in: false when they left, were removed or the call
+// ended meanwhile (the error says the call was over before they came).
+func (r *Room) wait(ctx context.Context, p *Peer, admitted bool, msgs <-chan Message) (bool, error) {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return false, errOver
+	}
+	if admitted {
+		r.admitted[p.ID] = true
+	}
+	if r.admitted[p.ID] {
+		r.mu.Unlock()
+		return true, nil
+	}
+	old := r.waiting[p.ID]
+	r.waiting[p.ID] = p
+	r.mu.Unlock()
+	if old != nil {
+		old.close(LeftReplaced)
+	}
+	_ = p.send(ctx, Message{Type: "waiting"})
+	r.announce(ctx) // the hosts see who waits
+	for {
+		select {
+		case <-p.admit:
+			return true, nil
+		case _, ok := <-msgs:
+			if ok {
+				continue // nothing to say while waiting
+			}
+		case <-ctx.Done():
+		}
+		r.mu.Lock()
+		if r.waiting[p.ID] == p {
+			delete(r.waiting, p.ID)
+		}
+		r.mu.Unlock()
+		r.announce(context.WithoutCancel(ctx))
+		r.vacate()
+		return false, nil
+	}
+}
+
+// admit lets someone in from the waiting room.
+func (r *Room) admit(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.waiting[id]
+	if p == nil {
+		return errors.New("nobody of that name is waiting")
+	}
+	delete(r.waiting, id)
+	r.admitted[id] = true
+	close(p.admit)
+	return nil
+}
+
+// remove takes someone out of the call or the waiting room: to come back
+// they must be admitted again. A host cannot remove an officer.
+func (r *Room) remove(id string, byHost bool) error {
+	r.mu.Lock()
+	p := r.peers[id]
+	if p == nil {
+		p = r.waiting[id]
+	}
+	if p == nil {
+		r.mu.Unlock()
+		return errors.New("nobody of that name is in the call")
+	}
+	if byHost && p.Role == RoleOfficer {
+		r.mu.Unlock()
+		return errors.New("an officer cannot be removed from the call")
+	}
+	if r.waiting[id] == p {
+		delete(r.waiting, id)
+	}
+	delete(r.admitted, id)
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = p.send(ctx, Message{Type: "ended", Reason: EndedRemoved})
+	p.close(EndedRemoved)
+	return nil
+}
+
+// mute silences (or lets speak again) a participant for everyone: the
+// server stops forwarding their sound, whatever their page does.
+func (r *Room) mute(id string, on bool) error {
+	r.mu.Lock()
+	p := r.peers[id]
+	if p == nil || !p.Role.Publishes() {
+		r.mu.Unlock()
+		return errors.New("nobody of that name speaks in the call")
+	}
+	if on {
+		r.muted[id] = true
+	} else {
+		delete(r.muted, id)
+	}
+	p.hostMuted.Store(on)
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = p.send(ctx, Message{Type: "muted", Muted: on})
+	r.announce(ctx)
+	return nil
+}
+
 // negotiate sends a new offer, or marks one as wanted if an answer is awaited.
 // Candidates gathered before the first offer is out wait for it: the lock is
 // held until the offer and the queue are sent, so none overtakes it.
-func (p *Peer) negotiate(ctx context.Context) error {
+func (p *Peer) negotiate(ctx context.Context, restart bool) error {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
 	if p.waiting {
 		p.pending = true
+		p.pendingRestart = p.pendingRestart || restart
 		return nil
 	}
-	offer, err := p.pc.CreateOffer(nil)
+	offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
 	if err == nil {
 		err = p.pc.SetLocalDescription(offer)
 	}
@@ -213,11 +436,11 @@ func (p *Peer) onAnswer(ctx context.Context, sdp string) error {
 	}
 	p.negMu.Lock()
 	p.waiting = false
-	again := p.pending
-	p.pending = false
+	again, restart := p.pending, p.pendingRestart
+	p.pending, p.pendingRestart = false, false
 	p.negMu.Unlock()
 	if again {
-		return p.negotiate(ctx)
+		return p.negotiate(ctx, restart)
 	}
 	return nil
 }
@@ -242,7 +465,7 @@ func (r *Room) publish(from *Peer, t *webrtc.TrackRemote) {
 	r.mu.Unlock()
 	ctx := context.Background()
 	for _, p := range others {
-		if err := p.negotiate(ctx); err != nil {
+		if err := p.negotiate(ctx, false); err != nil {
 			r.server.log.Debug("media: renegotiate", slog.String("error", err.Error()))
 		}
 	}
@@ -251,11 +474,15 @@ func (r *Room) publish(from *Peer, t *webrtc.TrackRemote) {
 	}
 	// Copy packets without decoding. Header extensions are dropped: their ids
 	// are the publisher's, and a subscriber reads them differently.
+	audio := t.Kind() == webrtc.RTPCodecTypeAudio
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {
 			return
+		}
+		if audio && from.hostMuted.Load() {
+			continue // a host muted them: nobody hears them
 		}
 		pkt, err := parseRTP(buf[:n])
 		if err != nil {
@@ -318,25 +545,38 @@ func (p *Peer) subscribe(f *forward) {
 	}()
 }
 
-// announce tells everyone who is in the room.
+// announce tells everyone who is in the room, and the officers who waits.
 func (r *Room) announce(ctx context.Context) {
 	r.mu.Lock()
-	var list []Info
+	var list, waiting []Info
 	var peers []*Peer
 	for _, p := range r.peers {
 		list = append(list, p.info())
 		peers = append(peers, p)
 	}
+	for _, p := range r.waiting {
+		waiting = append(waiting, p.info())
+	}
 	r.mu.Unlock()
+	sortInfo(list)
+	sortInfo(waiting)
+	for _, p := range peers {
+		m := Message{Type: "participants", Participants: list}
+		if p.Role == RoleOfficer {
+			m.Waiting = waiting
+		}
+		_ = p.send(ctx, m)
+	}
+}
+
+// sortInfo orders people by role (officers first, the monitor last), then name.
+func sortInfo(list []Info) {
 	slices.SortFunc(list, func(a, b Info) int {
 		if c := cmp.Compare(roleOrder[a.Role], roleOrder[b.Role]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Name, b.Name)
 	})
-	for _, p := range peers {
-		_ = p.send(ctx, Message{Type: "participants", Participants: list})
-	}
 }
 
 func (r *Room) leave(p *Peer) {
@@ -360,30 +600,38 @@ func (r *Room) leave(p *Peer) {
 		kept = append(kept, f)
 	}
 	r.tracks = kept
-	empty := len(r.peers) == 0
+	r.mu.Unlock()
+	ctx := context.Background()
+	for _, o := range affected {
+		_ = o.negotiate(ctx, false)
+	}
+	r.announce(ctx)
+	r.vacate()
+}
+
+// vacate forgets a room nobody is in or waiting for, unless it ended (an
+// ended room stays, so that nobody starts the call again).
+func (r *Room) vacate() {
+	r.mu.Lock()
+	empty := len(r.peers) == 0 && len(r.waiting) == 0 && !r.ended
 	if empty {
 		for _, t := range r.timers {
 			t.Stop()
 		}
 	}
-	ended := r.ended
 	r.mu.Unlock()
-	ctx := context.Background()
-	for _, o := range affected {
-		_ = o.negotiate(ctx)
-	}
-	r.announce(ctx)
-	if empty && !ended {
+	if empty {
 		r.server.drop(r)
 	}
 }
 
 // Why a call ended, as sent to the pages.
 const (
-	EndedByHost   = "host"    // an officer ended it
-	EndedTimeUp   = "time"    // the scheduled end (and grace) passed
-	EndedShutdown = "server"  // the server is stopping
-	EndedRemoved  = "removed" // this participant was taken out (their link withdrawn)
+	EndedByHost    = "host"    // an officer ended it
+	EndedByMonitor = "monitor" // the detaining state's monitor cut it
+	EndedTimeUp    = "time"    // the scheduled end (and grace) passed
+	EndedShutdown  = "server"  // the server is stopping
+	EndedRemoved   = "removed" // this participant was taken out (by a host, or their link withdrawn)
 )
 
 // Limit ends the call at the given time, after warning everyone warn
@@ -395,7 +643,7 @@ func (r *Room) Limit(at time.Time, warn time.Duration) {
 		return
 	}
 	endIn := time.Until(at)
-	r.timers = []*time.Timer{time.AfterFunc(endIn, func() { r.End(EndedTimeUp) })}
+	r.timers = []*time.Timer{time.AfterFunc(endIn, func() { r.end(EndedTimeUp, Info{}) })}
 	if warnIn := endIn - warn; warnIn > 0 {
 		r.timers = append(r.timers, time.AfterFunc(warnIn, func() {
 			r.broadcast(Message{Type: "ending", Seconds: int(warn.Seconds())})
@@ -403,11 +651,15 @@ func (r *Room) Limit(at time.Time, warn time.Duration) {
 	}
 }
 
-// broadcast sends m to everyone in the room, and says who that was.
+// broadcast sends m to everyone in the room and its waiting room, and says
+// who that was.
 func (r *Room) broadcast(m Message) []*Peer {
 	r.mu.Lock()
-	peers := make([]*Peer, 0, len(r.peers))
+	peers := make([]*Peer, 0, len(r.peers)+len(r.waiting))
 	for _, p := range r.peers {
+		peers = append(peers, p)
+	}
+	for _, p := range r.waiting {
 		peers = append(peers, p)
 	}
 	r.mu.Unlock()
@@ -420,15 +672,25 @@ func (r *Room) broadcast(m Message) []*Peer {
 }
 
 // End closes the call for everyone, saying why (EndedByHost, …).
-func (r *Room) End(reason string) {
+func (r *Room) End(reason string) { r.end(reason, Info{}) }
+
+// end closes the call, once; by is who ended it, if someone did.
+func (r *Room) end(reason string, by Info) {
 	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return
+	}
 	for _, t := range r.timers {
 		t.Stop()
 	}
 	r.ended = true
 	r.mu.Unlock()
+	if r.server.onEnd != nil {
+		r.server.onEnd(r.id, reason, by)
+	}
 	for _, p := range r.broadcast(Message{Type: "ended", Reason: reason}) {
-		p.close()
+		p.close(reason)
 	}
 	// The room stays, ended, so that nobody starts the call again.
 }
@@ -440,9 +702,41 @@ func (r *Room) Ended() bool {
 	return r.ended
 }
 
-func (p *Peer) close() {
-	p.once.Do(func() {
-		close(p.closed)
-		_ = p.pc.Close()
-	})
+// close ends p's session, saying why; only the first reason counts.
+func (p *Peer) close(why string) {
+	p.mu.Lock()
+	if p.why != "" {
+		p.mu.Unlock()
+		return
+	}
+	p.why = why
+	pc := p.pc
+	close(p.closed)
+	p.mu.Unlock()
+	if pc != nil {
+		_ = pc.Close()
+	}
+}
+
+// setPC gives p its connection, unless p was closed meanwhile (then the
+// connection is closed and false returned).
+func (p *Peer) setPC(pc *webrtc.PeerConnection) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.why != "" {
+		_ = pc.Close()
+		return false
+	}
+	p.pc = pc
+	return true
+}
+
+// reason says why p's session ended (LeftLeft if nothing else was said).
+func (p *Peer) reason() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.why == "" {
+		return LeftLeft
+	}
+	return p.why
 }

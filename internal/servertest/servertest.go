@@ -32,7 +32,7 @@ type Server struct {
 
 var runningAt = regexp.MustCompile(`is running at (https?://127\.0\.0\.1:\d+)`)
 
-// Start runs "attache serve --addr 127.0.0.1:0 --media-udp 127.0.0.1:0 ARGS…" until the test ends,
+// Start runs "attache serve --addr 127.0.0.1:0 --media-udp 127.0.0.1:0 --media-tcp 127.0.0.1:0 ARGS…" until the test ends,
 // and returns once it listens. The test fails if it exits early or does not
 // stop within 20 seconds of the end.
 func Start(t testing.TB, args ...string) *Server {
@@ -40,7 +40,7 @@ func Start(t testing.TB, args ...string) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &Buffer{}
 	done := make(chan int, 1)
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--media-udp", "127.0.0.1:0"}, args...)
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--media-udp", "127.0.0.1:0", "--media-tcp", "127.0.0.1:0"}, args...)
 	go func() {
 		done <- cli.Run(ctx, args, cli.IO{Stdin: strings.NewReader(""), Stdout: out, Stderr: io.Discard,
 			Getenv: func(string) string { return "" }})

@@ -36,10 +36,6 @@ type Link struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// OpensBefore is how long before a visit's start its links work and its
-// waiting room opens.
-const OpensBefore = 15 * time.Minute
-
 func hashLink(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
@@ -164,12 +160,12 @@ var (
 // open. Every use is audited with the holder as the actor.
 func (s *Service) Admit(ctx context.Context, token, address string) (*Admission, error) {
 	var ad Admission
-	var revoked sql.NullInt64
+	var revoked, ended sql.NullInt64
 	var status string
 	var st, en int64
-	err := s.db.QueryRowContext(ctx, `SELECT l.id, l.visit_id, v.case_id, l.role, l.name, l.revoked_at, v.status, v.starts, v.ends, v.modality, COALESCE(f.time_zone, '')
+	err := s.db.QueryRowContext(ctx, `SELECT l.id, l.visit_id, v.case_id, l.role, l.name, l.revoked_at, v.status, v.starts, v.ends, v.modality, COALESCE(f.time_zone, ''), v.call_ended
 		FROM visit_links l JOIN visits v ON v.id = l.visit_id LEFT JOIN facilities f ON f.id = v.facility_id WHERE l.token_hash = $1`, hashLink(token)).
-		Scan(&ad.LinkID, &ad.VisitID, &ad.CaseID, &ad.Role, &ad.Name, &revoked, &status, &st, &en, &ad.Modality, &ad.Zone)
+		Scan(&ad.LinkID, &ad.VisitID, &ad.CaseID, &ad.Role, &ad.Name, &revoked, &status, &st, &en, &ad.Modality, &ad.Zone, &ended)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrLinkUnknown
 	}
@@ -177,14 +173,14 @@ func (s *Service) Admit(ctx context.Context, token, address string) (*Admission,
 		return nil, fmt.Errorf("read link: %w", err)
 	}
 	ad.Starts, ad.Ends = db.Time(st), db.Time(en)
-	ad.Opens = ad.Starts.Add(-OpensBefore)
+	ad.Opens = ad.Starts.Add(-s.times.OpensBefore)
 	now := s.now()
 	switch {
 	case revoked.Valid:
 		return nil, ErrLinkRevoked
 	case status == "cancelled" || status == "refused_by_detainee" || status == "no_show":
 		return nil, ErrVisitOff
-	case status == "held" || status == "cut_short" || !now.Before(ad.Ends):
+	case status == "held" || status == "cut_short" || ended.Valid || !now.Before(ad.Ends):
 		ad.State = "over"
 	case now.Before(ad.Opens):
 		ad.State = "waiting"

@@ -63,6 +63,11 @@ type Visit struct {
 	CancelledBy  string        `json:"cancelled_by,omitempty"`
 	CancelReason string        `json:"cancel_reason,omitempty"`
 	Participants []Participant `json:"participants"`
+	// CallEnded is when the call ended for everyone, and CallEndReason why
+	// (host, monitor, time); Presence is who was in the call when.
+	CallEnded     *time.Time `json:"call_ended,omitempty"`
+	CallEndReason string     `json:"call_end_reason,omitempty"`
+	Presence      []Presence `json:"presence,omitempty"`
 }
 
 // Service schedules visits.
@@ -72,12 +77,13 @@ type Service struct {
 	cases  *cases.Service
 	access *access.Service
 	policy auth.Policy
+	times  Times
 	now    func() time.Time
 }
 
-// NewService returns the visit scheduler.
+// NewService returns the visit scheduler, with the default Times.
 func NewService(d *db.DB, a *audit.Log, c *cases.Service, acc *access.Service) *Service {
-	return &Service{db: d, audit: a, cases: c, access: acc, now: time.Now}
+	return &Service{db: d, audit: a, cases: c, access: acc, times: DefaultTimes, now: time.Now}
 }
 
 // SetClock replaces the clock, for tests.
@@ -619,7 +625,7 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT v.id, COALESCE(v.facility_id, ''), COALESCE(v.terminal_id, ''), v.modality, v.starts, v.ends, v.status,
-		COALESCE(v.request_id, ''), v.conditions, v.cancelled_by, v.cancel_reason, COALESCE(f.time_zone, '')
+		COALESCE(v.request_id, ''), v.conditions, v.cancelled_by, v.cancel_reason, COALESCE(f.time_zone, ''), v.call_ended, v.call_end_reason
 		FROM visits v LEFT JOIN facilities f ON f.id = v.facility_id WHERE v.case_id = $1 ORDER BY v.starts`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("list visits: %w", err)
@@ -628,15 +634,24 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 	for rows.Next() {
 		v := Visit{CaseID: caseID}
 		var st, en int64
+		var ended sql.NullInt64
 		if err := rows.Scan(&v.ID, &v.FacilityID, &v.TerminalID, &v.Modality, &st, &en, &v.Status, &v.RequestID, &v.Conditions,
-			&v.CancelledBy, &v.CancelReason, &v.Zone); err != nil {
+			&v.CancelledBy, &v.CancelReason, &v.Zone, &ended, &v.CallEndReason); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list visits: %w", err)
 		}
 		v.Starts, v.Ends = db.Time(st), db.Time(en)
+		if ended.Valid {
+			t := db.Time(ended.Int64)
+			v.CallEnded = &t
+		}
 		out = append(out, v)
 	}
 	rows.Close()
+	presence, err := s.presenceOf(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
 		prow, err := s.db.QueryContext(ctx, `SELECT role, COALESCE(user_id, ''), name, language FROM visit_participants WHERE visit_id = $1 ORDER BY role, name`, out[i].ID)
 		if err != nil {
@@ -651,6 +666,7 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 			out[i].Participants = append(out[i].Participants, p)
 		}
 		prow.Close()
+		out[i].Presence = presence[out[i].ID]
 	}
 	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.visits_view", ObjectType: "case", ObjectID: caseID})
 }
@@ -700,7 +716,7 @@ func (s *Service) SetStatus(ctx context.Context, a cases.Actor, caseID, visitID,
 			return problem.Field("to", fmt.Sprintf("A visit that is %s cannot become %s.", strings.ToLower(Statuses.Label(from)), strings.ToLower(Statuses.Label(to))))
 		}
 		now, start := s.now(), db.Time(starts)
-		if (to == "in_progress" && now.Before(start.Add(-OpensBefore))) || ((to == "held" || to == "cut_short") && now.Before(start)) {
+		if (to == "in_progress" && now.Before(start.Add(-s.times.OpensBefore))) || ((to == "held" || to == "cut_short") && now.Before(start)) {
 			return problem.Field("to", "The visit has not started yet.")
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE visits SET status = $3, updated_at = $4 WHERE id = $1 AND case_id = $2 AND status = $5`,

@@ -2,6 +2,7 @@ package visits_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -337,6 +338,126 @@ func TestJoinLinks(t *testing.T) {
 		links, _ := fx.visits.Links(ctx, a, fx.caseID, v.ID)
 		if len(links) != 1 || !links[0].Revoked || links[0].LastUsed.IsZero() {
 			t.Errorf("links %+v", links)
+		}
+	})
+}
+
+// The call's record: entering starts the visit, each session is kept with
+// why it ended and its quality, the end is kept once and closes the call
+// for good (links and officers are turned away), and sessions a stopped
+// server left open are closed at the next start.
+func TestCallRecord(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		ctx := context.Background()
+		v, _, err := fx.book("barton", "2020-11-19 10:00", 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := fx.as("barton")
+		token, _, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, "detainee", "Terminal 3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.visits.SetTimes(visits.Times{OpensBefore: 30 * time.Minute, Grace: time.Minute})
+		fx.clock.Add(3*24*time.Hour + 1*time.Hour + 35*time.Minute) // 09:35 in Beijing: open 25 minutes early
+		if _, err := fx.visits.EnterCall(ctx, a, fx.caseID, v.ID); err != nil {
+			t.Fatalf("the room opens 30 minutes before: %v", err)
+		}
+		fx.visits.SetTimes(visits.DefaultTimes)
+		if _, err := fx.visits.EnterCall(ctx, a, fx.caseID, v.ID); err == nil || !strings.Contains(err.Error(), "opens 15 minutes before") {
+			t.Errorf("with the default times at 25 minutes before: %v", err)
+		}
+		fx.clock.Add(20 * time.Minute) // 09:55
+
+		officer := visits.Seat{VisitID: v.ID, CaseID: fx.caseID, Participant: "user:" + fx.users["barton"].ID, Name: "Dominic Barton", Role: "officer",
+			Actor: fx.users["barton"].Actor("192.0.2.1")}
+		detainee := visits.Seat{VisitID: v.ID, CaseID: fx.caseID, Participant: "link:1", Name: "Terminal 3", Role: "detainee",
+			Actor: audit.Actor{ID: "link:1", Name: "Terminal 3"}}
+		p1, err := fx.visits.CallEntered(ctx, officer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.clock.Add(time.Second)
+		list, _ := fx.visits.ForCase(ctx, a, fx.caseID)
+		if list[0].Status != "in_progress" || len(list[0].Presence) != 1 || list[0].Presence[0].Left != nil {
+			t.Fatalf("after the officer entered: %+v", list[0])
+		}
+		p2, _ := fx.visits.CallEntered(ctx, detainee)
+		fx.clock.Add(4 * time.Minute)
+		if err := fx.visits.CallLeft(ctx, detainee, p2, "network", visits.Quality{}); err != nil {
+			t.Fatal(err)
+		}
+		p3, _ := fx.visits.CallEntered(ctx, detainee) // the terminal reconnects
+		var q visits.Quality
+		q.Add(1, 80, 4, 900, 1100)
+		q.Add(3, 120, 6, 700, 1300)
+		q.Add(-1, 10, 1, 1, 1) // nonsense from a page: ignored
+		q.Add(200, 10, 1, 1, 1)
+		fx.clock.Add(20 * time.Minute)
+		if err := fx.visits.CallLeft(ctx, detainee, p3, "host", visits.Quality{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := fx.visits.CallLeft(ctx, officer, p1, "host", q); err != nil {
+			t.Fatal(err)
+		}
+		if err := fx.visits.CallLeft(ctx, officer, p1, "left", visits.Quality{}); err != nil {
+			t.Errorf("closing a closed session: %v", err)
+		}
+		if err := fx.visits.CallEnded(ctx, v.ID, "host", officer.Actor); err != nil {
+			t.Fatal(err)
+		}
+		fx.clock.Add(time.Minute)
+		if err := fx.visits.CallEnded(ctx, v.ID, "time", audit.System); err != nil {
+			t.Fatal(err)
+		}
+		if over, err := fx.visits.CallOver(ctx, v.ID); !over || err != nil {
+			t.Errorf("call over: %v %v", over, err)
+		}
+		if _, err := fx.visits.EnterCall(ctx, a, fx.caseID, v.ID); err != visits.ErrVisitOver {
+			t.Errorf("an officer entering an ended call: %v", err)
+		}
+		if _, err := fx.visits.Admit(ctx, token, "198.51.100.4"); err != visits.ErrVisitOver {
+			t.Errorf("a link to an ended call: %v", err)
+		}
+
+		list, err = fx.visits.ForCase(ctx, a, fx.caseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := list[0]
+		if got.CallEnded == nil || got.CallEndReason != "host" {
+			t.Errorf("call end %v %q, want the officer's, kept once", got.CallEnded, got.CallEndReason)
+		}
+		var rows []string
+		for _, p := range got.Presence {
+			rows = append(rows, fmt.Sprintf("%s %s %d' %s", p.Name, p.Role, p.Minutes(fx.clock.Now()), p.Reason))
+		}
+		if want := "Dominic Barton officer 24' host|Terminal 3 detainee 4' network|Terminal 3 detainee 20' host"; strings.Join(rows, "|") != want {
+			t.Errorf("presence\n%s\nwant\n%s", strings.Join(rows, "|"), want)
+		}
+		oq := got.Presence[0].Quality
+		if oq.Samples != 2 || oq.LossPct != 2 || oq.RTTms != 100 || oq.RTTMaxMs != 120 || oq.KbpsOut != 1200 || oq.Grade() != "fair" {
+			t.Errorf("quality %+v grade %s", oq, oq.Grade())
+		}
+		if g := got.Presence[1].Quality.Grade(); g != "" {
+			t.Errorf("grade without reports: %q", g)
+		}
+
+		// A server that stopped mid-call: its open sessions are closed at start.
+		v2, _, err := fx.book("barton", "2020-11-20 10:00", 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.visits.CallEntered(ctx, visits.Seat{VisitID: v2.ID, CaseID: fx.caseID, Participant: "link:2", Name: "T", Role: "detainee",
+			Actor: audit.System}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := fx.visits.CloseStalePresence(ctx); n != 1 || err != nil {
+			t.Errorf("stale sessions closed: %d %v", n, err)
+		}
+		if over, _ := fx.visits.CallOver(ctx, v2.ID); over {
+			t.Error("a server stop ended the call for good")
 		}
 	})
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -120,6 +121,31 @@ func TestCallSignalling(t *testing.T) {
 	}
 	defer officerWS.CloseNow()
 
+	// The terminal waits; the officer sees it waiting and admits it.
+	var m media.Message
+	if err := wsjson.Read(ctx, terminal, &m); err != nil || m.Type != "waiting" {
+		t.Fatalf("the terminal was not told to wait: %+v %v", m, err)
+	}
+	for waiting := ""; waiting == ""; {
+		if err := wsjson.Read(ctx, officerWS, &m); err != nil {
+			t.Fatalf("the officer never saw the terminal waiting: %v", err)
+		}
+		for _, w := range m.Waiting {
+			if w.Name == "Terminal 3" && w.Role == media.RoleDetainee {
+				waiting = w.ID
+			}
+		}
+		if waiting != "" {
+			if err := wsjson.Write(ctx, officerWS, media.Message{Type: "admit", ID: waiting}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A page's quality report is kept in the call record.
+	if err := wsjson.Write(ctx, officerWS, media.Message{Type: "stats", Stats: &media.Stats{LossPct: 0.5, RTTms: 40, JitterMs: 3, KbpsIn: 900, KbpsOut: 1200}}); err != nil {
+		t.Fatal(err)
+	}
+
 	for name, c := range map[string]*websocket.Conn{"terminal": terminal, "officer": officerWS} {
 		var offered bool
 		var roles []string
@@ -142,6 +168,10 @@ func TestCallSignalling(t *testing.T) {
 			t.Errorf("%s sees %s", name, got)
 		}
 	}
+	var status string
+	if err := h.db.QueryRowContext(ctx, `SELECT status FROM visits WHERE id = $1`, visitID).Scan(&status); err != nil || status != "in_progress" {
+		t.Errorf("visit status %q after the call started, want in_progress (%v)", status, err)
+	}
 	// The officer ends the visit: the call cannot be started again.
 	if err := wsjson.Write(ctx, officerWS, media.Message{Type: "end"}); err != nil {
 		t.Fatal(err)
@@ -162,11 +192,37 @@ func TestCallSignalling(t *testing.T) {
 	if n := h.auditActions(t)["visit.call_enter"]; n < 2 {
 		t.Errorf("%d call entries audited, want the page and the socket", n)
 	}
-	// Both left when the call ended: their presence is in the audit log.
+	// Both left when the call ended: their presence is on the visit, and
+	// in the audit log.
 	for deadline := time.Now().Add(5 * time.Second); h.auditActions(t)["visit.call_leave"] < 2; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d leaves audited, want the officer's and the terminal's", h.auditActions(t)["visit.call_leave"])
 		}
+	}
+	var reason string
+	if err := h.db.QueryRowContext(ctx, `SELECT call_end_reason FROM visits WHERE id = $1 AND call_ended IS NOT NULL`, visitID).Scan(&reason); err != nil || reason != "host" {
+		t.Errorf("the end kept on the visit: %q %v", reason, err)
+	}
+	rows, err := h.db.QueryContext(ctx, `SELECT name, role, reason, samples, rtt_ms FROM visit_presence WHERE visit_id = $1 AND left_at IS NOT NULL ORDER BY role`, visitID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name, role, why string
+		var samples int
+		var rtt float64
+		if err := rows.Scan(&name, &role, &why, &samples, &rtt); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s/%s/%s/%d/%.0f", name, role, why, samples, rtt))
+	}
+	if want := "Terminal 3/detainee/host/0/0,The consular_officer/officer/host/1/40"; strings.Join(got, ",") != want {
+		t.Errorf("presence %v, want %s", got, want)
+	}
+	if body := readBody(t, officer.get("/cases/"+caseID)); !strings.Contains(body, "Ended by the officer") || !strings.Contains(body, "Terminal 3") {
+		t.Error("the case page does not show the call record")
 	}
 }
 

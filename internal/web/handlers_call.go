@@ -2,9 +2,10 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -16,20 +17,70 @@ import (
 	"github.com/attache-org/attache/internal/visits"
 )
 
-// wsConn carries a call's signalling over a WebSocket.
-type wsConn struct{ c *websocket.Conn }
+// wsConn carries a call's signalling over a WebSocket. It keeps the
+// quality reports the page sends, and how the socket ended.
+type wsConn struct {
+	c       *websocket.Conn
+	mu      sync.Mutex
+	quality visits.Quality
+	readErr error
+}
 
-func (w wsConn) Read(ctx context.Context) (media.Message, error) {
+func (w *wsConn) Read(ctx context.Context) (media.Message, error) {
 	var m media.Message
 	err := wsjson.Read(ctx, w.c, &m)
-	return m, err
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		if w.readErr == nil {
+			w.readErr = err
+		}
+		return m, err
+	}
+	if m.Type == "stats" && m.Stats != nil {
+		st := m.Stats
+		w.quality.Add(st.LossPct, st.RTTms, st.JitterMs, st.KbpsIn, st.KbpsOut)
+	}
+	return m, nil
 }
 
 // Write gives up on a participant who does not read for ten seconds.
-func (w wsConn) Write(ctx context.Context, m media.Message) error {
+func (w *wsConn) Write(ctx context.Context, m media.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return wsjson.Write(ctx, w.c, m)
+}
+
+// dropped reports whether the socket broke rather than being closed by
+// the page (a closing handshake): the network, not a hang-up.
+func (w *wsConn) dropped() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.readErr != nil && websocket.CloseStatus(w.readErr) == -1
+}
+
+func (w *wsConn) summary() visits.Quality {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.quality
+}
+
+// CallEnded returns the media server's OnEnd hook: it keeps on the visit
+// that its call ended for everyone, and why. A call stopped by a shutdown
+// of the server is not ended: it can resume.
+func CallEnded(vs *visits.Service, log *slog.Logger) func(room, reason string, by media.Info) {
+	return func(room, reason string, by media.Info) {
+		if reason == media.EndedShutdown {
+			return
+		}
+		actor := audit.System
+		if by.ID != "" {
+			actor = audit.Actor{ID: strings.TrimPrefix(by.ID, "user:"), Name: by.Name}
+		}
+		if err := vs.CallEnded(context.Background(), room, reason, actor); err != nil {
+			log.Error("call: record the end", slog.String("visit", room), slog.String("reason", reason), slog.String("error", err.Error()))
+		}
+	}
 }
 
 var errCallsOff = problem.New(problem.Internal, "Calls are not available on this server.")
@@ -40,18 +91,24 @@ type seat struct {
 	ends          time.Time // the scheduled end
 	id, name      string    // the participant, as the others see them
 	role          media.Role
+	admitted      bool // straight in, without the waiting room
 	actor         audit.Actor
 }
 
 // call upgrades the request to the call's signalling WebSocket and runs the
 // participant's session until they leave or the call ends. Only the page's
-// own origin may open it.
+// own origin may open it. Who was in the call when, why they left and how
+// good their connection was are kept on the visit.
 func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
 	room := st.visit
 	if s.Media == nil {
 		return errCallsOff
 	}
-	if s.Media.Ended(room) {
+	over, err := s.Visits.CallOver(r.Context(), room)
+	if err != nil {
+		return err
+	}
+	if over || s.Media.Ended(room) {
 		return visits.ErrVisitOver
 	}
 	// The server's read and write timeouts are for requests, not for a
@@ -67,17 +124,30 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
 	c.SetReadLimit(256 << 10)
 	// The call ends at the scheduled end plus the grace, whoever joined
 	// when; everyone is warned five minutes before the scheduled end.
+	times := s.Visits.Times()
 	rm := s.Media.Room(room)
-	rm.Limit(st.ends.Add(visits.EndGrace), visits.EndWarning+visits.EndGrace)
-	joined := time.Now()
-	err = rm.Join(r.Context(), st.id, st.name, st.role, wsConn{c})
-	// Presence: who was in the call, in which role, for how long.
-	detail := fmt.Sprintf("visit=%s role=%s seconds=%d", room, st.role, int(time.Since(joined).Seconds()))
-	if err != nil {
-		detail += " error=" + err.Error()
-	}
-	if aerr := s.Audit.Record(context.WithoutCancel(r.Context()), audit.Entry{Actor: st.actor, Action: "visit.call_leave", ObjectType: "case", ObjectID: st.caseID, Detail: detail}); aerr != nil {
-		s.Log.Error("call: audit the leave", slog.String("visit", room), slog.String("error", aerr.Error()))
+	rm.Limit(st.ends.Add(times.Grace), visits.EndWarning+times.Grace)
+	conn := &wsConn{c: c}
+	vs := visits.Seat{VisitID: room, CaseID: st.caseID, Participant: st.id, Name: st.name, Role: string(st.role), Actor: st.actor}
+	ctx := context.WithoutCancel(r.Context())
+	var presence string
+	reason, err := rm.Session(r.Context(), media.Participant{ID: st.id, Name: st.name, Role: st.role, Admitted: st.admitted, Entered: func() {
+		id, err := s.Visits.CallEntered(ctx, vs)
+		if err != nil {
+			s.Log.Error("call: record the entry", slog.String("visit", room), slog.String("error", err.Error()))
+		}
+		presence = id
+	}}, conn)
+	if presence != "" {
+		if reason == media.LeftLeft && conn.dropped() {
+			reason = media.LeftNetwork
+		}
+		if err != nil {
+			reason = "error"
+		}
+		if lerr := s.Visits.CallLeft(ctx, vs, presence, reason, conn.summary()); lerr != nil {
+			s.Log.Error("call: record the leave", slog.String("visit", room), slog.String("error", lerr.Error()))
+		}
 	}
 	if err != nil {
 		s.Log.Warn("call: session failed", slog.String("visit", room), slog.String("participant", st.id), slog.String("error", err.Error()))
@@ -120,7 +190,7 @@ func (s *Server) callPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := s.view(r, "Consular visit")
-	v.Data = map[string]any{"Visit": visit, "Publish": true, "CanEnd": true, "Ends": visit.Ends, "Socket": "/cases/" + visit.CaseID + "/visits/" + visit.ID + "/call/ws"}
+	v.Data = map[string]any{"Visit": visit, "Publish": true, "Host": true, "CanEnd": true, "Ends": visit.Ends, "Socket": "/cases/" + visit.CaseID + "/visits/" + visit.ID + "/call/ws"}
 	return s.render(w, "call", v)
 }
 
@@ -135,5 +205,5 @@ func (s *Server) officerCall(w http.ResponseWriter, r *http.Request) error {
 		name = u.Username
 	}
 	return s.call(w, r, seat{visit: visit.ID, caseID: visit.CaseID, ends: visit.Ends, id: "user:" + u.ID, name: name, role: media.RoleOfficer,
-		actor: stateOf(r).actor()})
+		admitted: true, actor: stateOf(r).actor()})
 }

@@ -74,6 +74,7 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) error {
 	if ad != nil {
 		data["Video"] = visits.IsVideo(ad.Modality)
 		data["Publish"] = media.Role(ad.Role).Publishes()
+		data["CanEnd"] = media.Role(ad.Role) == media.RoleMonitor // the monitor can cut the call, visibly
 		data["Socket"] = r.URL.Path + "/ws"
 		data["Ends"] = ad.Ends
 	}

@@ -72,12 +72,13 @@ func newHarness(t testing.TB, d *db.DB) *harness {
 	if err := acc.SeedProfiles(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := media.New(media.Config{UDPAddr: "127.0.0.1:0", Loopback: true}, log)
+	vs := visits.NewService(d, a, cs, acc)
+	ms, err := media.New(media.Config{UDPAddr: "127.0.0.1:0", Loopback: true, OnEnd: web.CallEnded(vs, log)}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ms.Close() })
-	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Access: acc, Visits: visits.NewService(d, a, cs, acc), Catalog: cat, Log: log,
+	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Access: acc, Visits: vs, Catalog: cat, Log: log,
 		Registry: prometheus.NewRegistry(), Version: "test", Media: ms})
 	if err != nil {
 		t.Fatal(err)

@@ -133,7 +133,14 @@ var vocabularies = map[string]cases.Vocab{
 	"modes": access.Modes, "learned_via": access.LearnedVia, "assistance": access.Assistance,
 	"channels": access.Channels, "levels": access.Levels, "request_statuses": access.Statuses,
 	"visit_modalities": visits.Modalities, "visit_statuses": visits.Statuses, "link_roles": visits.LinkRoles,
+	"call_outcomes": visits.Outcomes,
 }
+
+// OpensMinutes is how long before a visit's start its room opens.
+func (v *view) OpensMinutes() int { return int(v.s.Visits.Times().OpensBefore.Minutes()) }
+
+// Now is the time the page is made, for durations still running.
+func (v *view) Now() time.Time { return time.Now() }
 
 // Local writes an instant in an IANA zone, the zone named.
 func (v *view) Local(t time.Time, zone string) string {

@@ -4,19 +4,30 @@
 // strictly in order, so that no candidate overtakes its offer. Each other
 // participant is a tile, found by the stream id the server gives their
 // tracks; the list of people says who is there and in which role, the
-// monitor included. Texts come from the page, in its language.
+// monitor included. A dropped connection is rejoined by itself (an ICE
+// restart when only the media path broke, a new session when the socket
+// did). Texts come from the page, in its language.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
   const root = document.getElementById("call");
   if (!root) return;
   const d = root.dataset;
-  const joinBtn = /** @type {HTMLButtonElement} */ (document.getElementById("call-join"));
-  const leaveBtn = /** @type {HTMLButtonElement} */ (document.getElementById("call-leave"));
-  const endBtn = /** @type {HTMLButtonElement|null} */ (document.getElementById("call-end"));
-  const statusEl = /** @type {HTMLElement} */ (document.getElementById("call-status"));
-  const tiles = /** @type {HTMLElement} */ (document.getElementById("call-tiles"));
-  const peopleEl = /** @type {HTMLElement} */ (document.getElementById("call-people"));
+  const host = d.host === "true";
+  const $ = (/** @type {string} */ id) => document.getElementById(id);
+  const joinBtn = /** @type {HTMLButtonElement} */ ($("call-join"));
+  const leaveBtn = /** @type {HTMLButtonElement} */ ($("call-leave"));
+  const endBtn = /** @type {HTMLButtonElement|null} */ ($("call-end"));
+  const micBtn = /** @type {HTMLButtonElement|null} */ ($("call-mic"));
+  const camBtn = /** @type {HTMLButtonElement|null} */ ($("call-cam"));
+  const statusEl = /** @type {HTMLElement} */ ($("call-status"));
+  const qualityEl = /** @type {HTMLElement} */ ($("call-quality"));
+  const tiles = /** @type {HTMLElement} */ ($("call-tiles"));
+  const peopleEl = /** @type {HTMLElement} */ ($("call-people"));
+  const waitingBox = /** @type {HTMLElement|null} */ ($("call-waiting-box"));
+  const waitingEl = /** @type {HTMLElement|null} */ ($("call-waiting"));
+  const camSel = /** @type {HTMLSelectElement|null} */ ($("call-camera"));
+  const micSel = /** @type {HTMLSelectElement|null} */ ($("call-microphone"));
 
   /** @type {RTCPeerConnection|null} */ let pc = null;
   /** @type {WebSocket|null} */ let ws = null;
@@ -24,11 +35,16 @@ document.addEventListener("DOMContentLoaded", () => {
   /** @type {Map<string, {name: string, role: string}>} */ let people = new Map();
   let chain = Promise.resolve();
   let attached = false;
-  let leaving = false;
+  let inCall = false; // joined, and not left or ended
+  let hostMuted = false;
+  let retries = 0;
+  /** @type {number|undefined} */ let retryTimer;
+  /** @type {number|undefined} */ let restartTimer;
 
-  const say = (/** @type {string} */ text) => { statusEl.textContent = text; };
+  const say = (/** @type {string} */ text, cls = "muted") => { statusEl.textContent = text; statusEl.className = cls; };
   const roleLabel = (/** @type {string} */ role) => d["role" + role.charAt(0).toUpperCase() + role.slice(1)] || role;
   const send = (/** @type {object} */ m) => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m)); };
+  const show = (/** @type {HTMLElement|null} */ el, on = true) => { if (el) el.hidden = !on; };
 
   /** @param {string} id */
   function tileFor(id) {
@@ -65,15 +81,61 @@ document.addEventListener("DOMContentLoaded", () => {
     if (cap) cap.textContent = d.you || "you";
   }
 
-  /** @param {{id: string, name: string, role: string, stream: string}[]} list */
-  function setPeople(list) {
+  /** A host's button acting on one participant. */
+  function action(/** @type {string} */ text, /** @type {object} */ msg, cls = "secondary") {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = `${cls} small-button`;
+    b.textContent = text;
+    b.addEventListener("click", () => send(msg));
+    return b;
+  }
+
+  /** @typedef {{id: string, name: string, role: string, stream: string, muted?: boolean}} Person */
+  /** @param {Person[]} list @param {Person[]|undefined} waiting */
+  function setPeople(list, waiting) {
     people = new Map(list.map((p) => [p.stream, { name: p.name, role: p.role }]));
     peopleEl.replaceChildren(...list.map((p) => {
       const li = document.createElement("li");
-      li.textContent = `${p.name} — ${roleLabel(p.role)}`;
-      if (p.role === "monitor") li.className = "monitor";
+      li.dataset.id = p.id;
+      const name = document.createElement("span");
+      name.textContent = `${p.name} — ${roleLabel(p.role)}`;
+      li.append(name);
+      if (p.role === "monitor") {
+        li.className = "monitor";
+        const m = document.createElement("span");
+        m.className = "badge warn";
+        m.textContent = d.monitoringBadge || "monitoring";
+        li.append(" ", m);
+      }
+      if (p.muted) {
+        const m = document.createElement("span");
+        m.className = "badge warn";
+        m.textContent = d.mutedBadge || "muted";
+        li.append(" ", m);
+      }
+      if (host && p.role !== "officer") {
+        const tools = document.createElement("span");
+        tools.className = "tools";
+        if (p.role !== "monitor") {
+          tools.append(action(p.muted ? d.actUnmute || "" : d.actMute || "", { type: "mute", id: p.id, muted: !p.muted }));
+        }
+        tools.append(action(d.actRemove || "", { type: "remove", id: p.id }, "danger"));
+        li.append(tools);
+      }
       return li;
     }));
+    if (waitingEl && waitingBox) {
+      const w = waiting || [];
+      show(waitingBox, w.length > 0);
+      waitingEl.replaceChildren(...w.map((p) => {
+        const li = document.createElement("li");
+        li.dataset.id = p.id;
+        li.textContent = `${p.name} — ${roleLabel(p.role)} `;
+        li.append(action(d.actAdmit || "", { type: "admit", id: p.id }, ""), " ", action(d.actRefuse || "", { type: "remove", id: p.id }, "danger"));
+        return li;
+      }));
+    }
     for (const tile of tiles.querySelectorAll("[data-stream]")) {
       const id = /** @type {HTMLElement} */ (tile).dataset.stream || "";
       if (id !== "self" && !people.has(id)) tile.remove();
@@ -81,10 +143,23 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
-  /** @param {{type: string, sdp?: string, candidate?: RTCIceCandidateInit, participants?: any[], reason?: string, error?: string}} m */
+  /** The microphone as the participant and a host want it. */
+  function applyMic() {
+    const selfOff = micBtn ? micBtn.getAttribute("aria-pressed") === "true" : false;
+    for (const track of local ? local.getAudioTracks() : []) track.enabled = !selfOff && !hostMuted;
+    if (micBtn) {
+      micBtn.disabled = hostMuted;
+      micBtn.textContent = hostMuted ? d.msgMutedByHost || "" : (selfOff ? micBtn.dataset.off : micBtn.dataset.on) || "";
+    }
+  }
+
+  /** @param {{type: string, sdp?: string, candidate?: RTCIceCandidateInit, participants?: Person[], waiting?: Person[], reason?: string, error?: string, muted?: boolean}} m */
   async function handle(m) {
     if (!pc) return;
     switch (m.type) {
+      case "waiting":
+        say(d.msgWaiting || "", "warn-text");
+        break;
       case "offer": {
         await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
         // The server's first m-lines of each kind receive from us: addTrack
@@ -102,48 +177,120 @@ document.addEventListener("DOMContentLoaded", () => {
         if (m.candidate) await pc.addIceCandidate(m.candidate);
         break;
       case "participants":
-        setPeople(m.participants || []);
+        retries = 0; // in the call again
+        setPeople(m.participants || [], m.waiting);
+        break;
+      case "muted":
+        hostMuted = !!m.muted;
+        applyMic();
+        say(hostMuted ? d.msgMutedByHost || "" : d.msgInCall || "", hostMuted ? "warn-text" : "muted");
         break;
       case "ending":
-        say(d.msgEnding || "");
-        statusEl.className = "warn-text";
+        say(d.msgEnding || "", "warn-text");
         break;
       case "ended": {
         const reason = m.reason || "";
-        stop(d["msgEnd" + reason.charAt(0).toUpperCase() + reason.slice(1)] || `${d.msgEnded} ${reason}`);
-        if (reason !== "server") joinBtn.hidden = true; // the visit is over
+        const text = d["msgEnd" + reason.charAt(0).toUpperCase() + reason.slice(1)] || `${d.msgEnded} ${reason}`;
+        if (reason === "server") reconnectLater(text);
+        else stop(text, reason !== "removed"); // someone removed may ask to come back
         break;
       }
       case "error":
-        say(m.error || "");
+        say(m.error || "", "field-error");
         break;
     }
   }
 
+  /** The constraints for the chosen devices. */
+  function constraints() {
+    /** @type {MediaTrackConstraints} */
+    const video = { width: { ideal: 640 }, height: { ideal: 360 } };
+    if (camSel && camSel.value) video.deviceId = { exact: camSel.value };
+    return { video, audio: micSel && micSel.value ? { deviceId: { exact: micSel.value } } : true };
+  }
+
+  /** Fills the device menus; labels appear once the browser allowed the devices. */
+  async function listDevices() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    for (const [sel, kind] of /** @type {[HTMLSelectElement|null, string][]} */ ([[camSel, "videoinput"], [micSel, "audioinput"]])) {
+      if (!sel) continue;
+      const current = local && local.getTracks().find((t) => t.kind === (kind === "videoinput" ? "video" : "audio"));
+      const using = current ? current.getSettings().deviceId : sel.value;
+      const found = devices.filter((dev) => dev.kind === kind);
+      sel.replaceChildren(...found.map((dev, i) => {
+        const o = document.createElement("option");
+        o.value = dev.deviceId;
+        o.textContent = dev.label || `${kind === "videoinput" ? d.camera : d.microphone} ${i + 1}`;
+        o.selected = dev.deviceId === using;
+        return o;
+      }));
+      show(/** @type {HTMLElement|null} */ (sel.closest(".device")), found.length > 0);
+    }
+  }
+
+  /** Switches to the chosen camera or microphone, in the call too. */
+  async function changeDevice(/** @type {"video"|"audio"} */ kind) {
+    if (!local) return; // the choice is used when joining
+    const c = constraints();
+    let fresh;
+    try {
+      fresh = await navigator.mediaDevices.getUserMedia(kind === "video" ? { video: c.video } : { audio: c.audio });
+    } catch (err) {
+      say(`${d.msgDevices} ${err instanceof Error ? err.name : err}`, "field-error");
+      return;
+    }
+    const track = fresh.getTracks()[0];
+    for (const old of kind === "video" ? local.getVideoTracks() : local.getAudioTracks()) {
+      local.removeTrack(old);
+      old.stop();
+    }
+    local.addTrack(track);
+    if (pc) {
+      for (const sender of pc.getSenders()) if (sender.track && sender.track.kind === kind) await sender.replaceTrack(track);
+      // A track added before the first offer is attached with it.
+    }
+    if (kind === "audio") applyMic();
+    else if (camBtn) track.enabled = camBtn.getAttribute("aria-pressed") !== "true";
+    showSelf();
+  }
+
   async function join() {
     joinBtn.disabled = true;
-    leaving = false;
     if (!window.isSecureContext || !window.RTCPeerConnection) {
-      say(d.msgInsecure || "");
+      say(d.msgInsecure || "", "field-error");
       joinBtn.disabled = false;
       return;
     }
     // The device check's preview stream, when there is one, is the camera
     // the call sends: one capture, not two.
-    const precall = document.getElementById("precall");
-    const preview = /** @type {HTMLVideoElement|null} */ (document.getElementById("preview"));
+    const precall = $("precall");
+    const preview = /** @type {HTMLVideoElement|null} */ ($("preview"));
     if (d.publish === "true" && !local && preview && preview.srcObject instanceof MediaStream) local = preview.srcObject;
     if (d.publish === "true" && !local) {
       try {
-        local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 360 } } });
+        local = await navigator.mediaDevices.getUserMedia(constraints());
       } catch (err) {
-        say(`${d.msgDevices} ${err instanceof Error ? err.name : err}`);
+        say(`${d.msgDevices} ${err instanceof Error ? err.name : err}`, "field-error");
         joinBtn.disabled = false;
         return;
       }
     }
-    if (precall) precall.hidden = true;
+    show(precall, false);
     showSelf();
+    listDevices().catch(() => {});
+    inCall = true;
+    connect();
+    show(joinBtn, false);
+    show(leaveBtn);
+    show(endBtn);
+    show(micBtn);
+    show(camBtn);
+    show(qualityEl);
+  }
+
+  /** Opens a session: the signalling socket and a peer connection. */
+  function connect() {
     say(d.msgConnecting || "");
     attached = false;
     chain = Promise.resolve();
@@ -162,62 +309,148 @@ document.addEventListener("DOMContentLoaded", () => {
       };
     };
     conn.onconnectionstatechange = () => {
-      if (conn.connectionState === "connected") say(d.msgInCall || "");
-      if (conn.connectionState === "failed") stop(d.msgLost || "");
+      if (pc !== conn) return;
+      const s = conn.connectionState;
+      if (s === "connected") {
+        clearTimeout(restartTimer);
+        restartTimer = undefined;
+        say(hostMuted ? d.msgMutedByHost || "" : d.msgInCall || "", hostMuted ? "warn-text" : "muted");
+      }
+      // The media path broke (a network change): ask for new ICE
+      // credentials; if that does not bring it back, start a new session.
+      if ((s === "disconnected" || s === "failed") && restartTimer === undefined) {
+        say(d.msgReconnecting || "", "warn-text");
+        send({ type: "restart" });
+        restartTimer = window.setTimeout(() => {
+          restartTimer = undefined;
+          if (pc === conn && conn.connectionState !== "connected") reconnectLater(d.msgReconnecting || "");
+        }, 10000);
+      }
     };
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const sock = new WebSocket(`${scheme}//${location.host}${d.socket}`);
     ws = sock;
+    /** @type {any} */ (window).attacheCallSocket = sock;
     sock.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
-      chain = chain.then(() => handle(m)).catch((err) => say(String(err)));
+      chain = chain.then(() => handle(m)).catch((err) => say(String(err), "field-error"));
     };
     // The close goes through the same chain: an "ended" sent just before it
     // is read first.
     sock.onclose = () => {
-      chain = chain.then(() => { if (ws === sock && !leaving) stop(d.msgLost || ""); });
+      chain = chain.then(() => { if (ws === sock && inCall) reconnectLater(d.msgReconnecting || ""); });
     };
-    joinBtn.hidden = true;
-    leaveBtn.hidden = false;
-    if (endBtn) endBtn.hidden = false;
-    for (const id of ["call-mic", "call-cam"]) document.getElementById(id)?.removeAttribute("hidden");
   }
 
-  /** @param {string} message */
-  function stop(message) {
-    leaving = true;
-    if (ws) ws.close();
-    if (pc) pc.close();
+  /** Drops the session and tries again, waiting longer each time. */
+  function reconnectLater(/** @type {string} */ message) {
+    closeSession();
+    if (!inCall) return;
+    if (retries >= 6) {
+      stop(d.msgLost || "", false);
+      return;
+    }
+    const wait = Math.min(1000 * 2 ** retries, 15000);
+    retries++;
+    say(message, "warn-text");
+    clearTimeout(retryTimer);
+    retryTimer = window.setTimeout(() => { if (inCall) connect(); }, wait);
+  }
+
+  /** Closes the socket and the connection and clears the remote tiles. */
+  function closeSession() {
+    const sock = ws, conn = pc;
     ws = null;
     pc = null;
+    clearTimeout(restartTimer);
+    restartTimer = undefined;
+    if (sock) sock.close();
+    if (conn) conn.close();
     for (const tile of tiles.querySelectorAll("[data-stream]")) {
       if (/** @type {HTMLElement} */ (tile).dataset.stream !== "self") tile.remove();
     }
-    setPeople([]);
+    setPeople([], []);
+  }
+
+  /** Ends the participant's call; over means the visit is over for good. */
+  function stop(/** @type {string} */ message, over = false) {
+    inCall = false;
+    clearTimeout(retryTimer);
+    closeSession();
     say(message);
-    joinBtn.hidden = false;
+    show(joinBtn, !over);
     joinBtn.disabled = false;
-    leaveBtn.hidden = true;
-    if (endBtn) endBtn.hidden = true;
-    for (const id of ["call-mic", "call-cam"]) document.getElementById(id)?.setAttribute("hidden", "");
-    statusEl.className = "muted";
+    show(leaveBtn, false);
+    show(endBtn, false);
+    show(micBtn, false);
+    show(camBtn, false);
+    show(qualityEl, false);
   }
 
   // Microphone and camera: a muted track stays negotiated and sends
   // silence or black, so unmuting needs no renegotiation.
-  for (const [id, kind] of [["call-mic", "audio"], ["call-cam", "video"]]) {
-    const btn = /** @type {HTMLButtonElement|null} */ (document.getElementById(id));
+  for (const btn of [micBtn, camBtn]) {
     if (!btn) continue;
     btn.addEventListener("click", () => {
       const off = btn.getAttribute("aria-pressed") !== "true";
-      for (const track of local ? local.getTracks() : []) if (track.kind === kind) track.enabled = !off;
       btn.setAttribute("aria-pressed", String(off));
+      if (btn === micBtn) {
+        applyMic();
+        return;
+      }
+      for (const track of local ? local.getVideoTracks() : []) track.enabled = !off;
       btn.textContent = (off ? btn.dataset.off : btn.dataset.on) || "";
     });
   }
+  camSel?.addEventListener("change", () => { changeDevice("video"); });
+  micSel?.addEventListener("change", () => { changeDevice("audio"); });
+  navigator.mediaDevices?.addEventListener?.("devicechange", () => { listDevices().catch(() => {}); });
+  listDevices().catch(() => {});
+
+  // Connection quality, from the browser's statistics every five seconds:
+  // shown as good, fair or poor, and reported to the server for the
+  // visit's record.
+  /** @type {{lost: number, got: number, bytesIn: number, bytesOut: number, at: number}|null} */
+  let last = null;
+  setInterval(async () => {
+    const conn = pc;
+    if (!conn || conn.connectionState !== "connected") {
+      last = null;
+      return;
+    }
+    const report = await conn.getStats();
+    let lost = 0, got = 0, bytesIn = 0, bytesOut = 0, jitter = 0, rtt = 0;
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp") {
+        lost += s.packetsLost || 0;
+        got += s.packetsReceived || 0;
+        bytesIn += s.bytesReceived || 0;
+        jitter = Math.max(jitter, (s.jitter || 0) * 1000);
+      } else if (s.type === "outbound-rtp") {
+        bytesOut += s.bytesSent || 0;
+      } else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
+        rtt = (s.currentRoundTripTime || 0) * 1000;
+      }
+    });
+    const now = performance.now();
+    if (last) {
+      const secs = (now - last.at) / 1000;
+      const dl = Math.max(0, lost - last.lost), dg = Math.max(0, got - last.got);
+      const loss = dl + dg > 0 ? (100 * dl) / (dl + dg) : 0;
+      const stats = { loss_pct: loss, rtt_ms: rtt, jitter_ms: jitter,
+        kbps_in: (8 * (bytesIn - last.bytesIn)) / 1000 / secs, kbps_out: (8 * (bytesOut - last.bytesOut)) / 1000 / secs };
+      const grade = loss >= 5 || rtt >= 400 ? "poor" : loss >= 1 || rtt >= 150 ? "fair" : "good";
+      qualityEl.className = `badge quality ${grade}`;
+      qualityEl.dataset.grade = grade;
+      qualityEl.textContent = `${d.quality} ${d["quality" + grade.charAt(0).toUpperCase() + grade.slice(1)]}`;
+      qualityEl.title = `${loss.toFixed(1)} % · ${rtt.toFixed(0)} ms · ${jitter.toFixed(0)} ms · ↓${stats.kbps_in.toFixed(0)} ↑${stats.kbps_out.toFixed(0)} kbit/s`;
+      send({ type: "stats", stats });
+    }
+    last = { lost, got, bytesIn, bytesOut, at: now };
+  }, 5000);
 
   // The time left until the scheduled end, in the viewer's clock.
-  const timer = document.getElementById("call-timer");
+  const timer = $("call-timer");
   const ends = timer && timer.dataset.ends ? Date.parse(timer.dataset.ends) : NaN;
   const tick = () => {
     if (!timer || isNaN(ends)) return;
