@@ -43,89 +43,12 @@ type stats struct {
 func TestVideoVisitCall(t *testing.T) {
 	b := newBrowser(t)
 	srv := servertest.Start(t, "--demo", "--data", t.TempDir())
-	out := srv.Out.String()
-	links := map[string]string{}
-	for _, who := range []string{"detainee terminal", "monitor"} {
-		m := regexp.MustCompile(who + `:\s+(\S+)`).FindStringSubmatch(out)
-		if m == nil {
-			t.Fatalf("no %s link printed:\n%s", who, out)
-		}
-		links[who] = m[1]
-	}
-	password := srv.DemoPassword(t, "barton")
-	ctx, cancel := context.WithTimeout(b.tab(), 90*time.Second)
-	defer cancel()
+	officer, caseHref, links := enterDemoCall(t, b, srv)
+	detainee := joinLink(t, b, links["detainee terminal"])
+	monitor := joinLink(t, b, links["monitor"])
+	admit(t, officer, detainee, monitor)
 
-	// The officer signs in and enters the call from the case.
-	var caseHref string
-	err := chromedp.Do(ctx,
-		chromedp.EmulateViewport(1366, 850),
-		chromedp.Navigate(srv.URL+"/login"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "barton"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
-		chromedp.Submit(chromedp.CSS(`form`)),
-		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
-		chromedp.Navigate(srv.URL+"/cases"),
-		chromedp.WaitVisible(chromedp.CSS(`main table`)),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caseHref, err = chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('main a[href^="/cases/"]')].find(a => a.closest("tr") && a.closest("tr").textContent.includes("CN-2018-0001")).getAttribute("href")`))
-	if err != nil {
-		t.Fatalf("the seed case is not listed: %v", err)
-	}
-	err = chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+caseHref),
-		chromedp.WaitVisible(chromedp.CSS(`a[href$="/call"]`)),
-		chromedp.Click(chromedp.CSS(`a[href$="/call"]`)),
-		chromedp.WaitEnabled(chromedp.CSS(`#call-join`)),
-		chromedp.Click(chromedp.CSS(`#call-join`)),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	officer := ctx
-
-	join := func(link string) context.Context {
-		tab, cancel := context.WithTimeout(b.tab(), 90*time.Second)
-		t.Cleanup(cancel)
-		// As a person would: the device check done, then the button.
-		if err := chromedp.Do(tab, chromedp.EmulateViewport(820, 1180), chromedp.Navigate(link),
-			chromedp.WaitVisible(chromedp.CSS(`#precall-devices.ok-text`)),
-			chromedp.WaitEnabled(chromedp.CSS(`#call-join`)), chromedp.Click(chromedp.CSS(`#call-join`))); err != nil {
-			t.Fatal(err)
-		}
-		return tab
-	}
-	detainee := join(links["detainee terminal"])
-	monitor := join(links["monitor"])
-
-	// Both wait until the officer lets them in, one after the other.
-	for _, tab := range []context.Context{detainee, monitor} {
-		if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](`document.getElementById("call-status").textContent.includes("waiting room")`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-			t.Fatalf("a link holder is not told to wait: %v", err)
-		}
-	}
-	for n := 2; n > 0; n-- {
-		err := chromedp.Do(officer,
-			chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll("#call-waiting li").length === %d && !document.getElementById("call-waiting-box").hidden`, n), chromedp.WithPollingTimeout(15*time.Second)),
-			chromedp.Click(chromedp.CSS(`#call-waiting li:first-child button:first-of-type`)))
-		if err != nil {
-			t.Fatalf("the officer does not see %d waiting: %v", n, err)
-		}
-		if n == 2 {
-			screenshot(t, officer, "call-officer-waiting-room")
-		}
-	}
-
-	read := func(tab context.Context) stats {
-		s, err := chromedp.Run(tab, chromedp.Evaluate[stats](inbound, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("stats: %v", err)
-		}
-		return s
-	}
+	read := func(tab context.Context) stats { return readStats(t, tab) }
 	pages := []struct {
 		name   string
 		tab    context.Context
@@ -175,7 +98,7 @@ func TestVideoVisitCall(t *testing.T) {
 
 	// The officer mutes the detainee: the detainee's page says so and its
 	// button cannot undo it; the officer lets them speak again.
-	err = chromedp.Do(officer, chromedp.Click(chromedp.CSS(`#call-people li:not(.monitor) .tools button.secondary`)))
+	err := chromedp.Do(officer, chromedp.Click(chromedp.CSS(`#call-people li:not(.monitor) .tools button.secondary`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,5 +187,130 @@ func TestVideoVisitCall(t *testing.T) {
 		}
 	}
 	screenshot(t, officer, "case-call-record")
+	b.checkClean()
+}
+
+// enterDemoCall signs the demo officer in and enters the demo visit's call
+// from the seed case; it returns the officer's tab, the case's address and
+// the join links the server printed.
+func enterDemoCall(t *testing.T, b *browser, srv *servertest.Server) (context.Context, string, map[string]string) {
+	t.Helper()
+	out := srv.Out.String()
+	links := map[string]string{}
+	for _, who := range []string{"detainee terminal", "monitor"} {
+		m := regexp.MustCompile(who + `:\s+(\S+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no %s link printed:\n%s", who, out)
+		}
+		links[who] = m[1]
+	}
+	password := srv.DemoPassword(t, "barton")
+	ctx, cancel := context.WithTimeout(b.tab(), 90*time.Second)
+	t.Cleanup(cancel)
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1366, 850),
+		chromedp.Navigate(srv.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "barton"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Submit(chromedp.CSS(`form`)),
+		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
+		chromedp.Navigate(srv.URL+"/cases"),
+		chromedp.WaitVisible(chromedp.CSS(`main table`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseHref, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('main a[href^="/cases/"]')].find(a => a.closest("tr") && a.closest("tr").textContent.includes("CN-2018-0001")).getAttribute("href")`))
+	if err != nil {
+		t.Fatalf("the seed case is not listed: %v", err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+caseHref),
+		chromedp.WaitVisible(chromedp.CSS(`a[href$="/call"]`)),
+		chromedp.Click(chromedp.CSS(`a[href$="/call"]`)),
+		chromedp.WaitEnabled(chromedp.CSS(`#call-join`)),
+		chromedp.Click(chromedp.CSS(`#call-join`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, caseHref, links
+}
+
+// joinLink opens a join link in a tablet-sized tab and joins the call as a
+// person would: the device check done, then the button.
+func joinLink(t *testing.T, b *browser, link string) context.Context {
+	t.Helper()
+	tab, cancel := context.WithTimeout(b.tab(), 90*time.Second)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(820, 1180), chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`#precall-devices.ok-text`)),
+		chromedp.WaitEnabled(chromedp.CSS(`#call-join`)), chromedp.Click(chromedp.CSS(`#call-join`))); err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// admit checks that each link holder is told to wait and lets them in from
+// the officer's page, one after the other.
+func admit(t *testing.T, officer context.Context, waiting ...context.Context) {
+	t.Helper()
+	for _, tab := range waiting {
+		if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](`document.getElementById("call-status").textContent.includes("waiting room")`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			t.Fatalf("a link holder is not told to wait: %v", err)
+		}
+	}
+	for n := len(waiting); n > 0; n-- {
+		err := chromedp.Do(officer,
+			chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll("#call-waiting li").length === %d && !document.getElementById("call-waiting-box").hidden`, n), chromedp.WithPollingTimeout(15*time.Second)))
+		if err != nil {
+			t.Fatalf("the officer does not see %d waiting: %v", n, err)
+		}
+		if n == 2 {
+			screenshot(t, officer, "call-officer-waiting-room")
+		}
+		if err := chromedp.Do(officer, chromedp.Click(chromedp.CSS(`#call-waiting li:first-child button:first-of-type`))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readStats(t *testing.T, tab context.Context) stats {
+	t.Helper()
+	s, err := chromedp.Run(tab, chromedp.Evaluate[stats](inbound, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("stats: %v", err)
+	}
+	return s
+}
+
+// TestCallThroughTURN holds a call where the detainee's terminal may use
+// nothing but the embedded TURN server's relay (as on a network that lets
+// only TURN through): the officer and the detainee still see each other,
+// and the detainee's media goes through a relay candidate.
+func TestCallThroughTURN(t *testing.T) {
+	b := newBrowser(t)
+	srv := servertest.Start(t, "--demo", "--data", t.TempDir(), "--turn-udp", "127.0.0.1:0", "--turn-tcp", "127.0.0.1:0")
+	officer, _, links := enterDemoCall(t, b, srv)
+	detainee := joinLink(t, b, links["detainee terminal"]+"?relay")
+	admit(t, officer, detainee)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, tab := range []context.Context{officer, detainee} {
+		for s := readStats(t, tab); s.Videos < 1 || s.Frames < 10; s = readStats(t, tab) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no video through the relay: %+v", s)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	kind, err := chromedp.Run(detainee, chromedp.Evaluate[string](`(async () => {
+	  const stats = await window.attacheCall.getStats();
+	  let pair;
+	  stats.forEach((s) => { if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s; });
+	  return pair ? stats.get(pair.localCandidateId).candidateType : "none";
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || kind != "relay" {
+		t.Errorf("the detainee's call goes through a %q candidate (%v), want relay", kind, err)
+	}
 	b.checkClean()
 }

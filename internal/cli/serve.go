@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 	"github.com/attache-org/attache/internal/devcert"
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/media"
+	"github.com/attache-org/attache/internal/turn"
 	"github.com/attache-org/attache/internal/visits"
 	"github.com/attache-org/attache/internal/web"
 )
@@ -88,8 +90,15 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	}
 	defer ms.Close()
 	log.Info("call media", slog.String("udp", ms.UDPAddr().String()), slog.Any("tcp", ms.TCPAddr()), slog.Any("announced", cfg.MediaPublicIPs))
+	ts, err := startTURN(cfg, ms, log)
+	if err != nil {
+		return err
+	}
+	if ts != nil {
+		defer ts.Close()
+	}
 	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: vs, Catalog: catalog, Log: log,
-		Registry: reg, Version: version(), Media: ms})
+		Registry: reg, Version: version(), Media: ms, TURN: ts})
 	if err != nil {
 		return err
 	}
@@ -155,4 +164,57 @@ func isLoopback(hostport string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// startTURN starts the embedded TURN server when --turn-udp asks for one.
+// Its relays may reach the media server's own address (as browsers see it)
+// and no other local or private one.
+func startTURN(cfg config.Config, ms *media.Server, log *slog.Logger) (*turn.Server, error) {
+	if cfg.TURNUDP == "" {
+		return nil, nil
+	}
+	lo, hi, err := cfg.TURNPorts()
+	if err != nil {
+		return nil, err
+	}
+	tc := turn.Config{UDPAddr: cfg.TURNUDP, TCPAddr: cfg.TURNTCP, Secret: cfg.TURNSecret, RelayPortMin: lo, RelayPortMax: hi}
+	relay := cfg.TURNRelayIP
+	if relay == "" && len(cfg.MediaPublicIPs) > 0 {
+		relay = cfg.MediaPublicIPs[0]
+	}
+	if relay != "" {
+		if tc.RelayIP, err = netip.ParseAddr(relay); err != nil {
+			return nil, fmt.Errorf("--turn-relay-ip %q: %w", relay, err)
+		}
+	}
+	media := ms.UDPAddr().(*net.UDPAddr).AddrPort()
+	port := media.Port()
+	if ip := media.Addr().Unmap(); !ip.IsUnspecified() {
+		tc.MediaPeers = append(tc.MediaPeers, netip.AddrPortFrom(ip, port))
+	} else {
+		// Listening everywhere: the media server offers every address of
+		// this host (but loopback and link-local ones).
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			return nil, fmt.Errorf("list this host's addresses: %w", err)
+		}
+		for _, a := range addrs {
+			if pfx, err := netip.ParsePrefix(a.String()); err == nil {
+				if ip := pfx.Addr().Unmap(); !ip.IsLoopback() && !ip.IsLinkLocalUnicast() {
+					tc.MediaPeers = append(tc.MediaPeers, netip.AddrPortFrom(ip, port))
+				}
+			}
+		}
+	}
+	for _, p := range cfg.MediaPublicIPs {
+		if ip, err := netip.ParseAddr(p); err == nil {
+			tc.MediaPeers = append(tc.MediaPeers, netip.AddrPortFrom(ip, port))
+		}
+	}
+	ts, err := turn.New(tc, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("TURN", slog.String("udp", ts.UDPAddr().String()), slog.Any("tcp", ts.TCPAddr()), slog.Any("media_peers", tc.MediaPeers))
+	return ts, nil
 }

@@ -46,6 +46,12 @@ type Config struct {
 	// MediaTCP is the TCP address for ICE over TCP, the fallback for
 	// networks that block UDP; empty turns it off.
 	MediaTCP string
+	// TURN is the optional embedded TURN server, for participants whose
+	// networks block the media ports: off while TURNUDP is empty.
+	TURNUDP, TURNTCP string
+	TURNRelayIP      string // the public IP announced for relayed addresses
+	TURNRelayPorts   string // MIN-MAX UDP ports for relayed addresses, or empty for any
+	TURNSecret       string // signs the per-participant credentials (keep it in the environment)
 	// VisitOpensBefore is how long before a visit's start its room and
 	// join links open; VisitGrace how long the call may run past the end.
 	VisitOpensBefore time.Duration
@@ -108,6 +114,11 @@ func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet 
 		fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public URL of this server, for printed links (default from --addr)")
 		fs.StringVar(&c.MediaUDP, "media-udp", c.MediaUDP, "UDP address, HOST:PORT, that carries all call media (open it in the firewall)")
 		fs.StringVar(&c.MediaTCP, "media-tcp", c.MediaTCP, "TCP address, HOST:PORT, for call media when a network blocks UDP (ICE-TCP); empty turns it off")
+		fs.StringVar(&c.TURNUDP, "turn-udp", c.TURNUDP, "UDP address, HOST:PORT, of the embedded TURN server, e.g. :3478; empty leaves TURN off")
+		fs.StringVar(&c.TURNTCP, "turn-tcp", c.TURNTCP, "TCP address of the embedded TURN server (TURN over TCP), e.g. :3478")
+		fs.StringVar(&c.TURNRelayIP, "turn-relay-ip", c.TURNRelayIP, "public IP address announced for TURN relays (default: the first --media-public-ip)")
+		fs.StringVar(&c.TURNRelayPorts, "turn-relay-ports", c.TURNRelayPorts, "UDP port range MIN-MAX for TURN relays, to open in the firewall (default: any)")
+		fs.StringVar(&c.TURNSecret, "turn-secret", c.TURNSecret, "shared secret (16+ characters) that signs TURN credentials; set ATTACHE_TURN_SECRET rather than the flag (default: random at each start)")
 		fs.DurationVar(&c.VisitOpensBefore, "visit-opens-before", c.VisitOpensBefore, "how long before a visit's start its waiting room and join links open")
 		fs.DurationVar(&c.VisitGrace, "visit-grace", c.VisitGrace, "how long a call may run past the visit's scheduled end before it is cut")
 		fs.Func("media-public-ip", "comma-separated public IP addresses to announce for call media (behind 1:1 NAT)", func(v string) error {
@@ -196,6 +207,29 @@ func (c *Config) Validate() error {
 			bad("%s %q: the host must be an IP address or empty for all interfaces", m.flag, m.addr)
 		}
 	}
+	if c.TURNUDP != "" {
+		if _, _, err := net.SplitHostPort(c.TURNUDP); err != nil {
+			bad("--turn-udp %q: want HOST:PORT, e.g. :3478", c.TURNUDP)
+		}
+		if c.TURNTCP != "" {
+			if _, _, err := net.SplitHostPort(c.TURNTCP); err != nil {
+				bad("--turn-tcp %q: want HOST:PORT, e.g. :3478", c.TURNTCP)
+			}
+		}
+		if c.TURNRelayIP != "" {
+			if _, err := netip.ParseAddr(c.TURNRelayIP); err != nil {
+				bad("--turn-relay-ip %q is not an IP address", c.TURNRelayIP)
+			}
+		}
+		if _, _, err := c.TURNPorts(); err != nil {
+			bad("--turn-relay-ports %q: %v", c.TURNRelayPorts, err)
+		}
+		if c.TURNSecret != "" && len(c.TURNSecret) < 16 {
+			bad("--turn-secret is too short: use at least 16 random characters")
+		}
+	} else if c.TURNTCP != "" || c.TURNRelayIP != "" || c.TURNRelayPorts != "" {
+		bad("--turn-tcp, --turn-relay-ip and --turn-relay-ports need --turn-udp")
+	}
 	if c.VisitOpensBefore < 0 || c.VisitOpensBefore > 24*time.Hour {
 		bad("--visit-opens-before %s: want a duration from 0 to 24h, e.g. 15m", c.VisitOpensBefore)
 	}
@@ -247,6 +281,20 @@ func (c *Config) Validate() error {
 		bad("--session-idle (%s) cannot be longer than --session-max (%s)", c.SessionIdle, c.SessionMax)
 	}
 	return errors.Join(errs...)
+}
+
+// TURNPorts parses TURNRelayPorts: zero and zero for any port.
+func (c Config) TURNPorts() (lo, hi uint16, err error) {
+	if c.TURNRelayPorts == "" {
+		return 0, 0, nil
+	}
+	a, b, ok := strings.Cut(c.TURNRelayPorts, "-")
+	x, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 16)
+	y, err2 := strconv.ParseUint(strings.TrimSpace(b), 10, 16)
+	if !ok || err1 != nil || err2 != nil || x == 0 || x > y {
+		return 0, 0, errors.New("want MIN-MAX, e.g. 49160-49200")
+	}
+	return uint16(x), uint16(y), nil
 }
 
 // TLS reports whether the server speaks HTTPS.

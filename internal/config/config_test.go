@@ -58,6 +58,15 @@ func TestParse(t *testing.T) {
 		{name: "bad media tcp", args: []string{"--media-tcp", "10000"}, wantErr: "--media-tcp"},
 		{name: "visit times", env: map[string]string{"ATTACHE_VISIT_OPENS_BEFORE": "30m", "ATTACHE_VISIT_GRACE": "0s"},
 			check: func(c config.Config) bool { return c.VisitOpensBefore == 30*time.Minute && c.VisitGrace == 0 }},
+		{name: "turn", args: []string{"--turn-udp", ":3478", "--turn-tcp", ":3478", "--turn-relay-ports", "49160-49200"}, env: map[string]string{"ATTACHE_TURN_SECRET": "0123456789abcdef0123"},
+			check: func(c config.Config) bool {
+				lo, hi, err := c.TURNPorts()
+				return c.TURNUDP == ":3478" && c.TURNSecret == "0123456789abcdef0123" && lo == 49160 && hi == 49200 && err == nil
+			}},
+		{name: "turn ports backwards", args: []string{"--turn-udp", ":3478", "--turn-relay-ports", "50000-40000"}, wantErr: "--turn-relay-ports"},
+		{name: "turn short secret", args: []string{"--turn-udp", ":3478", "--turn-secret", "hunter2"}, wantErr: "too short"},
+		{name: "turn relay ip", args: []string{"--turn-udp", ":3478", "--turn-relay-ip", "turn.example"}, wantErr: "--turn-relay-ip"},
+		{name: "turn parts without turn", args: []string{"--turn-tcp", ":3478"}, wantErr: "need --turn-udp"},
 		{name: "negative grace", args: []string{"--visit-grace", "-1m"}, wantErr: "--visit-grace"},
 		{name: "opens days before", args: []string{"--visit-opens-before", "48h"}, wantErr: "--visit-opens-before"},
 		{name: "bad addr", args: []string{"--addr", "8080"}, wantErr: "--addr"},

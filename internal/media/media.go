@@ -214,6 +214,16 @@ type Message struct {
 	Muted bool `json:"muted,omitempty"`
 	// Stats are a page's connection statistics ("stats").
 	Stats *Stats `json:"stats,omitempty"`
+	// ICEServers are the relays the page may use ("ice"), sent before
+	// anything else.
+	ICEServers []ICEServer `json:"ice_servers,omitempty"`
+}
+
+// ICEServer is a STUN or TURN server for the page, as an RTCIceServer.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
 }
 
 // Stats are what a page measured of its connection over the last interval.

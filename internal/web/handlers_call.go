@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -122,12 +124,24 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
 		return nil // Accept has answered
 	}
 	c.SetReadLimit(256 << 10)
+	conn := &wsConn{c: c}
+	times := s.Visits.Times()
+	if s.TURN != nil {
+		// The relay for this participant, for this visit only, until a
+		// little after the call must have ended. Their name stays out of
+		// the TURN username, which travels in clear.
+		sum := sha256.Sum256([]byte(room + "\x00" + st.id))
+		cred := s.TURN.CredentialsUntil(hex.EncodeToString(sum[:9]), st.ends.Add(times.Grace+30*time.Minute))
+		ice := media.Message{Type: "ice", ICEServers: []media.ICEServer{{URLs: cred.URLs, Username: cred.Username, Credential: cred.Password}}}
+		if err := conn.Write(r.Context(), ice); err != nil {
+			c.CloseNow()
+			return nil
+		}
+	}
 	// The call ends at the scheduled end plus the grace, whoever joined
 	// when; everyone is warned five minutes before the scheduled end.
-	times := s.Visits.Times()
 	rm := s.Media.Room(room)
 	rm.Limit(st.ends.Add(times.Grace), visits.EndWarning+times.Grace)
-	conn := &wsConn{c: c}
 	vs := visits.Seat{VisitID: room, CaseID: st.caseID, Participant: st.id, Name: st.name, Role: string(st.role), Actor: st.actor}
 	ctx := context.WithoutCancel(r.Context())
 	var presence string

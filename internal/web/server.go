@@ -29,6 +29,7 @@ import (
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/media"
+	"github.com/attache-org/attache/internal/turn"
 	"github.com/attache-org/attache/internal/visits"
 )
 
@@ -46,6 +47,7 @@ type Deps struct {
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
 	Version  string
 	Media    *media.Server // the call rooms
+	TURN     *turn.Server  // the embedded TURN server, or nil
 }
 
 // Server is the HTTP side of Attaché.

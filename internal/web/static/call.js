@@ -153,10 +153,18 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
-  /** @param {{type: string, sdp?: string, candidate?: RTCIceCandidateInit, participants?: Person[], waiting?: Person[], reason?: string, error?: string, muted?: boolean}} m */
+  /** @param {{type: string, ice_servers?: RTCIceServer[], sdp?: string, candidate?: RTCIceCandidateInit, participants?: Person[], waiting?: Person[], reason?: string, error?: string, muted?: boolean}} m */
   async function handle(m) {
     if (!pc) return;
     switch (m.type) {
+      case "ice":
+        // The relays this participant may use, before any offer: they are
+        // in place when the answer starts gathering candidates.
+        // "?relay" on the page's address sends everything through the relay:
+        // support uses it to check a network that only TURN can cross.
+        pc.setConfiguration({ ...pc.getConfiguration(), iceServers: m.ice_servers || [],
+          iceTransportPolicy: new URLSearchParams(location.search).has("relay") ? "relay" : "all" });
+        break;
       case "waiting":
         say(d.msgWaiting || "", "warn-text");
         break;
