@@ -155,7 +155,9 @@ func TestVideoVisitCall(t *testing.T) {
 	}
 
 	// The officer ends the visit: every page says so and offers no way back in.
-	if err := chromedp.Do(officer, chromedp.Click(chromedp.CSS(`#call-end`))); err != nil {
+	// Ending is for good: the first click asks, the second ends.
+	if err := chromedp.Do(officer, chromedp.Click(chromedp.CSS(`#call-end`)), chromedp.WaitVisible(chromedp.CSS(`#call-end.confirm`)),
+		chromedp.Click(chromedp.CSS(`#call-end`))); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []struct {

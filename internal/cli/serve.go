@@ -83,8 +83,22 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	} else if n > 0 {
 		log.Warn("calls were cut by the last stop of the server", slog.Int64("sessions", n))
 	}
-	ms, err := media.New(media.Config{UDPAddr: cfg.MediaUDP, TCPAddr: cfg.MediaTCP, PublicIPs: cfg.MediaPublicIPs, Loopback: isLoopback(cfg.MediaUDP),
-		OnEnd: web.CallEnded(vs, log)}, log)
+	mc := media.Config{UDPAddr: cfg.MediaUDP, TCPAddr: cfg.MediaTCP, PublicIPs: cfg.MediaPublicIPs, Loopback: isLoopback(cfg.MediaUDP),
+		OnEnd: web.CallEnded(vs, log)}
+	switch cfg.MediaTCP {
+	case "off":
+		mc.TCPAddr = ""
+	case "":
+		mc.TCPAddr = cfg.MediaUDP // the same address, over TCP
+	}
+	ms, err := media.New(mc, log)
+	if err != nil && cfg.MediaTCP == "" {
+		// ICE-TCP was not asked for by name: without it, calls still work
+		// for every network that lets UDP through.
+		log.Warn("call media over TCP is off: cannot listen on TCP", slog.String("address", mc.TCPAddr), slog.String("error", err.Error()))
+		mc.TCPAddr = ""
+		ms, err = media.New(mc, log)
+	}
 	if err != nil {
 		return err
 	}
@@ -145,9 +159,16 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	log.Info("shutting down", slog.Duration("grace", shutdownGrace))
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	// Calls first: every page is told the server is stopping (it reconnects
+	// by itself), and each session's record is written before the
+	// database closes.
+	if err := ms.Close(); err != nil {
+		log.Warn("closing the media server", slog.String("error", err.Error()))
+	}
 	if err := httpServer.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	srv.WaitCalls(shutCtx)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

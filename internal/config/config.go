@@ -44,7 +44,8 @@ type Config struct {
 	// MediaUDP is the one UDP address all call media goes through.
 	MediaUDP string
 	// MediaTCP is the TCP address for ICE over TCP, the fallback for
-	// networks that block UDP; empty turns it off.
+	// networks that block UDP: empty for the same address as MediaUDP,
+	// "off" for none.
 	MediaTCP string
 	// TURN is the optional embedded TURN server, for participants whose
 	// networks block the media ports: off while TURNUDP is empty.
@@ -72,7 +73,6 @@ func Default() Config {
 		SessionIdle:      2 * time.Hour,
 		SessionMax:       12 * time.Hour,
 		MediaUDP:         ":10000",
-		MediaTCP:         ":10000",
 		VisitOpensBefore: 15 * time.Minute,
 		VisitGrace:       2 * time.Minute,
 	}
@@ -113,7 +113,7 @@ func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet 
 		fs.BoolVar(&c.TLSSelfSigned, "tls-self-signed", c.TLSSelfSigned, "serve HTTPS with a self-signed certificate kept in the data directory (development)")
 		fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public URL of this server, for printed links (default from --addr)")
 		fs.StringVar(&c.MediaUDP, "media-udp", c.MediaUDP, "UDP address, HOST:PORT, that carries all call media (open it in the firewall)")
-		fs.StringVar(&c.MediaTCP, "media-tcp", c.MediaTCP, "TCP address, HOST:PORT, for call media when a network blocks UDP (ICE-TCP); empty turns it off")
+		fs.StringVar(&c.MediaTCP, "media-tcp", c.MediaTCP, "TCP address, HOST:PORT, for call media when a network blocks UDP (ICE-TCP); default: the --media-udp address; off: none")
 		fs.StringVar(&c.TURNUDP, "turn-udp", c.TURNUDP, "UDP address, HOST:PORT, of the embedded TURN server, e.g. :3478; empty leaves TURN off")
 		fs.StringVar(&c.TURNTCP, "turn-tcp", c.TURNTCP, "TCP address of the embedded TURN server (TURN over TCP), e.g. :3478")
 		fs.StringVar(&c.TURNRelayIP, "turn-relay-ip", c.TURNRelayIP, "public IP address announced for TURN relays (default: the first --media-public-ip)")
@@ -196,8 +196,8 @@ func (c *Config) Validate() error {
 		bad("--addr %q: the host must be an IP address, localhost, or empty for all interfaces", c.Addr)
 	}
 	for _, m := range []struct{ flag, addr string }{{"--media-udp", c.MediaUDP}, {"--media-tcp", c.MediaTCP}} {
-		if m.flag == "--media-tcp" && m.addr == "" {
-			continue // ICE-TCP off
+		if m.flag == "--media-tcp" && (m.addr == "" || m.addr == "off") {
+			continue // like --media-udp, or no ICE-TCP
 		}
 		if host, port, err := net.SplitHostPort(m.addr); err != nil {
 			bad("%s %q: want HOST:PORT, e.g. :10000", m.flag, m.addr)

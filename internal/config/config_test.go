@@ -54,7 +54,7 @@ func TestParse(t *testing.T) {
 		{name: "bad media address", args: []string{"--media-udp", "media.example:10000"}, wantErr: "--media-udp"},
 		{name: "bad media port", args: []string{"--media-udp", ":70000"}, wantErr: "--media-udp"},
 		{name: "bad public ip", args: []string{"--media-public-ip", "media.example"}, wantErr: "media.example"},
-		{name: "media tcp off", args: []string{"--media-tcp", ""}, check: func(c config.Config) bool { return c.MediaTCP == "" && c.MediaUDP == ":10000" }},
+		{name: "media tcp off", args: []string{"--media-tcp", "off"}, check: func(c config.Config) bool { return c.MediaTCP == "off" && c.MediaUDP == ":10000" }},
 		{name: "bad media tcp", args: []string{"--media-tcp", "10000"}, wantErr: "--media-tcp"},
 		{name: "visit times", env: map[string]string{"ATTACHE_VISIT_OPENS_BEFORE": "30m", "ATTACHE_VISIT_GRACE": "0s"},
 			check: func(c config.Config) bool { return c.VisitOpensBefore == 30*time.Minute && c.VisitGrace == 0 }},

@@ -70,6 +70,10 @@ type Server struct {
 	tcp   net.Listener // nil without ICE-TCP
 	tcpMx ice.TCPMux
 	onEnd func(room, reason string, by Info)
+
+	closeOnce sync.Once
+	closeErr  error
+
 	mu    sync.Mutex
 	rooms map[string]*Room
 }
@@ -143,18 +147,21 @@ func (s *Server) closeSockets() error {
 	return errors.Join(s.mux.Close(), err)
 }
 
-// Close ends every room and stops listening.
+// Close ends every room and stops listening; closing again does nothing.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	rooms := make([]*Room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		rooms = append(rooms, r)
-	}
-	s.mu.Unlock()
-	for _, r := range rooms {
-		r.End(EndedShutdown)
-	}
-	return s.closeSockets()
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		rooms := make([]*Room, 0, len(s.rooms))
+		for _, r := range s.rooms {
+			rooms = append(rooms, r)
+		}
+		s.mu.Unlock()
+		for _, r := range rooms {
+			r.End(EndedShutdown)
+		}
+		s.closeErr = s.closeSockets()
+	})
+	return s.closeErr
 }
 
 // Room returns the room of a visit, making it on first use.
@@ -163,7 +170,7 @@ func (s *Server) Room(id string) *Room {
 	defer s.mu.Unlock()
 	r, ok := s.rooms[id]
 	if !ok {
-		r = &Room{id: id, server: s, peers: map[string]*Peer{}, waiting: map[string]*Peer{}, admitted: map[string]bool{}, muted: map[string]bool{}}
+		r = &Room{id: id, server: s, peers: map[string]*Peer{}, waiting: map[string]*Peer{}, admitted: map[string]string{}, muted: map[string]bool{}}
 		s.rooms[id] = r
 	}
 	return r
@@ -182,19 +189,20 @@ func (s *Server) Remove(room, id string) {
 }
 
 // Ended reports whether the call of a visit was ended, without making a room.
-func (s *Server) Ended(id string) bool {
+func (s *Server) Ended(id string) bool { return s.EndReason(id) != "" }
+
+// EndReason says why the call of a visit ended (EndedByHost, …), or "" if
+// it did not.
+func (s *Server) EndReason(id string) string {
 	s.mu.Lock()
 	r, ok := s.rooms[id]
 	s.mu.Unlock()
-	return ok && r.Ended()
-}
-
-func (s *Server) drop(r *Room) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.rooms[r.id] == r {
-		delete(s.rooms, r.id)
+	if !ok {
+		return ""
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.why
 }
 
 // Message is one signalling message.
@@ -212,6 +220,9 @@ type Message struct {
 	ID string `json:"id,omitempty"`
 	// Muted is a host's "mute" (true) or unmute (false), and the news of it.
 	Muted bool `json:"muted,omitempty"`
+	// Resume is the token an admitted participant's page shows to come
+	// back after a drop without waiting ("admitted").
+	Resume string `json:"resume,omitempty"`
 	// Stats are a page's connection statistics ("stats").
 	Stats *Stats `json:"stats,omitempty"`
 	// ICEServers are the relays the page may use ("ice"), sent before

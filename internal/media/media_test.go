@@ -86,6 +86,8 @@ type client struct {
 	why      string         // why the session ended, as the server said
 	seen     []Message      // every message but candidates, in order
 	packets  map[string]int // "stream/kind" -> packets received
+	gaps     map[string]int // "stream/kind" -> sequence numbers skipped
+	lastSeq  map[string]uint16
 }
 
 func join(t *testing.T, s *Server, room, id string, role Role) *client {
@@ -121,7 +123,7 @@ func joinOver(t *testing.T, s *Server, room string, pt Participant, networks ...
 		t.Fatal(err)
 	}
 	srv, cl := newPipe()
-	c := &client{t: t, id: id, pc: pc, conn: cl, received: map[string][]byte{}, packets: map[string]int{}, gotTrack: make(chan struct{}, 16), done: make(chan error, 1)}
+	c := &client{t: t, id: id, pc: pc, conn: cl, received: map[string][]byte{}, packets: map[string]int{}, gaps: map[string]int{}, lastSeq: map[string]uint16{}, gotTrack: make(chan struct{}, 16), done: make(chan error, 1)}
 	for _, codec := range []webrtc.RTPCodecCapability{
 		{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
 		{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
@@ -157,6 +159,12 @@ func joinOver(t *testing.T, s *Server, room string, pt Participant, networks ...
 			if !seen {
 				c.received[key] = append([]byte(nil), pkt.Payload...)
 			}
+			if last, ok := c.lastSeq[key]; ok {
+				if d := pkt.SequenceNumber - last; d > 1 && d < 1<<15 {
+					c.gaps[key] += int(d - 1)
+				}
+			}
+			c.lastSeq[key] = pkt.SequenceNumber
 			c.packets[key]++
 			c.mu.Unlock()
 			if !seen {
@@ -450,6 +458,12 @@ func TestMonitorCuts(t *testing.T) {
 	detainee := join(t, s, "v9", "detainee", RoleDetainee)
 	monitor := join(t, s, "v9", "monitor", RoleMonitor)
 	time.Sleep(200 * time.Millisecond)
+	_ = officer.conn.Write(context.Background(), Message{Type: "remove", ID: "monitor"})
+	eventually(t, "the officer cannot remove the monitor", func() bool {
+		officer.mu.Lock()
+		defer officer.mu.Unlock()
+		return len(officer.errors) == 1 && strings.Contains(officer.errors[0], "monitor cannot be removed")
+	})
 	_ = monitor.conn.Write(context.Background(), Message{Type: "end"})
 	for _, c := range []*client{officer, detainee, monitor} {
 		c.waitEnd(t, EndedByMonitor)
@@ -547,13 +561,27 @@ func TestWaitingRoom(t *testing.T) {
 	})
 	eventually(t, "nobody waits any more", func() bool { return officer.seenType("participants", waitingIs()) })
 
-	// A dropped connection: straight back in.
+	// A dropped connection: straight back in with the resume token the
+	// page was given; a copy of the link without it waits, and takes
+	// nobody's place.
+	var resume string
+	for _, m := range detainee.seen {
+		if m.Type == "admitted" {
+			resume = m.Resume
+		}
+	}
+	if len(resume) < 20 {
+		t.Fatalf("the admitted detainee got resume token %q", resume)
+	}
 	detainee.leave()
-	again := joinAs(t, s, "w1", Participant{ID: "detainee", Name: "Detainee", Role: RoleDetainee})
+	copied := joinAs(t, s, "w1", Participant{ID: "detainee", Name: "Detainee", Role: RoleDetainee, Resume: "guess"})
+	eventually(t, "a copy of the link waits", func() bool { return copied.seenType("waiting", nil) })
+	again := joinAs(t, s, "w1", Participant{ID: "detainee", Name: "Detainee", Role: RoleDetainee, Resume: resume})
 	again.waitTracks(2)
 	if again.seenType("waiting", nil) {
 		t.Error("an admitted detainee who reconnected had to wait again")
 	}
+	copied.waitEnd(t, LeftReplaced) // the waiting copy is the same participant: replaced, and told so
 
 	// Removed: back to the waiting room.
 	_ = officer.conn.Write(context.Background(), Message{Type: "remove", ID: "detainee"})
@@ -604,8 +632,15 @@ func TestHostMutes(t *testing.T) {
 			return false
 		})
 	})
-	time.Sleep(200 * time.Millisecond) // packets already on their way
-	audio, video := count("detainee/audio"), count("detainee/video")
+	// Packets already on their way arrive; then the count must stay still.
+	audio := count("detainee/audio")
+	for deadline := time.Now().Add(5 * time.Second); ; audio = count("detainee/audio") {
+		time.Sleep(150 * time.Millisecond)
+		if count("detainee/audio") == audio || time.Now().After(deadline) {
+			break
+		}
+	}
+	video := count("detainee/video")
 	time.Sleep(600 * time.Millisecond)
 	if got := count("detainee/audio"); got != audio {
 		t.Errorf("%d audio packets of the muted detainee were forwarded", got-audio)
@@ -621,6 +656,11 @@ func TestHostMutes(t *testing.T) {
 	}
 	_ = officer.conn.Write(context.Background(), Message{Type: "mute", ID: "detainee", Muted: false})
 	eventually(t, "the detainee is heard again", func() bool { return count("detainee/audio") > audio+10 })
+	officer.mu.Lock()
+	defer officer.mu.Unlock()
+	if g := officer.gaps["detainee/audio"]; g > 2 {
+		t.Errorf("the muted time left a gap of %d packets in the numbering: receivers count them lost", g)
+	}
 }
 
 // A page whose network changed asks for an ICE restart: the server sends a

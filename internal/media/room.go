@@ -3,6 +3,7 @@ package media
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -25,11 +26,20 @@ type Room struct {
 	// waiting are those who wait for a host to let them in; admitted are
 	// those let in (they come back without waiting after a drop); muted
 	// are those a host silenced.
-	waiting  map[string]*Peer
-	admitted map[string]bool
+	waiting map[string]*Peer
+	// admitted holds, for each participant a host let in, the resume token
+	// their page got: only a session that shows it comes back without
+	// waiting, so a copy of a join link does not.
+	admitted map[string]string
 	muted    map[string]bool
 	ended    bool
-	timers   []*time.Timer // the warning and the end, once limited
+	why      string // why it ended
+	// dropped says the server forgot the room (everyone left); a session
+	// that still holds it puts it back.
+	dropped bool
+	timers  []*time.Timer // the warning and the end, once limited
+	limitAt time.Time     // the end Limit set, to arm the timers again
+	warn    time.Duration
 	// tracks are the forwarded tracks by publisher.
 	tracks []*forward
 }
@@ -41,10 +51,12 @@ type Participant struct {
 	Name string
 	Role Role
 	// Admitted lets them straight into the call. Anyone else waits until a
-	// host admits them, unless a host admitted them earlier in this call
-	// and did not remove them since: a dropped connection does not send
-	// anyone back to the waiting room.
+	// host admits them, unless a host admitted them earlier in this call,
+	// did not remove them since, and they show the Resume token their page
+	// was given then: a dropped connection does not send anyone back to
+	// the waiting room, and a copy of their link does not skip it.
 	Admitted bool
+	Resume   string
 	// Entered, when set, is called once they are in the call.
 	Entered func()
 }
@@ -57,8 +69,12 @@ const (
 	LeftReplaced = "reconnected" // a new session of theirs took over
 )
 
-// errOver turns away someone who arrives after the call was ended.
-var errOver = errors.New("media: the visit is over")
+// Errors of a session that could not start.
+var (
+	errOver        = errors.New("media: the visit is over")
+	errMoved       = errors.New("media: the call moved while joining; join again")
+	errNotAdmitted = errors.New("media: taken out of the call while joining")
+)
 
 // restartGrace is how long a failed connection has to recover (the page
 // asks for an ICE restart) before the participant is counted as gone.
@@ -89,6 +105,7 @@ type Peer struct {
 	queued         []webrtc.ICECandidateInit
 	pendingRestart bool          // the wanted renegotiation restarts ICE
 	admit          chan struct{} // closed when a host lets them in
+	token          string        // their resume token, once admitted (under Room.mu)
 	closed         chan struct{}
 	mu             sync.Mutex // guards why, and pc until closed
 	why            string     // why the session ended, once closed
@@ -146,7 +163,8 @@ func (r *Room) Session(ctx context.Context, pt Participant, conn Conn) (string, 
 			}
 		}
 	}()
-	if in, err := r.wait(ctx, p, pt.Admitted, msgs); !in {
+	token, in, err := r.wait(ctx, p, pt, msgs)
+	if !in {
 		return p.reason(), err
 	}
 
@@ -207,25 +225,20 @@ func (r *Room) Session(ctx context.Context, pt Participant, conn Conn) (string, 
 		}
 	})
 
-	r.mu.Lock()
-	if old, ok := r.peers[p.ID]; ok {
-		old.close(LeftReplaced) // the same person reconnecting: the new session wins
+	if err := r.seat(p, pt.Admitted, token); err != nil {
+		return p.reason(), err
 	}
-	r.peers[p.ID] = p
-	p.hostMuted.Store(r.muted[p.ID])
-	for _, f := range r.tracks {
-		if f.from != p {
-			p.subscribe(f)
-		}
-	}
-	r.mu.Unlock()
 	defer r.leave(p)
 	if pt.Entered != nil {
 		pt.Entered()
 	}
+	if token != "" {
+		// The page comes back with it after a drop, without waiting.
+		_ = p.send(ctx, Message{Type: "admitted", Resume: token})
+	}
 	r.announce(ctx)
 	if err := p.negotiate(ctx, false); err != nil {
-		return "", err
+		return p.failed(err)
 	}
 
 	for {
@@ -241,7 +254,7 @@ func (r *Room) Session(ctx context.Context, pt Participant, conn Conn) (string, 
 		switch m.Type {
 		case "answer":
 			if err := p.onAnswer(ctx, m.SDP); err != nil {
-				return "", err
+				return p.failed(err)
 			}
 		case "candidate":
 			if m.Candidate != nil {
@@ -252,7 +265,7 @@ func (r *Room) Session(ctx context.Context, pt Participant, conn Conn) (string, 
 		case "restart":
 			// The page's network changed: new ICE credentials, same call.
 			if err := p.negotiate(ctx, true); err != nil {
-				return "", err
+				return p.failed(err)
 			}
 		case "end":
 			if !role.Ends() {
@@ -291,33 +304,38 @@ func (r *Room) Session(ctx context.Context, pt Participant, conn Conn) (string, 
 }
 
 // wait keeps p in the waiting room until a host admits them, and says
-// whether they got in: false when they left, were removed or the call
-// ended meanwhile (the error says the call was over before they came).
-func (r *Room) wait(ctx context.Context, p *Peer, admitted bool, msgs <-chan Message) (bool, error) {
+// whether they got in, with their resume token (none for those let straight
+// in): not when they left, were removed or the call ended meanwhile (the
+// error says the call was over before they came).
+func (r *Room) wait(ctx context.Context, p *Peer, pt Participant, msgs <-chan Message) (string, bool, error) {
+	r.server.mu.Lock()
 	r.mu.Lock()
-	if r.ended {
+	if err := r.claim(); err != nil {
 		r.mu.Unlock()
-		return false, errOver
+		r.server.mu.Unlock()
+		return "", false, err
 	}
-	if admitted {
-		r.admitted[p.ID] = true
-	}
-	if r.admitted[p.ID] {
+	if tok := r.admitted[p.ID]; pt.Admitted || (tok != "" && tok == pt.Resume) {
 		r.mu.Unlock()
-		return true, nil
+		r.server.mu.Unlock()
+		return tok, true, nil
 	}
 	old := r.waiting[p.ID]
 	r.waiting[p.ID] = p
 	r.mu.Unlock()
+	r.server.mu.Unlock()
 	if old != nil {
-		old.close(LeftReplaced)
+		old.replace()
 	}
 	_ = p.send(ctx, Message{Type: "waiting"})
 	r.announce(ctx) // the hosts see who waits
 	for {
 		select {
 		case <-p.admit:
-			return true, nil
+			r.mu.Lock()
+			tok := p.token
+			r.mu.Unlock()
+			return tok, true, nil
 		case _, ok := <-msgs:
 			if ok {
 				continue // nothing to say while waiting
@@ -331,11 +349,85 @@ func (r *Room) wait(ctx context.Context, p *Peer, admitted bool, msgs <-chan Mes
 		r.mu.Unlock()
 		r.announce(context.WithoutCancel(ctx))
 		r.vacate()
-		return false, nil
+		return "", false, nil
 	}
 }
 
-// admit lets someone in from the waiting room.
+// claim puts back a room the server forgot, or says the call is over or has
+// moved to a new room. The caller holds the server's lock, then the room's.
+func (r *Room) claim() error {
+	if r.ended {
+		return errOver
+	}
+	if r.dropped {
+		if cur := r.server.rooms[r.id]; cur != nil && cur != r {
+			return errMoved
+		}
+		r.server.rooms[r.id] = r
+		r.dropped = false
+		r.arm()
+	}
+	return nil
+}
+
+// seat puts p in the call, unless the call ended or a host removed them
+// while they connected. A session of the same person already in the call,
+// or waiting, is replaced: the new one wins.
+func (r *Room) seat(p *Peer, direct bool, token string) error {
+	r.server.mu.Lock()
+	r.mu.Lock()
+	err := r.claim()
+	if err == nil && !direct && (token == "" || r.admitted[p.ID] != token) {
+		err = errNotAdmitted
+	}
+	if err != nil {
+		r.mu.Unlock()
+		r.server.mu.Unlock()
+		return err
+	}
+	old := r.peers[p.ID]
+	r.peers[p.ID] = p
+	// Another session of theirs waiting to be let in is one too many.
+	w := r.waiting[p.ID]
+	delete(r.waiting, p.ID)
+	p.hostMuted.Store(r.muted[p.ID])
+	for _, f := range r.tracks {
+		if f.from != p {
+			p.subscribe(f)
+		}
+	}
+	r.mu.Unlock()
+	r.server.mu.Unlock()
+	for _, o := range []*Peer{old, w} {
+		if o != nil {
+			o.replace()
+		}
+	}
+	return nil
+}
+
+// replace tells a session that a newer one of the same person took over
+// (another window, another device), and ends it: its page does not try to
+// come back, which would push the new one out in turn.
+func (p *Peer) replace() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = p.send(ctx, Message{Type: "ended", Reason: LeftReplaced})
+	p.close(LeftReplaced)
+}
+
+// failed ends a session on a negotiation error, unless the peer was closed
+// meanwhile (ended, removed, replaced): then that is why it ended.
+func (p *Peer) failed(err error) (string, error) {
+	select {
+	case <-p.closed:
+		return p.reason(), nil
+	default:
+		return "", err
+	}
+}
+
+// admit lets someone in from the waiting room, with a new resume token.
 func (r *Room) admit(id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -344,31 +436,37 @@ func (r *Room) admit(id string) error {
 		return errors.New("nobody of that name is waiting")
 	}
 	delete(r.waiting, id)
-	r.admitted[id] = true
+	p.token = rand.Text()
+	r.admitted[id] = p.token
 	close(p.admit)
 	return nil
 }
 
 // remove takes someone out of the call or the waiting room: to come back
-// they must be admitted again. A host cannot remove an officer.
+// they must be admitted again. A host cannot remove an officer, nor the
+// detaining state's monitor, whose presence is a condition of the visit.
 func (r *Room) remove(id string, byHost bool) error {
 	r.mu.Lock()
 	p := r.peers[id]
 	if p == nil {
 		p = r.waiting[id]
 	}
+	if p != nil && byHost && (p.Role == RoleOfficer || p.Role == RoleMonitor) {
+		r.mu.Unlock()
+		return errors.New("officers and the detaining state's monitor cannot be removed from the call")
+	}
+	// Whoever is connecting right now must be admitted again.
+	delete(r.admitted, id)
 	if p == nil {
 		r.mu.Unlock()
-		return errors.New("nobody of that name is in the call")
-	}
-	if byHost && p.Role == RoleOfficer {
-		r.mu.Unlock()
-		return errors.New("an officer cannot be removed from the call")
+		if byHost {
+			return errors.New("nobody of that name is in the call")
+		}
+		return nil
 	}
 	if r.waiting[id] == p {
 		delete(r.waiting, id)
 	}
-	delete(r.admitted, id)
 	r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -475,6 +573,7 @@ func (r *Room) publish(from *Peer, t *webrtc.TrackRemote) {
 	// Copy packets without decoding. Header extensions are dropped: their ids
 	// are the publisher's, and a subscriber reads them differently.
 	audio := t.Kind() == webrtc.RTPCodecTypeAudio
+	var skipped uint16 // packets held back while a host muted them
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := t.Read(buf)
@@ -482,12 +581,16 @@ func (r *Room) publish(from *Peer, t *webrtc.TrackRemote) {
 			return
 		}
 		if audio && from.hostMuted.Load() {
-			continue // a host muted them: nobody hears them
+			skipped++ // a host muted them: nobody hears them
+			continue
 		}
 		pkt, err := parseRTP(buf[:n])
 		if err != nil {
 			continue
 		}
+		// No gap in the numbering: receivers would count the held-back
+		// packets as lost.
+		pkt.SequenceNumber -= skipped
 		if err := local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			return
 		}
@@ -612,16 +715,20 @@ func (r *Room) leave(p *Peer) {
 // vacate forgets a room nobody is in or waiting for, unless it ended (an
 // ended room stays, so that nobody starts the call again).
 func (r *Room) vacate() {
+	r.server.mu.Lock()
+	defer r.server.mu.Unlock()
 	r.mu.Lock()
-	empty := len(r.peers) == 0 && len(r.waiting) == 0 && !r.ended
-	if empty {
-		for _, t := range r.timers {
-			t.Stop()
-		}
+	defer r.mu.Unlock()
+	if len(r.peers) > 0 || len(r.waiting) > 0 || r.ended || r.dropped {
+		return
 	}
-	r.mu.Unlock()
-	if empty {
-		r.server.drop(r)
+	for _, t := range r.timers {
+		t.Stop()
+	}
+	r.timers = nil
+	r.dropped = true
+	if r.server.rooms[r.id] == r {
+		delete(r.server.rooms, r.id)
 	}
 }
 
@@ -639,10 +746,19 @@ const (
 func (r *Room) Limit(at time.Time, warn time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ended || r.timers != nil {
+	if r.ended || !r.limitAt.IsZero() {
 		return
 	}
-	endIn := time.Until(at)
+	r.limitAt, r.warn = at, warn
+	r.arm()
+}
+
+// arm starts the timers of the limit, if there is one. The caller holds r.mu.
+func (r *Room) arm() {
+	if r.limitAt.IsZero() || r.timers != nil {
+		return
+	}
+	endIn, warn := time.Until(r.limitAt), r.warn
 	r.timers = []*time.Timer{time.AfterFunc(endIn, func() { r.end(EndedTimeUp, Info{}) })}
 	if warnIn := endIn - warn; warnIn > 0 {
 		r.timers = append(r.timers, time.AfterFunc(warnIn, func() {
@@ -684,7 +800,7 @@ func (r *Room) end(reason string, by Info) {
 	for _, t := range r.timers {
 		t.Stop()
 	}
-	r.ended = true
+	r.ended, r.why = true, reason
 	r.mu.Unlock()
 	if r.server.onEnd != nil {
 		r.server.onEnd(r.id, reason, by)

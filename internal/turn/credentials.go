@@ -3,7 +3,9 @@ package turn
 import (
 	"crypto/hmac"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,4 +95,16 @@ func (s *Server) authenticate(ra *pionturn.RequestAttributes) (userID string, ke
 		return "", nil, false
 	}
 	return id, pionturn.GenerateAuthKey(ra.Username, s.realm, s.password(ra.Username)), true
+}
+
+// OpaqueID names a participant in TURN usernames (which travel in clear)
+// without saying who they are: a keyed hash of the parts, the same for the
+// same parts while the secret stays.
+func (s *Server) OpaqueID(parts ...string) string {
+	mac := hmac.New(sha256.New, s.secret)
+	for _, p := range parts {
+		mac.Write([]byte(p))
+		mac.Write([]byte{0})
+	}
+	return hex.EncodeToString(mac.Sum(nil)[:9])
 }

@@ -173,3 +173,21 @@ func TestQuota(t *testing.T) {
 		t.Error("quota still reached after a deletion")
 	}
 }
+
+// The participant's name in TURN usernames is a keyed hash: stable for
+// the same visit and participant, different otherwise, and not the name.
+func TestOpaqueID(t *testing.T) {
+	s := startServer(t, Config{Secret: "0123456789abcdef-one"})
+	other := startServer(t, Config{Secret: "0123456789abcdef-two"})
+	a := s.OpaqueID("visit-1", "link:abc")
+	switch {
+	case a != s.OpaqueID("visit-1", "link:abc"):
+		t.Error("not stable")
+	case a == s.OpaqueID("visit-2", "link:abc") || a == s.OpaqueID("visit-1", "link:abd") || a == s.OpaqueID("visit-1link:", "abc"):
+		t.Error("the same for other parts")
+	case a == other.OpaqueID("visit-1", "link:abc"):
+		t.Error("the same under another secret")
+	case strings.Contains(a, "abc") || len(a) != 18:
+		t.Errorf("opaque id %q", a)
+	}
+}

@@ -85,14 +85,18 @@ type peerPolicy struct {
 	denied []netip.Prefix
 	// allowLoopback admits loopback peers: for tests only.
 	allowLoopback bool
+	// public admits public unicast peers beyond the media server: off by
+	// default, since Attaché's relay has nothing else to reach.
+	public bool
 }
 
-func newPeerPolicy(media []netip.AddrPort, local []netip.Addr, denied []netip.Prefix, allowLoopback bool) *peerPolicy {
+func newPeerPolicy(media []netip.AddrPort, local []netip.Addr, denied []netip.Prefix, allowLoopback, public bool) *peerPolicy {
 	p := &peerPolicy{
 		media:         make(map[netip.AddrPort]bool, len(media)),
 		mediaIPs:      make(map[netip.Addr]bool, len(media)),
 		local:         make(map[netip.Addr]bool, len(local)),
 		allowLoopback: allowLoopback,
+		public:        public,
 	}
 	for _, m := range media {
 		m = netip.AddrPortFrom(m.Addr().Unmap(), m.Port())
@@ -132,7 +136,7 @@ func (p *peerPolicy) allowsHost(ip netip.Addr) bool {
 	if p.allowLoopback && ip.IsLoopback() {
 		return true
 	}
-	if p.local[ip] || !publicUnicast(ip) {
+	if !p.public || p.local[ip] || !publicUnicast(ip) {
 		return false
 	}
 	for _, d := range p.denied {

@@ -99,8 +99,9 @@ func TestPeerPolicy(t *testing.T) {
 	}
 	local := []netip.Addr{netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("198.51.100.20"), netip.MustParseAddr("8.8.4.4")}
 	denied := []netip.Prefix{netip.MustParsePrefix("9.0.0.0/8"), netip.MustParsePrefix("::ffff:5.5.0.0/112")}
-	normal := newPeerPolicy(media, local, denied, false)
-	loopback := newPeerPolicy(media, local, denied, true)
+	normal := newPeerPolicy(media, local, denied, false, true)
+	loopback := newPeerPolicy(media, local, denied, true, true)
+	mediaOnly := newPeerPolicy(media, local, denied, false, false)
 
 	tests := []struct {
 		peer          string
@@ -138,6 +139,11 @@ func TestPeerPolicy(t *testing.T) {
 		if got := loopback.allowsAddrPort(ap); got != tt.tests {
 			t.Errorf("loopback for tests: allowsAddrPort(%s) = %v, want %v", tt.peer, got, tt.tests)
 		}
+		// The default: the media server's exact addresses and nothing else.
+		want := media[0] == netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) || media[1] == ap
+		if got := mediaOnly.allowsAddrPort(ap); got != want {
+			t.Errorf("media only: allowsAddrPort(%s) = %v, want %v", tt.peer, got, want)
+		}
 	}
 
 	// Permissions carry no port: the media server's IP is permitted, and the
@@ -162,7 +168,7 @@ func TestPeerPolicy(t *testing.T) {
 // TestPermit calls the permission handler given to pion/turn directly, for
 // addresses that no test may send to.
 func TestPermit(t *testing.T) {
-	s := startServer(t, Config{AllowLoopbackPeersForTests: true})
+	s := startServer(t, Config{AllowLoopbackPeersForTests: true, AllowPublicPeers: true})
 	client := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50000}
 	for _, tt := range []struct {
 		peer string
@@ -190,6 +196,13 @@ func TestPermit(t *testing.T) {
 	if s.permit(client, nil) {
 		t.Error("permit(nil) = true")
 	}
+	// By default the relay reaches the media server alone: no public address.
+	def := startServer(t, Config{})
+	for _, peer := range []string{"8.8.8.8", "2606:4700:4700::1111", "127.0.0.1"} {
+		if def.permit(client, net.ParseIP(peer)) {
+			t.Errorf("by default, permit(%s) = true", peer)
+		}
+	}
 }
 
 // TestGuardedConn checks the relay socket's own filter, on loopback only.
@@ -199,7 +212,7 @@ func TestGuardedConn(t *testing.T) {
 	media := peer.LocalAddr().(*net.UDPAddr).AddrPort()
 
 	// Normal mode: a loopback peer is refused outright.
-	g := guardedConn{PacketConn: raw, policy: newPeerPolicy(nil, nil, nil, false)}
+	g := guardedConn{PacketConn: raw, policy: newPeerPolicy(nil, nil, nil, false, true)}
 	if _, err := g.WriteTo([]byte("x"), peer.LocalAddr()); !errors.Is(err, errPeerRefused) {
 		t.Fatalf("WriteTo loopback peer: err = %v, want errPeerRefused", err)
 	}
@@ -207,7 +220,7 @@ func TestGuardedConn(t *testing.T) {
 
 	// With the media server's exact address allowed, it is reached, and
 	// only it: datagrams from another port are dropped.
-	g.policy = newPeerPolicy([]netip.AddrPort{media}, nil, nil, false)
+	g.policy = newPeerPolicy([]netip.AddrPort{media}, nil, nil, false, true)
 	if _, err := g.WriteTo([]byte("to media"), peer.LocalAddr()); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,8 @@
 // link-local, CGNAT, multicast and other non-public addresses, and this
 // host's own addresses, so that TURN cannot be used to reach the operator's
 // internal network; the only exceptions are the exact addresses of
-// Attaché's media server (Config.MediaPeers).
+// Attaché's media server (Config.MediaPeers). By default it reaches nothing
+// but those: a participant's credentials are no general-purpose relay.
 package turn
 
 import (
@@ -68,6 +69,10 @@ type Config struct {
 	// DeniedPeers are further ranges the relay refuses, e.g. an internal
 	// network on public addresses.
 	DeniedPeers []netip.Prefix
+	// AllowPublicPeers lets the relay reach any public unicast address
+	// (outside DeniedPeers), not only the media server: a general-purpose
+	// TURN server, which Attaché's calls do not need.
+	AllowPublicPeers bool
 	// AllowLoopbackPeersForTests lets the relay reach loopback addresses
 	// (never private ones). It exists for tests on one machine; a server
 	// that sets it lets TURN clients reach every local service.
@@ -154,7 +159,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	local = append(local, relayIP, udpIP, tcpIP)
-	s.policy = newPeerPolicy(cfg.MediaPeers, local, cfg.DeniedPeers, cfg.AllowLoopbackPeersForTests)
+	s.policy = newPeerPolicy(cfg.MediaPeers, local, cfg.DeniedPeers, cfg.AllowLoopbackPeersForTests, cfg.AllowPublicPeers)
 	if cfg.AllowLoopbackPeersForTests {
 		log.Warn("turn: relaying to loopback addresses is allowed: for tests only")
 	}

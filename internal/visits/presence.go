@@ -172,17 +172,18 @@ func (s *Service) CallEnded(ctx context.Context, visitID, reason string, by audi
 	})
 }
 
-// CallOver reports whether a visit's call was ended for everyone.
-func (s *Service) CallOver(ctx context.Context, visitID string) (bool, error) {
+// CallOver reports whether a visit's call was ended for everyone, and why.
+func (s *Service) CallOver(ctx context.Context, visitID string) (bool, string, error) {
 	var ended sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT call_ended FROM visits WHERE id = $1`, visitID).Scan(&ended)
+	var why string
+	err := s.db.QueryRowContext(ctx, `SELECT call_ended, call_end_reason FROM visits WHERE id = $1`, visitID).Scan(&ended, &why)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+		return false, "", nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read visit: %w", err)
+		return false, "", fmt.Errorf("read visit: %w", err)
 	}
-	return ended.Valid, nil
+	return ended.Valid, why, nil
 }
 
 // CloseStalePresence closes the sessions a stopped server left open: they

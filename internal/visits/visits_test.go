@@ -411,7 +411,7 @@ func TestCallRecord(t *testing.T) {
 		if err := fx.visits.CallEnded(ctx, v.ID, "time", audit.System); err != nil {
 			t.Fatal(err)
 		}
-		if over, err := fx.visits.CallOver(ctx, v.ID); !over || err != nil {
+		if over, why, err := fx.visits.CallOver(ctx, v.ID); !over || why != "host" || err != nil {
 			t.Errorf("call over: %v %v", over, err)
 		}
 		if _, err := fx.visits.EnterCall(ctx, a, fx.caseID, v.ID); err != visits.ErrVisitOver {
@@ -456,7 +456,7 @@ func TestCallRecord(t *testing.T) {
 		if n, err := fx.visits.CloseStalePresence(ctx); n != 1 || err != nil {
 			t.Errorf("stale sessions closed: %d %v", n, err)
 		}
-		if over, _ := fx.visits.CallOver(ctx, v2.ID); over {
+		if over, _, _ := fx.visits.CallOver(ctx, v2.ID); over {
 			t.Error("a server stop ended the call for good")
 		}
 	})

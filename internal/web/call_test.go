@@ -146,6 +146,7 @@ func TestCallSignalling(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	var resume string
 	for name, c := range map[string]*websocket.Conn{"terminal": terminal, "officer": officerWS} {
 		var offered bool
 		var roles []string
@@ -157,6 +158,8 @@ func TestCallSignalling(t *testing.T) {
 			switch m.Type {
 			case "offer":
 				offered = offered || strings.Contains(m.SDP, "m=")
+			case "admitted":
+				resume = m.Resume
 			case "participants":
 				roles = nil
 				for _, p := range m.Participants {
@@ -168,6 +171,38 @@ func TestCallSignalling(t *testing.T) {
 			t.Errorf("%s sees %s", name, got)
 		}
 	}
+	// The terminal's connection drops: with its resume token it comes
+	// straight back (the old session is told it was replaced); the same
+	// link without the token waits again.
+	if resume == "" {
+		t.Fatal("the admitted terminal got no resume token")
+	}
+	back, _, err := websocket.Dial(ctx, ws+link+"/ws?resume="+url.QueryEscape(resume), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.CloseNow()
+	if err := wsjson.Read(ctx, back, &m); err != nil || m.Type == "waiting" {
+		t.Errorf("the terminal coming back with its token: %+v %v", m, err)
+	}
+	for m.Type != "ended" {
+		if err := wsjson.Read(ctx, terminal, &m); err != nil {
+			t.Fatalf("the replaced session was not told: %v", err)
+		}
+	}
+	if m.Reason != media.LeftReplaced {
+		t.Errorf("the replaced session was told %q", m.Reason)
+	}
+	copied, _, err := websocket.Dial(ctx, ws+link+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copied.CloseNow()
+	if err := wsjson.Read(ctx, copied, &m); err != nil || m.Type != "waiting" {
+		t.Errorf("the link without the token: %+v %v", m, err)
+	}
+	copied.Close(websocket.StatusNormalClosure, "")
+
 	var status string
 	if err := h.db.QueryRowContext(ctx, `SELECT status FROM visits WHERE id = $1`, visitID).Scan(&status); err != nil || status != "in_progress" {
 		t.Errorf("visit status %q after the call started, want in_progress (%v)", status, err)
@@ -189,6 +224,15 @@ func TestCallSignalling(t *testing.T) {
 	if res := h.anonymous().get(link); !strings.Contains(readBody(t, res), "This visit is over.") {
 		t.Error("the join page after the end does not say the visit is over")
 	}
+	// A page reconnecting after the end is told how it ended, and stops.
+	late, _, err := websocket.Dial(ctx, ws+link+"/ws?resume="+url.QueryEscape(resume), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.CloseNow()
+	if err := wsjson.Read(ctx, late, &m); err != nil || m.Type != "ended" || m.Reason != media.EndedByHost {
+		t.Errorf("a late page was told %+v (%v), want ended by the host", m, err)
+	}
 	if n := h.auditActions(t)["visit.call_enter"]; n < 2 {
 		t.Errorf("%d call entries audited, want the page and the socket", n)
 	}
@@ -203,7 +247,7 @@ func TestCallSignalling(t *testing.T) {
 	if err := h.db.QueryRowContext(ctx, `SELECT call_end_reason FROM visits WHERE id = $1 AND call_ended IS NOT NULL`, visitID).Scan(&reason); err != nil || reason != "host" {
 		t.Errorf("the end kept on the visit: %q %v", reason, err)
 	}
-	rows, err := h.db.QueryContext(ctx, `SELECT name, role, reason, samples, rtt_ms FROM visit_presence WHERE visit_id = $1 AND left_at IS NOT NULL ORDER BY role`, visitID)
+	rows, err := h.db.QueryContext(ctx, `SELECT name, role, reason, samples, rtt_ms FROM visit_presence WHERE visit_id = $1 AND left_at IS NOT NULL ORDER BY role, joined_at`, visitID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +262,7 @@ func TestCallSignalling(t *testing.T) {
 		}
 		got = append(got, fmt.Sprintf("%s/%s/%s/%d/%.0f", name, role, why, samples, rtt))
 	}
-	if want := "Terminal 3/detainee/host/0/0,The consular_officer/officer/host/1/40"; strings.Join(got, ",") != want {
+	if want := "Terminal 3/detainee/reconnected/0/0,Terminal 3/detainee/host/0/0,The consular_officer/officer/host/1/40"; strings.Join(got, ",") != want {
 		t.Errorf("presence %v, want %s", got, want)
 	}
 	if body := readBody(t, officer.get("/cases/"+caseID)); !strings.Contains(body, "Ended by the officer") || !strings.Contains(body, "Terminal 3") {

@@ -2,8 +2,7 @@ package web
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -53,12 +52,20 @@ func (w *wsConn) Write(ctx context.Context, m media.Message) error {
 	return wsjson.Write(ctx, w.c, m)
 }
 
-// dropped reports whether the socket broke rather than being closed by
-// the page (a closing handshake): the network, not a hang-up.
+// closeReconnect is the close code a page uses when it drops its session
+// to reconnect (its network failed), as opposed to hanging up.
+const closeReconnect websocket.StatusCode = 4000
+
+// dropped reports whether the socket broke, or the page closed it to
+// reconnect, rather than hanging up: the network, not the person.
 func (w *wsConn) dropped() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.readErr != nil && websocket.CloseStatus(w.readErr) == -1
+	if w.readErr == nil {
+		return false
+	}
+	code := websocket.CloseStatus(w.readErr)
+	return code == -1 || code == closeReconnect
 }
 
 func (w *wsConn) summary() visits.Quality {
@@ -93,7 +100,8 @@ type seat struct {
 	ends          time.Time // the scheduled end
 	id, name      string    // the participant, as the others see them
 	role          media.Role
-	admitted      bool // straight in, without the waiting room
+	admitted      bool   // straight in, without the waiting room
+	resume        string // the token of an earlier admission, from the page
 	actor         audit.Actor
 }
 
@@ -106,13 +114,18 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
 	if s.Media == nil {
 		return errCallsOff
 	}
-	over, err := s.Visits.CallOver(r.Context(), room)
+	over, why, err := s.Visits.CallOver(r.Context(), room)
 	if err != nil {
 		return err
 	}
-	if over || s.Media.Ended(room) {
-		return visits.ErrVisitOver
+	if ended := s.Media.EndReason(room); ended != "" {
+		over, why = true, ended // it may not be written yet
 	}
+	if over {
+		return s.callOver(w, r, why)
+	}
+	s.calls.Add(1)
+	defer s.calls.Done()
 	// The server's read and write timeouts are for requests, not for a
 	// call that lasts an hour.
 	rc := http.NewResponseController(w)
@@ -130,8 +143,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
 		// The relay for this participant, for this visit only, until a
 		// little after the call must have ended. Their name stays out of
 		// the TURN username, which travels in clear.
-		sum := sha256.Sum256([]byte(room + "\x00" + st.id))
-		cred := s.TURN.CredentialsUntil(hex.EncodeToString(sum[:9]), st.ends.Add(times.Grace+30*time.Minute))
+		cred := s.TURN.CredentialsUntil(s.TURN.OpaqueID(room, st.id), st.ends.Add(times.Grace+30*time.Minute))
 		ice := media.Message{Type: "ice", ICEServers: []media.ICEServer{{URLs: cred.URLs, Username: cred.Username, Credential: cred.Password}}}
 		if err := conn.Write(r.Context(), ice); err != nil {
 			c.CloseNow()
@@ -143,9 +155,12 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
 	rm := s.Media.Room(room)
 	rm.Limit(st.ends.Add(times.Grace), visits.EndWarning+times.Grace)
 	vs := visits.Seat{VisitID: room, CaseID: st.caseID, Participant: st.id, Name: st.name, Role: string(st.role), Actor: st.actor}
+	// The session ends when the page leaves or the call ends, not when the
+	// server starts to shut down: then the media server ends every call
+	// itself, saying so, and the sessions are recorded before it stops.
 	ctx := context.WithoutCancel(r.Context())
 	var presence string
-	reason, err := rm.Session(r.Context(), media.Participant{ID: st.id, Name: st.name, Role: st.role, Admitted: st.admitted, Entered: func() {
+	reason, err := rm.Session(ctx, media.Participant{ID: st.id, Name: st.name, Role: st.role, Admitted: st.admitted, Resume: st.resume, Entered: func() {
 		id, err := s.Visits.CallEntered(ctx, vs)
 		if err != nil {
 			s.Log.Error("call: record the entry", slog.String("visit", room), slog.String("error", err.Error()))
@@ -172,6 +187,42 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
 	return nil
 }
 
+// callOver answers a page that comes to a call that is over. A page's
+// WebSocket is accepted and told how the call ended, so that it stops
+// trying to reconnect and says why; anything else gets the error page.
+func (s *Server) callOver(w http.ResponseWriter, r *http.Request, why string) error {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return visits.ErrVisitOver
+	}
+	if why == "" {
+		why = media.EndedTimeUp
+	}
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return nil // Accept has answered (another origin, say)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	_ = wsjson.Write(ctx, c, media.Message{Type: "ended", Reason: why})
+	c.Close(websocket.StatusNormalClosure, "the visit is over")
+	return nil
+}
+
+// WaitCalls waits, until ctx is done, for the calls' sessions to finish
+// (the media server was closed first) and record how they ended.
+func (s *Server) WaitCalls(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		s.calls.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Log.Warn("calls still closing at shutdown")
+	}
+}
+
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
@@ -186,6 +237,9 @@ var errRoomClosed = problem.New(problem.Conflict, "The visit's room is not open 
 func (s *Server) joinCall(w http.ResponseWriter, r *http.Request) error {
 	ad, err := s.admit(r)
 	switch {
+	case errors.Is(err, visits.ErrVisitOver) && ad != nil:
+		_, why, _ := s.Visits.CallOver(r.Context(), ad.VisitID)
+		return s.callOver(w, r, why)
 	case err != nil:
 		return err
 	case !visits.IsVideo(ad.Modality):
@@ -194,7 +248,8 @@ func (s *Server) joinCall(w http.ResponseWriter, r *http.Request) error {
 		return errRoomClosed
 	}
 	return s.call(w, r, seat{visit: ad.VisitID, caseID: ad.CaseID, ends: ad.Ends, id: "link:" + ad.LinkID, name: ad.Name, role: media.Role(ad.Role),
-		actor: audit.Actor{ID: "link:" + ad.LinkID, Name: ad.Name, Address: stateOf(r).address}})
+		resume: r.URL.Query().Get("resume"),
+		actor:  audit.Actor{ID: "link:" + ad.LinkID, Name: ad.Name, Address: stateOf(r).address}})
 }
 
 // callPage is an officer's call: the same call page, entered from the case.
@@ -210,6 +265,10 @@ func (s *Server) callPage(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) officerCall(w http.ResponseWriter, r *http.Request) error {
 	visit, err := s.Visits.EnterCall(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"))
+	if errors.Is(err, visits.ErrVisitOver) {
+		_, why, _ := s.Visits.CallOver(r.Context(), r.PathValue("visit"))
+		return s.callOver(w, r, why)
+	}
 	if err != nil {
 		return err
 	}

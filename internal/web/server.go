@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +61,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	joins   joinLimiter
+	calls   sync.WaitGroup // the call sessions running
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error

@@ -37,7 +37,8 @@ document.addEventListener("DOMContentLoaded", () => {
   let attached = false;
   let inCall = false; // joined, and not left or ended
   let hostMuted = false;
-  let retries = 0;
+  let retries = 0; // reconnections since the media last flowed
+  let resume = ""; // the token that brings this page back without waiting
   /** @type {number|undefined} */ let retryTimer;
   /** @type {number|undefined} */ let restartTimer;
 
@@ -117,11 +118,13 @@ document.addEventListener("DOMContentLoaded", () => {
       if (host && p.role !== "officer") {
         const tools = document.createElement("span");
         tools.className = "tools";
+        // The monitor sends nothing, and its presence is a condition of the
+        // visit: nothing to mute, and not the consulate's to remove.
         if (p.role !== "monitor") {
-          tools.append(action(p.muted ? d.actUnmute || "" : d.actMute || "", { type: "mute", id: p.id, muted: !p.muted }));
+          tools.append(action(p.muted ? d.actUnmute || "" : d.actMute || "", { type: "mute", id: p.id, muted: !p.muted }),
+            action(d.actRemove || "", { type: "remove", id: p.id }, "danger"));
+          li.append(tools);
         }
-        tools.append(action(d.actRemove || "", { type: "remove", id: p.id }, "danger"));
-        li.append(tools);
       }
       return li;
     }));
@@ -153,7 +156,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
-  /** @param {{type: string, ice_servers?: RTCIceServer[], sdp?: string, candidate?: RTCIceCandidateInit, participants?: Person[], waiting?: Person[], reason?: string, error?: string, muted?: boolean}} m */
+  /** @param {{type: string, resume?: string, ice_servers?: RTCIceServer[], sdp?: string, candidate?: RTCIceCandidateInit, participants?: Person[], waiting?: Person[], reason?: string, error?: string, muted?: boolean}} m */
   async function handle(m) {
     if (!pc) return;
     switch (m.type) {
@@ -184,8 +187,10 @@ document.addEventListener("DOMContentLoaded", () => {
       case "candidate":
         if (m.candidate) await pc.addIceCandidate(m.candidate);
         break;
+      case "admitted":
+        resume = m.resume || "";
+        break;
       case "participants":
-        retries = 0; // in the call again
         setPeople(m.participants || [], m.waiting);
         break;
       case "muted":
@@ -200,7 +205,8 @@ document.addEventListener("DOMContentLoaded", () => {
         const reason = m.reason || "";
         const text = d["msgEnd" + reason.charAt(0).toUpperCase() + reason.slice(1)] || `${d.msgEnded} ${reason}`;
         if (reason === "server") reconnectLater(text);
-        else stop(text, reason !== "removed"); // someone removed may ask to come back
+        // Removed, or joined from another window: they may come back by hand.
+        else stop(text, reason !== "removed" && reason !== "reconnected");
         break;
       }
       case "error":
@@ -320,6 +326,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (pc !== conn) return;
       const s = conn.connectionState;
       if (s === "connected") {
+        retries = 0; // the media flows: a later drop starts counting again
         clearTimeout(restartTimer);
         restartTimer = undefined;
         say(hostMuted ? d.msgMutedByHost || "" : d.msgInCall || "", hostMuted ? "warn-text" : "muted");
@@ -336,7 +343,8 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     };
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const sock = new WebSocket(`${scheme}//${location.host}${d.socket}`);
+    const query = resume ? `?resume=${encodeURIComponent(resume)}` : "";
+    const sock = new WebSocket(`${scheme}//${location.host}${d.socket}${query}`);
     ws = sock;
     /** @type {any} */ (window).attacheCallSocket = sock;
     sock.onmessage = (ev) => {
@@ -352,7 +360,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
   /** Drops the session and tries again, waiting longer each time. */
   function reconnectLater(/** @type {string} */ message) {
-    closeSession();
+    closeSession(true);
     if (!inCall) return;
     if (retries >= 6) {
       stop(d.msgLost || "", false);
@@ -365,14 +373,15 @@ document.addEventListener("DOMContentLoaded", () => {
     retryTimer = window.setTimeout(() => { if (inCall) connect(); }, wait);
   }
 
-  /** Closes the socket and the connection and clears the remote tiles. */
-  function closeSession() {
+  /** Closes the socket and the connection and clears the remote tiles; a
+   * reconnection says so to the server (the network, not a hang-up). */
+  function closeSession(reconnecting = false) {
     const sock = ws, conn = pc;
     ws = null;
     pc = null;
     clearTimeout(restartTimer);
     restartTimer = undefined;
-    if (sock) sock.close();
+    if (sock) sock.close(reconnecting ? 4000 : 1000);
     if (conn) conn.close();
     for (const tile of tiles.querySelectorAll("[data-stream]")) {
       if (/** @type {HTMLElement} */ (tile).dataset.stream !== "self") tile.remove();
@@ -418,7 +427,7 @@ document.addEventListener("DOMContentLoaded", () => {
   // Connection quality, from the browser's statistics every five seconds:
   // shown as good, fair or poor, and reported to the server for the
   // visit's record.
-  /** @type {{lost: number, got: number, bytesIn: number, bytesOut: number, at: number}|null} */
+  /** @type {{conn: RTCPeerConnection, lost: number, got: number, bytesIn: number, bytesOut: number, at: number}|null} */
   let last = null;
   setInterval(async () => {
     const conn = pc;
@@ -427,7 +436,7 @@ document.addEventListener("DOMContentLoaded", () => {
       return;
     }
     const report = await conn.getStats();
-    let lost = 0, got = 0, bytesIn = 0, bytesOut = 0, jitter = 0, rtt = 0;
+    let lost = 0, got = 0, bytesIn = 0, bytesOut = 0, jitter = 0, rtt = 0, pairId = "";
     report.forEach((s) => {
       if (s.type === "inbound-rtp") {
         lost += s.packetsLost || 0;
@@ -436,11 +445,16 @@ document.addEventListener("DOMContentLoaded", () => {
         jitter = Math.max(jitter, (s.jitter || 0) * 1000);
       } else if (s.type === "outbound-rtp") {
         bytesOut += s.bytesSent || 0;
-      } else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
-        rtt = (s.currentRoundTripTime || 0) * 1000;
+      } else if (s.type === "transport" && s.selectedCandidatePairId) {
+        pairId = s.selectedCandidatePairId;
       }
     });
+    // The round trip of the path in use (after an ICE restart, the new one).
+    const pair = pairId ? report.get(pairId) : undefined;
+    if (pair) rtt = (pair.currentRoundTripTime || 0) * 1000;
     const now = performance.now();
+    // Counters go back when a track or the connection changes: start over.
+    if (last && (last.conn !== conn || bytesIn < last.bytesIn || bytesOut < last.bytesOut || got < last.got)) last = null;
     if (last) {
       const secs = (now - last.at) / 1000;
       const dl = Math.max(0, lost - last.lost), dg = Math.max(0, got - last.got);
@@ -454,7 +468,7 @@ document.addEventListener("DOMContentLoaded", () => {
       qualityEl.title = `${loss.toFixed(1)} % · ${rtt.toFixed(0)} ms · ${jitter.toFixed(0)} ms · ↓${stats.kbps_in.toFixed(0)} ↑${stats.kbps_out.toFixed(0)} kbit/s`;
       send({ type: "stats", stats });
     }
-    last = { lost, got, bytesIn, bytesOut, at: now };
+    last = { conn, lost, got, bytesIn, bytesOut, at: now };
   }, 5000);
 
   // The time left until the scheduled end, in the viewer's clock.
@@ -472,6 +486,16 @@ document.addEventListener("DOMContentLoaded", () => {
 
   joinBtn.addEventListener("click", join);
   leaveBtn.addEventListener("click", () => stop(d.msgLeft || ""));
-  endBtn?.addEventListener("click", () => send({ type: "end" }));
+  // Ending is for everyone and for good: the button asks for a second click.
+  endBtn?.addEventListener("click", () => {
+    if (!endBtn.classList.contains("confirm")) {
+      const label = endBtn.textContent || "";
+      endBtn.classList.add("confirm");
+      endBtn.textContent = d.msgConfirmEnd || label;
+      setTimeout(() => { endBtn.classList.remove("confirm"); endBtn.textContent = label; }, 5000);
+      return;
+    }
+    send({ type: "end" });
+  });
   joinBtn.disabled = false; // the page is ready: no click is lost
 });
