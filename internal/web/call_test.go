@@ -310,3 +310,47 @@ func TestRevokedLinkLeavesCall(t *testing.T) {
 		t.Errorf("the withdrawn link opens the call again: %d", res.StatusCode)
 	}
 }
+
+// Stopping the server tells every page so (they reconnect by themselves),
+// records each session as cut by the server, and does not end the call for
+// good: after a restart it can go on.
+func TestShutdownDuringCall(t *testing.T) {
+	h := onSQLite(t)
+	officer := h.as(auth.RoleConsularOfficer)
+	caseID, visitID, _ := scheduleVideoVisit(t, h, officer, time.Now().Add(5*time.Minute))
+	srv := httptest.NewServer(h.h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	hdr := http.Header{"Cookie": {"attache_session=" + officer.cookies["attache_session"]}}
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/cases/"+caseID+"/visits/"+visitID+"/call/ws", &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	var m media.Message
+	for m.Type != "participants" {
+		if err := wsjson.Read(ctx, c, &m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.media.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for m.Type != "ended" {
+		if err := wsjson.Read(ctx, c, &m); err != nil {
+			t.Fatalf("the page was not told the server stops: %v", err)
+		}
+	}
+	if m.Reason != media.EndedShutdown {
+		t.Errorf("the page was told %q", m.Reason)
+	}
+	h.srv.WaitCalls(ctx)
+	var reason string
+	if err := h.db.QueryRowContext(ctx, `SELECT reason FROM visit_presence WHERE visit_id = $1 AND left_at IS NOT NULL`, visitID).Scan(&reason); err != nil || reason != "server" {
+		t.Errorf("the session was recorded as %q (%v), want server", reason, err)
+	}
+	if over, _, err := h.srv.Visits.CallOver(ctx, visitID); over || err != nil {
+		t.Errorf("a shutdown ended the call for good: %v %v", over, err)
+	}
+}

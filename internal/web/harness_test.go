@@ -49,6 +49,7 @@ type harness struct {
 	access *access.Service
 	clock  *testenv.Clock
 	users  map[auth.Role]*auth.User
+	media  *media.Server
 }
 
 const testPassword = "correct horse battery"
@@ -83,7 +84,7 @@ func newHarness(t testing.TB, d *db.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, access: acc, clock: c, users: map[auth.Role]*auth.User{}}
+	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, access: acc, clock: c, users: map[auth.Role]*auth.User{}, media: ms}
 	for _, r := range auth.Roles {
 		u, err := as.CreateUser(context.Background(), audit.System, auth.UserInput{Username: string(r), DisplayName: "The " + string(r),
 			Role: r, Post: "Beijing", Desk: "China"}, testPassword, false)
