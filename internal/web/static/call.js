@@ -135,7 +135,8 @@ document.addEventListener("DOMContentLoaded", () => {
         const li = document.createElement("li");
         li.dataset.id = p.id;
         li.textContent = `${p.name} — ${roleLabel(p.role)} `;
-        li.append(action(d.actAdmit || "", { type: "admit", id: p.id }, ""), " ", action(d.actRefuse || "", { type: "remove", id: p.id }, "danger"));
+        li.append(action(d.actAdmit || "", { type: "admit", id: p.id }, ""));
+        if (p.role !== "monitor") li.append(" ", action(d.actRefuse || "", { type: "remove", id: p.id }, "danger"));
         return li;
       }));
     }
