@@ -74,9 +74,11 @@ Usage:
   attache backup FILE                  consistent copy of the SQLite database, safe while serving
   attache bench search [--people N] [--queries N] [--database URL]
                                        time the name search on generated people (empty database)
+  attache loadtest [--visits N] [--duration D] [--video-kbps K] [--pin] [--cpuprofile FILE]
+                                       load-test the media server with two-party visits on 127.0.0.1
   attache version
 
-Every flag can also be set with an ATTACHE_* environment variable
+Every flag but the load test's can also be set with an ATTACHE_* environment variable
 (--database is ATTACHE_DATABASE). Run "attache COMMAND -h" for a command's flags.
 `
 
@@ -126,6 +128,10 @@ func run(ctx context.Context, args []string, stdio IO) error {
 		return backup(ctx, rest, stdio)
 	case "bench":
 		return bench(ctx, rest, stdio)
+	case "loadtest":
+		return loadtestCmd(ctx, rest, stdio)
+	case loadtestServerCmd: // hidden: the load test's server process
+		return loadtestServer(ctx, rest, stdio)
 	case "version":
 		fmt.Fprintf(stdio.Stdout, "attache %s\n", version())
 		return nil

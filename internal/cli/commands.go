@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"text/tabwriter"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/loadtest"
 	"github.com/attache-org/attache/internal/problem"
 	"github.com/attache-org/attache/internal/searchbench"
 )
@@ -300,4 +302,40 @@ func bench(ctx context.Context, args []string, stdio IO) error {
 	}
 	defer d.Close()
 	return searchbench.Run(ctx, d, o, stdio.Stdout)
+}
+
+// loadtestServerCmd is the hidden subcommand the load test runs its server as.
+const loadtestServerCmd = "loadtest-server"
+
+func loadtestCmd(ctx context.Context, args []string, stdio IO) error {
+	o := loadtest.DefaultOptions()
+	var inProcess bool
+	fs := flag.NewFlagSet("attache loadtest", flag.ContinueOnError)
+	fs.SetOutput(stdio.Stderr)
+	o.Bind(fs)
+	fs.BoolVar(&inProcess, "in-process", false, "run the server in this process (its CPU figures then include the clients')")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage{err.Error()}
+	}
+	if err := o.Validate(); err != nil {
+		return errUsage{err.Error()}
+	}
+	var argv []string
+	if !inProcess {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("loadtest: find this program to run its server: %w", err)
+		}
+		argv = []string{exe, loadtestServerCmd}
+	}
+	log := slog.New(slog.NewTextHandler(stdio.Stderr, nil))
+	return loadtest.Command(ctx, o, argv, stdio.Stdout, stdio.Stderr, log)
+}
+
+func loadtestServer(ctx context.Context, args []string, stdio IO) error {
+	log := slog.New(slog.NewTextHandler(stdio.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return loadtest.ServeChild(ctx, args, stdio.Stdin, stdio.Stdout, stdio.Stderr, log)
 }
