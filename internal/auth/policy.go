@@ -31,11 +31,13 @@ const (
 
 	// Agreement profiles between states are configuration: administrators.
 	ManageAgreements Action = "agreement.manage"
+	// Recording policies say which visits may be recorded: administrators.
+	ManageRecording Action = "recording.manage"
 )
 
 // Actions lists every action, for tests that check the policy is total.
 var Actions = []Action{Public, ViewHome, ManageAccount, ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit,
-	ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility, ManageAgreements}
+	ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility, ManageAgreements, ManageRecording}
 
 // everyone is the set of actions of any signed-in user.
 var everyone = []Action{ViewHome, ManageAccount}
@@ -44,7 +46,8 @@ var caseWork = []Action{ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFa
 
 // grants lists what each role may do, before any per-record check.
 var grants = map[Role][]Action{
-	RoleAdmin:           {ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit, ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility, ManageAgreements},
+	RoleAdmin: {ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit, ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility,
+		ManageAgreements, ManageRecording},
 	RoleAuditor:         {ListUsers, ReadAudit, VerifyAudit},
 	RoleSupervisor:      caseWork,
 	RoleHQOfficer:       caseWork,

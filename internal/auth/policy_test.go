@@ -23,6 +23,7 @@ func TestPolicyEveryRoleEveryAction(t *testing.T) {
 		auth.ReadFacility:     {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
 		auth.ManageFacility:   {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
 		auth.ManageAgreements: {auth.RoleAdmin},
+		auth.ManageRecording:  {auth.RoleAdmin},
 	}
 	var p auth.Policy
 	for _, a := range auth.Actions {

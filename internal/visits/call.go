@@ -60,9 +60,10 @@ func (s *Service) EnterCall(ctx context.Context, a cases.Actor, caseID, visitID 
 	v := Visit{ID: visitID, CaseID: caseID}
 	var st, en int64
 	var ended sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT v.modality, v.starts, v.ends, v.status, COALESCE(f.time_zone, ''), v.call_ended
-		FROM visits v LEFT JOIN facilities f ON f.id = v.facility_id WHERE v.id = $1 AND v.case_id = $2`, visitID, caseID).
-		Scan(&v.Modality, &st, &en, &v.Status, &v.Zone, &ended)
+	var post string
+	err := s.db.QueryRowContext(ctx, `SELECT v.modality, v.starts, v.ends, v.status, COALESCE(f.time_zone, ''), v.call_ended, v.kind, c.post
+		FROM visits v JOIN cases c ON c.id = v.case_id LEFT JOIN facilities f ON f.id = v.facility_id WHERE v.id = $1 AND v.case_id = $2`, visitID, caseID).
+		Scan(&v.Modality, &st, &en, &v.Status, &v.Zone, &ended, &v.Kind, &post)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, problem.New(problem.NotFound, "No such visit.")
 	}
@@ -70,6 +71,9 @@ func (s *Service) EnterCall(ctx context.Context, a cases.Actor, caseID, visitID 
 		return nil, fmt.Errorf("read visit: %w", err)
 	}
 	v.Starts, v.Ends = db.Time(st), db.Time(en)
+	if v.Recording, err = s.PolicyFor(ctx, post, v.Kind); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	switch {
 	case !IsVideo(v.Modality):

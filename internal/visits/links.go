@@ -146,6 +146,10 @@ type Admission struct {
 	// or "over".
 	State string
 	Opens time.Time
+	// Kind is the kind of visit, and Recording the recording policy in
+	// force for it: shown to the holder before they join.
+	Kind      string
+	Recording RecordingPolicy
 }
 
 // Errors a link holder is shown: what went wrong, in their words.
@@ -161,11 +165,12 @@ var (
 func (s *Service) Admit(ctx context.Context, token, address string) (*Admission, error) {
 	var ad Admission
 	var revoked, ended sql.NullInt64
-	var status string
+	var status, post string
 	var st, en int64
-	err := s.db.QueryRowContext(ctx, `SELECT l.id, l.visit_id, v.case_id, l.role, l.name, l.revoked_at, v.status, v.starts, v.ends, v.modality, COALESCE(f.time_zone, ''), v.call_ended
-		FROM visit_links l JOIN visits v ON v.id = l.visit_id LEFT JOIN facilities f ON f.id = v.facility_id WHERE l.token_hash = $1`, hashLink(token)).
-		Scan(&ad.LinkID, &ad.VisitID, &ad.CaseID, &ad.Role, &ad.Name, &revoked, &status, &st, &en, &ad.Modality, &ad.Zone, &ended)
+	err := s.db.QueryRowContext(ctx, `SELECT l.id, l.visit_id, v.case_id, l.role, l.name, l.revoked_at, v.status, v.starts, v.ends, v.modality, COALESCE(f.time_zone, ''), v.call_ended, v.kind, c.post
+		FROM visit_links l JOIN visits v ON v.id = l.visit_id JOIN cases c ON c.id = v.case_id LEFT JOIN facilities f ON f.id = v.facility_id
+		WHERE l.token_hash = $1`, hashLink(token)).
+		Scan(&ad.LinkID, &ad.VisitID, &ad.CaseID, &ad.Role, &ad.Name, &revoked, &status, &st, &en, &ad.Modality, &ad.Zone, &ended, &ad.Kind, &post)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrLinkUnknown
 	}
@@ -174,6 +179,9 @@ func (s *Service) Admit(ctx context.Context, token, address string) (*Admission,
 	}
 	ad.Starts, ad.Ends = db.Time(st), db.Time(en)
 	ad.Opens = ad.Starts.Add(-s.times.OpensBefore)
+	if ad.Recording, err = s.PolicyFor(ctx, post, ad.Kind); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	switch {
 	case revoked.Valid:

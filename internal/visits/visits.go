@@ -54,6 +54,7 @@ type Visit struct {
 	FacilityID   string        `json:"facility_id,omitempty"`
 	TerminalID   string        `json:"terminal_id,omitempty"`
 	Modality     string        `json:"modality"`
+	Kind         string        `json:"kind"` // consular, legal, family
 	Starts       time.Time     `json:"starts"`
 	Ends         time.Time     `json:"ends"`
 	Zone         string        `json:"zone"` // the facility's, for showing local times
@@ -68,6 +69,8 @@ type Visit struct {
 	CallEnded     *time.Time `json:"call_ended,omitempty"`
 	CallEndReason string     `json:"call_end_reason,omitempty"`
 	Presence      []Presence `json:"presence,omitempty"`
+	// Recording is the recording policy in force for the visit.
+	Recording RecordingPolicy `json:"recording"`
 }
 
 // Service schedules visits.
@@ -283,6 +286,7 @@ func (c *calendar) nextSlots(after time.Time, length time.Duration, taken []busy
 // ScheduleInput is a visit to book.
 type ScheduleInput struct {
 	Modality    string
+	Kind        string // default: consular
 	Start       string // YYYY-MM-DD HH:MM, local to Zone
 	Zone        string // default: the facility's
 	Minutes     int
@@ -319,6 +323,12 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 	if !Modalities.Has(in.Modality) {
 		f.Add("modality", "Choose how the visit happens.")
 	}
+	if in.Kind == "" {
+		in.Kind = "consular"
+	}
+	if !Kinds.Has(in.Kind) {
+		f.Add("kind", "Choose the kind of visit.")
+	}
 	if in.Zone == "" {
 		in.Zone = zone
 	}
@@ -342,7 +352,7 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 	if err := f.Err(); err != nil {
 		return nil, nil, err
 	}
-	v := &Visit{ID: db.NewID(), CaseID: caseID, FacilityID: facilityID, TerminalID: in.TerminalID, Modality: in.Modality,
+	v := &Visit{ID: db.NewID(), CaseID: caseID, FacilityID: facilityID, TerminalID: in.TerminalID, Modality: in.Modality, Kind: in.Kind,
 		Starts: start.Earliest(), Zone: zone, Status: "planned", RequestID: in.RequestID, Conditions: strings.TrimSpace(in.Conditions)}
 	v.Ends = v.Starts.Add(time.Duration(in.Minutes) * time.Minute)
 	var warn *Warning
@@ -458,9 +468,9 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 			}
 		}
 		now := db.Instant(s.now())
-		_, err = tx.ExecContext(ctx, `INSERT INTO visits (id, case_id, facility_id, terminal_id, modality, starts, ends, status, request_id, conditions, created_by, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'planned', $8, $9, $10, $11, $11)`, v.ID, caseID, nullStr(facilityID), nullStr(v.TerminalID), v.Modality,
-			db.Instant(v.Starts), db.Instant(v.Ends), nullStr(v.RequestID), v.Conditions, a.User.DisplayName, now)
+		_, err = tx.ExecContext(ctx, `INSERT INTO visits (id, case_id, facility_id, terminal_id, modality, starts, ends, status, request_id, conditions, created_by, created_at, updated_at, kind)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'planned', $8, $9, $10, $11, $11, $12)`, v.ID, caseID, nullStr(facilityID), nullStr(v.TerminalID), v.Modality,
+			db.Instant(v.Starts), db.Instant(v.Ends), nullStr(v.RequestID), v.Conditions, a.User.DisplayName, now, v.Kind)
 		if err != nil {
 			return fmt.Errorf("insert visit: %w", err)
 		}
@@ -625,7 +635,7 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT v.id, COALESCE(v.facility_id, ''), COALESCE(v.terminal_id, ''), v.modality, v.starts, v.ends, v.status,
-		COALESCE(v.request_id, ''), v.conditions, v.cancelled_by, v.cancel_reason, COALESCE(f.time_zone, ''), v.call_ended, v.call_end_reason
+		COALESCE(v.request_id, ''), v.conditions, v.cancelled_by, v.cancel_reason, COALESCE(f.time_zone, ''), v.call_ended, v.call_end_reason, v.kind
 		FROM visits v LEFT JOIN facilities f ON f.id = v.facility_id WHERE v.case_id = $1 ORDER BY v.starts`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("list visits: %w", err)
@@ -636,7 +646,7 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 		var st, en int64
 		var ended sql.NullInt64
 		if err := rows.Scan(&v.ID, &v.FacilityID, &v.TerminalID, &v.Modality, &st, &en, &v.Status, &v.RequestID, &v.Conditions,
-			&v.CancelledBy, &v.CancelReason, &v.Zone, &ended, &v.CallEndReason); err != nil {
+			&v.CancelledBy, &v.CancelReason, &v.Zone, &ended, &v.CallEndReason, &v.Kind); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list visits: %w", err)
 		}
@@ -652,6 +662,11 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 	if err != nil {
 		return nil, err
 	}
+	var post string
+	if err := s.db.QueryRowContext(ctx, `SELECT post FROM cases WHERE id = $1`, caseID).Scan(&post); err != nil {
+		return nil, fmt.Errorf("read case post: %w", err)
+	}
+	policies := map[string]RecordingPolicy{}
 	for i := range out {
 		prow, err := s.db.QueryContext(ctx, `SELECT role, COALESCE(user_id, ''), name, language FROM visit_participants WHERE visit_id = $1 ORDER BY role, name`, out[i].ID)
 		if err != nil {
@@ -667,6 +682,14 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 		}
 		prow.Close()
 		out[i].Presence = presence[out[i].ID]
+		rp, ok := policies[out[i].Kind]
+		if !ok {
+			if rp, err = s.PolicyFor(ctx, post, out[i].Kind); err != nil {
+				return nil, err
+			}
+			policies[out[i].Kind] = rp
+		}
+		out[i].Recording = rp
 	}
 	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.visits_view", ObjectType: "case", ObjectID: caseID})
 }

@@ -67,6 +67,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 		{Username: "consul", DisplayName: "Consul", Role: auth.RoleConsularOfficer, Post: "Beijing"},
 		{Username: "tehran", DisplayName: "Officer in Tehran", Role: auth.RoleConsularOfficer, Post: "Tehran"},
 		{Username: "auditor", DisplayName: "Auditor", Role: auth.RoleAuditor},
+		{Username: "admin", DisplayName: "Administrator", Role: auth.RoleAdmin},
 	} {
 		created, err := as.CreateUser(ctx, audit.System, u, "correct horse battery", false)
 		if err != nil {
@@ -458,6 +459,99 @@ func TestCallRecord(t *testing.T) {
 		}
 		if over, _, _ := fx.visits.CallOver(ctx, v2.ID); over {
 			t.Error("a server stop ended the call for good")
+		}
+	})
+}
+
+// Recording policies: privileged visits (consular, legal) are never
+// recorded unless an administrator sets a policy for that very post, with a
+// reason; other visits follow a policy for every post or their own.
+func TestRecordingPolicy(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		ctx := context.Background()
+		admin := fx.as("admin")
+		policy := func(post, kind string) string {
+			t.Helper()
+			rp, err := fx.visits.PolicyFor(ctx, post, kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("%s/%d", rp.Policy, rp.RetentionDays)
+		}
+		for _, tc := range []struct{ post, kind, want string }{
+			{"Beijing", "consular", "never/0"}, {"Beijing", "legal", "never/0"}, {"Beijing", "family", "consent/30"},
+		} {
+			if got := policy(tc.post, tc.kind); got != tc.want {
+				t.Errorf("default for %s at %s: %s, want %s", tc.kind, tc.post, got, tc.want)
+			}
+		}
+		for _, tc := range []struct {
+			name  string
+			who   string
+			in    visits.PolicyInput
+			field string
+			kind  problem.Kind
+		}{
+			{"an officer", "barton", visits.PolicyInput{Post: "Beijing", Kind: "family", Policy: "always", RetentionDays: 5}, "", problem.Forbidden},
+			{"consular for every post", "admin", visits.PolicyInput{Kind: "consular", Policy: "always", RetentionDays: 5, Note: "x"}, "post", problem.Invalid},
+			{"consular without a reason", "admin", visits.PolicyInput{Post: "Beijing", Kind: "consular", Policy: "consent", RetentionDays: 5}, "note", problem.Invalid},
+			{"unknown kind", "admin", visits.PolicyInput{Post: "Beijing", Kind: "social", Policy: "always", RetentionDays: 5}, "kind", problem.Invalid},
+			{"unknown policy", "admin", visits.PolicyInput{Post: "Beijing", Kind: "family", Policy: "sometimes", RetentionDays: 5}, "policy", problem.Invalid},
+			{"no retention", "admin", visits.PolicyInput{Post: "Beijing", Kind: "family", Policy: "always"}, "retention_days", problem.Invalid},
+		} {
+			err := fx.visits.SetRecordingPolicy(ctx, fx.as(tc.who), tc.in)
+			pe, ok := problem.As(err)
+			if !ok || pe.Kind != tc.kind || (tc.field != "" && pe.Fields[tc.field] == "") {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+		}
+		if got := policy("Beijing", "consular"); got != "never/0" {
+			t.Fatalf("a refused policy changed things: %s", got)
+		}
+
+		set := func(in visits.PolicyInput) {
+			t.Helper()
+			if err := fx.visits.SetRecordingPolicy(ctx, admin, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(visits.PolicyInput{Post: "Beijing", Kind: "consular", Policy: "consent", RetentionDays: 90, Note: "Instruction 2026-14: welfare visits may be recorded with consent"})
+		set(visits.PolicyInput{Kind: "family", Policy: "never"})
+		set(visits.PolicyInput{Post: "Ottawa", Kind: "family", Policy: "always", RetentionDays: 10})
+		for _, tc := range []struct{ post, kind, want string }{
+			{"Beijing", "consular", "consent/90"},
+			{"Tehran", "consular", "never/0"}, // another post: still never
+			{"Beijing", "legal", "never/0"},
+			{"Beijing", "family", "never/0"},  // the policy for every post
+			{"Ottawa", "family", "always/10"}, // the post's own
+		} {
+			if got := policy(tc.post, tc.kind); got != tc.want {
+				t.Errorf("%s at %s: %s, want %s", tc.kind, tc.post, got, tc.want)
+			}
+		}
+		list, err := fx.visits.ListRecordingPolicies(ctx, admin)
+		if err != nil || len(list) != 3 {
+			t.Errorf("policies %v %v", list, err)
+		}
+		set(visits.PolicyInput{Post: "Beijing", Kind: "consular", Note: "instruction withdrawn"}) // removed
+		if got := policy("Beijing", "consular"); got != "never/0" {
+			t.Errorf("after removal: %s", got)
+		}
+
+		// A visit carries its kind, and the policy in force is shown with it.
+		v, _, err := fx.visits.Schedule(ctx, fx.as("barton"), fx.caseID, visits.ScheduleInput{Modality: "onsite_video", Kind: "legal", Start: "2020-11-19 10:00",
+			Minutes: 30, TerminalID: fx.terminal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := fx.visits.Schedule(ctx, fx.as("barton"), fx.caseID, visits.ScheduleInput{Modality: "onsite_video", Kind: "party", Start: "2020-11-20 10:00",
+			Minutes: 30, TerminalID: fx.terminal}); !problem.Is(err, problem.Invalid) {
+			t.Errorf("an unknown kind of visit: %v", err)
+		}
+		list2, _ := fx.visits.ForCase(ctx, fx.as("barton"), fx.caseID)
+		if len(list2) != 1 || list2[0].ID != v.ID || list2[0].Kind != "legal" || list2[0].Recording.Policy != visits.RecordNever {
+			t.Errorf("visit %+v", list2)
 		}
 	})
 }

@@ -22,6 +22,7 @@ func (s *Server) apiVisits(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) apiScheduleVisit(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Modality    string   `json:"modality"`
+		Kind        string   `json:"kind"`
 		Start       string   `json:"start"`
 		Zone        string   `json:"zone"`
 		Minutes     int      `json:"minutes"`
@@ -39,7 +40,7 @@ func (s *Server) apiScheduleVisit(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	si := visits.ScheduleInput{Modality: in.Modality, Start: in.Start, Zone: in.Zone, Minutes: in.Minutes, TerminalID: in.TerminalID,
+	si := visits.ScheduleInput{Modality: in.Modality, Kind: in.Kind, Start: in.Start, Zone: in.Zone, Minutes: in.Minutes, TerminalID: in.TerminalID,
 		HostID: in.HostID, OfficerIDs: in.OfficerIDs, Monitor: in.Monitor, RequestID: in.RequestID, Conditions: in.Conditions}
 	if in.Interpreter != nil {
 		si.Interpreter = &visits.Participant{Name: in.Interpreter.Name, Language: in.Interpreter.Language}

@@ -259,7 +259,7 @@ func (s *Server) callPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := s.view(r, "Consular visit")
-	v.Data = map[string]any{"Visit": visit, "Publish": true, "Host": true, "CanEnd": true, "Ends": visit.Ends, "Socket": "/cases/" + visit.CaseID + "/visits/" + visit.ID + "/call/ws"}
+	v.Data = map[string]any{"Visit": visit, "Publish": true, "Host": true, "CanEnd": true, "Ends": visit.Ends, "Recording": visit.Recording, "Socket": "/cases/" + visit.CaseID + "/visits/" + visit.ID + "/call/ws"}
 	return s.render(w, "call", v)
 }
 

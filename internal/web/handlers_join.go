@@ -77,6 +77,7 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) error {
 		data["CanEnd"] = media.Role(ad.Role) == media.RoleMonitor // the monitor can cut the call, visibly
 		data["Socket"] = r.URL.Path + "/ws"
 		data["Ends"] = ad.Ends
+		data["Recording"] = ad.Recording
 	}
 	v.Data = data
 	return s.render(w, "join", v)

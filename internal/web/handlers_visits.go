@@ -13,7 +13,7 @@ import (
 
 func (s *Server) scheduleVisit(w http.ResponseWriter, r *http.Request) error {
 	minutes, _ := strconv.Atoi(r.PostFormValue("minutes"))
-	in := visits.ScheduleInput{Modality: r.PostFormValue("modality"), Start: r.PostFormValue("start"), Zone: r.PostFormValue("start_zone"),
+	in := visits.ScheduleInput{Modality: r.PostFormValue("modality"), Kind: r.PostFormValue("kind"), Start: r.PostFormValue("start"), Zone: r.PostFormValue("start_zone"),
 		Minutes: minutes, TerminalID: r.PostFormValue("terminal_id"), OfficerIDs: r.PostForm["officers"], Monitor: r.PostFormValue("monitor"),
 		Conditions: r.PostFormValue("conditions")}
 	if name := strings.TrimSpace(r.PostFormValue("interpreter")); name != "" {

@@ -133,7 +133,7 @@ var vocabularies = map[string]cases.Vocab{
 	"modes": access.Modes, "learned_via": access.LearnedVia, "assistance": access.Assistance,
 	"channels": access.Channels, "levels": access.Levels, "request_statuses": access.Statuses,
 	"visit_modalities": visits.Modalities, "visit_statuses": visits.Statuses, "link_roles": visits.LinkRoles,
-	"call_outcomes": visits.Outcomes,
+	"call_outcomes": visits.Outcomes, "visit_kinds": visits.Kinds, "recording_policies": visits.RecordingPolicies,
 }
 
 // OpensMinutes is how long before a visit's start its room opens.
@@ -235,6 +235,7 @@ var flashes = map[string]string{
 	"request-saved":    "The request was saved.",
 	"suspension-saved": "The suspension was saved.",
 	"agreement-saved":  "The agreement was saved.",
+	"policy-saved":     "The recording policy was saved.",
 	"visit-saved":      "The visit was saved.",
 }
 
