@@ -38,6 +38,8 @@ type Config struct {
 	// OnEnd, when set, is told once when a call ends: which room, why
 	// (EndedByHost, …) and who ended it (zero for the clock or a shutdown).
 	OnEnd func(room, reason string, by Info)
+	// Recorder, when set, lets calls be recorded as its policy allows.
+	Recorder Recorder
 }
 
 // Role is what a participant may do in a call.
@@ -64,13 +66,14 @@ func (r Role) Publishes() bool { return r != RoleMonitor }
 
 // Server holds the rooms.
 type Server struct {
-	api   *webrtc.API
-	log   *slog.Logger
-	udp   net.PacketConn
-	mux   ice.UDPMux
-	tcp   net.Listener // nil without ICE-TCP
-	tcpMx ice.TCPMux
-	onEnd func(room, reason string, by Info)
+	api      *webrtc.API
+	log      *slog.Logger
+	udp      net.PacketConn
+	mux      ice.UDPMux
+	tcp      net.Listener // nil without ICE-TCP
+	tcpMx    ice.TCPMux
+	onEnd    func(room, reason string, by Info)
+	recorder Recorder
 
 	closeOnce sync.Once
 	closeErr  error
@@ -98,7 +101,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	var se webrtc.SettingEngine
 	mux := webrtc.NewICEUDPMux(nil, conn)
 	se.SetICEUDPMux(mux)
-	s := &Server{log: log, udp: conn, mux: mux, onEnd: cfg.OnEnd, rooms: map[string]*Room{}}
+	s := &Server{log: log, udp: conn, mux: mux, onEnd: cfg.OnEnd, recorder: cfg.Recorder, rooms: map[string]*Room{}}
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if cfg.TCPAddr != "" {
 		ln, err := net.Listen("tcp", cfg.TCPAddr)
@@ -255,6 +258,9 @@ type Message struct {
 	ID string `json:"id,omitempty"`
 	// Muted is a host's "mute" (true) or unmute (false), and the news of it.
 	Muted bool `json:"muted,omitempty"`
+	// On is an officer's "record" (start or stop), a participant's
+	// "consent" (agree or not), and whether a "recording" runs.
+	On bool `json:"on,omitempty"`
 	// Resume is the token an admitted participant's page shows to come
 	// back after a drop without waiting ("admitted").
 	Resume string `json:"resume,omitempty"`

@@ -42,6 +42,8 @@ type Room struct {
 	warn    time.Duration
 	// tracks are the forwarded tracks by publisher.
 	tracks []*forward
+	// rec is the running recording, or a request for consent to one.
+	rec *recording
 }
 
 // Participant is who enters a call, as the caller (who checked their link
@@ -85,7 +87,8 @@ type forward struct {
 	from   *Peer
 	remote *webrtc.TrackRemote
 	local  *webrtc.TrackLocalStaticRTP
-	pc     *webrtc.PeerConnection // the publisher's, to send keyframe requests
+	pc     *webrtc.PeerConnection  // the publisher's, to send keyframe requests
+	sink   atomic.Pointer[sinkBox] // where the track is recorded, while it is
 }
 
 // Peer is a participant's connection.
@@ -237,6 +240,7 @@ func (r *Room) Session(ctx context.Context, pt Participant, conn Conn) (string, 
 		_ = p.send(ctx, Message{Type: "admitted", Resume: token})
 	}
 	r.announce(ctx)
+	r.joinRecording(ctx, p)
 	if err := p.negotiate(ctx, false); err != nil {
 		return p.failed(err)
 	}
@@ -278,6 +282,16 @@ func (r *Room) Session(ctx context.Context, pt Participant, conn Conn) (string, 
 			}
 			r.end(reason, p.info())
 			return reason, nil
+		case "record":
+			if role != RoleOfficer {
+				_ = p.send(ctx, Message{Type: "error", Error: "only a consular officer can start or stop a recording"})
+				continue
+			}
+			if err := r.Record(p.info(), m.On); err != nil {
+				_ = p.send(ctx, Message{Type: "error", Error: err.Error()})
+			}
+		case "consent":
+			r.consent(p, m.On)
 		case "admit", "remove", "mute":
 			if role != RoleOfficer {
 				_ = p.send(ctx, Message{Type: "error", Error: "only a consular officer can admit, mute or remove participants"})
@@ -553,6 +567,10 @@ func (r *Room) publish(from *Peer, t *webrtc.TrackRemote) {
 	f := &forward{from: from, remote: t, local: local, pc: from.pc}
 	r.mu.Lock()
 	r.tracks = append(r.tracks, f)
+	rec := r.rec
+	if rec != nil && !rec.running {
+		rec = nil
+	}
 	var others []*Peer
 	for _, p := range r.peers {
 		if p != from {
@@ -561,6 +579,9 @@ func (r *Room) publish(from *Peer, t *webrtc.TrackRemote) {
 		}
 	}
 	r.mu.Unlock()
+	if rec != nil {
+		r.sink(f, rec) // a track that starts while the call is recorded
+	}
 	ctx := context.Background()
 	for _, p := range others {
 		if err := p.negotiate(ctx, false); err != nil {
@@ -591,6 +612,7 @@ func (r *Room) publish(from *Peer, t *webrtc.TrackRemote) {
 		// No gap in the numbering: receivers would count the held-back
 		// packets as lost.
 		pkt.SequenceNumber -= skipped
+		f.recordPacket(pkt)
 		if err := local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			return
 		}
@@ -691,6 +713,9 @@ func (r *Room) leave(p *Peer) {
 	var affected []*Peer
 	for _, f := range r.tracks {
 		if f.from == p {
+			if b := f.sink.Swap(nil); b != nil {
+				go b.sink.Close() // their part of the recording ends here
+			}
 			for _, other := range r.peers {
 				if s, ok := other.senders[f]; ok {
 					_ = other.pc.RemoveTrack(s)
@@ -802,6 +827,7 @@ func (r *Room) end(reason string, by Info) {
 	}
 	r.ended, r.why = true, reason
 	r.mu.Unlock()
+	r.stopRecording(by, RecordCallEnded)
 	if r.server.onEnd != nil {
 		r.server.onEnd(r.id, reason, by)
 	}
