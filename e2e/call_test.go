@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -42,7 +43,8 @@ type stats struct {
 // officer ends the visit and the case keeps the call's record.
 func TestVideoVisitCall(t *testing.T) {
 	b := newBrowser(t)
-	srv := servertest.Start(t, "--demo", "--data", t.TempDir())
+	data := t.TempDir()
+	srv := servertest.Start(t, "--demo", "--data", data)
 	officer, caseHref, links := enterDemoCall(t, b, srv)
 	detainee := joinLink(t, b, links["detainee terminal"])
 	monitor := joinLink(t, b, links["monitor"])
@@ -111,6 +113,19 @@ func TestVideoVisitCall(t *testing.T) {
 	}
 	if err := chromedp.Do(detainee, chromedp.Poll[chromedp.Void](`!document.getElementById("call-mic").disabled`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Errorf("the officer's unmute did not reach the detainee: %v", err)
+	}
+
+	// A consular visit is privileged: no recording button, and the server
+	// refuses a start request sent all the same.
+	if n, _ := chromedp.Run(officer, chromedp.Evaluate[int](`document.querySelectorAll("#call-record").length`)); n != 0 {
+		t.Error("a privileged visit offers to record")
+	}
+	if _, err := chromedp.Run(officer, chromedp.Evaluate[bool](`window.attacheCallSocket.send(JSON.stringify({type: "record", on: true})); true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(officer,
+		chromedp.Poll[chromedp.Void](`document.getElementById("call-status").textContent.includes("may not be recorded")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Errorf("a start-recording request on a consular visit: %v", err)
 	}
 
 	// The detainee's connection drops: the page reconnects by itself,
@@ -189,6 +204,9 @@ func TestVideoVisitCall(t *testing.T) {
 		}
 	}
 	screenshot(t, officer, "case-call-record")
+	if files, _ := filepath.Glob(filepath.Join(data, "recordings", "*", "*")); len(files) != 0 {
+		t.Errorf("a privileged visit left recordings: %v", files)
+	}
 	b.checkClean()
 }
 

@@ -5,10 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +22,7 @@ import (
 	"github.com/attache-org/attache/internal/devcert"
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/media"
+	"github.com/attache-org/attache/internal/recording"
 	"github.com/attache-org/attache/internal/turn"
 	"github.com/attache-org/attache/internal/visits"
 	"github.com/attache-org/attache/internal/web"
@@ -85,6 +89,11 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	}
 	mc := media.Config{UDPAddr: cfg.MediaUDP, TCPAddr: cfg.MediaTCP, PublicIPs: cfg.MediaPublicIPs, Loopback: isLoopback(cfg.MediaUDP),
 		OnEnd: web.CallEnded(vs, log)}
+	if rec, err := callRecorder(cfg, vs, log); err != nil {
+		return err
+	} else if rec != nil {
+		mc.Recorder = rec
+	}
 	switch cfg.MediaTCP {
 	case "off":
 		mc.TCPAddr = ""
@@ -238,4 +247,37 @@ func startTURN(cfg config.Config, ms *media.Server, log *slog.Logger) (*turn.Ser
 	}
 	log.Info("TURN", slog.String("udp", ts.UDPAddr().String()), slog.Any("tcp", ts.TCPAddr()), slog.Any("media_peers", tc.MediaPeers))
 	return ts, nil
+}
+
+// callRecorder sets up recording when there is a key to encrypt with:
+// --recording-key, or for the demo a key made once in the data directory
+// (next to the data, which a real deployment must not do).
+func callRecorder(cfg config.Config, vs *visits.Service, log *slog.Logger) (*web.CallRecorder, error) {
+	path := cfg.RecordingKey
+	if path == "" && cfg.Demo {
+		path = filepath.Join(cfg.DataDir, "demo-recording.key")
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if _, err := recording.GenerateKeyFile(path); err != nil {
+				return nil, fmt.Errorf("demo recording key: %w", err)
+			}
+		}
+		log.Warn("recordings are encrypted with a demo key kept next to the data; use --recording-key in production", slog.String("key", path))
+	}
+	if path == "" {
+		log.Info("recording is off: no --recording-key")
+		return nil, nil
+	}
+	keys, err := recording.LoadKeys(path, log)
+	if err != nil {
+		return nil, fmt.Errorf("--recording-key: %w", err)
+	}
+	dir := cfg.Recordings
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, "recordings")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("--recordings %s: %w", dir, err)
+	}
+	log.Info("recording available", slog.String("directory", dir), slog.String("recipient", keys.Recipient()))
+	return &web.CallRecorder{Visits: vs, Keys: keys, Dir: dir, Log: log}, nil
 }

@@ -53,6 +53,10 @@ type Config struct {
 	TURNRelayIP      string // the public IP announced for relayed addresses
 	TURNRelayPorts   string // MIN-MAX UDP ports for relayed addresses, or empty for any
 	TURNSecret       string // signs the per-participant credentials (keep it in the environment)
+	// RecordingKey is the age identity file that encrypts and decrypts
+	// recordings (kept apart from the data); Recordings is their directory.
+	RecordingKey string
+	Recordings   string // default: DataDir/recordings
 	// VisitOpensBefore is how long before a visit's start its room and
 	// join links open; VisitGrace how long the call may run past the end.
 	VisitOpensBefore time.Duration
@@ -119,6 +123,8 @@ func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet 
 		fs.StringVar(&c.TURNRelayIP, "turn-relay-ip", c.TURNRelayIP, "public IP address announced for TURN relays (default: the first --media-public-ip)")
 		fs.StringVar(&c.TURNRelayPorts, "turn-relay-ports", c.TURNRelayPorts, "UDP port range MIN-MAX for TURN relays, to open in the firewall (default: any)")
 		fs.StringVar(&c.TURNSecret, "turn-secret", c.TURNSecret, "shared secret (16+ characters) that signs TURN credentials; set ATTACHE_TURN_SECRET rather than the flag (default: random at each start)")
+		fs.StringVar(&c.RecordingKey, "recording-key", c.RecordingKey, "age identity file (age-keygen) that encrypts recordings; keep it apart from the data and its backups; without it nothing is recorded")
+		fs.StringVar(&c.Recordings, "recordings", c.Recordings, "directory of the encrypted recordings (default: recordings in --data)")
 		fs.DurationVar(&c.VisitOpensBefore, "visit-opens-before", c.VisitOpensBefore, "how long before a visit's start its waiting room and join links open")
 		fs.DurationVar(&c.VisitGrace, "visit-grace", c.VisitGrace, "how long a call may run past the visit's scheduled end before it is cut")
 		fs.Func("media-public-ip", "comma-separated public IP addresses to announce for call media (behind 1:1 NAT)", func(v string) error {

@@ -70,6 +70,12 @@ func (r *Room) Record(by Info, on bool) error {
 	if rec == nil {
 		return errNoRecorder
 	}
+	r.mu.Lock()
+	busy := r.ended || r.rec != nil
+	r.mu.Unlock()
+	if on && busy {
+		return nil // already recording, or asking
+	}
 	consent, err := rec.Permit(r.id, by, on)
 	if err != nil {
 		return err

@@ -69,8 +69,10 @@ type Visit struct {
 	CallEnded     *time.Time `json:"call_ended,omitempty"`
 	CallEndReason string     `json:"call_end_reason,omitempty"`
 	Presence      []Presence `json:"presence,omitempty"`
-	// Recording is the recording policy in force for the visit.
-	Recording RecordingPolicy `json:"recording"`
+	// Recording is the recording policy in force for the visit, and
+	// Recordings the files recorded.
+	Recording  RecordingPolicy `json:"recording"`
+	Recordings []RecordedFile  `json:"recordings,omitempty"`
 }
 
 // Service schedules visits.
@@ -667,6 +669,10 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 		return nil, fmt.Errorf("read case post: %w", err)
 	}
 	policies := map[string]RecordingPolicy{}
+	files, err := s.recordingsOf(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
 		prow, err := s.db.QueryContext(ctx, `SELECT role, COALESCE(user_id, ''), name, language FROM visit_participants WHERE visit_id = $1 ORDER BY role, name`, out[i].ID)
 		if err != nil {
@@ -690,6 +696,7 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 			policies[out[i].Kind] = rp
 		}
 		out[i].Recording = rp
+		out[i].Recordings = files[out[i].ID]
 	}
 	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.visits_view", ObjectType: "case", ObjectID: caseID})
 }

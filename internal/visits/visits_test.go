@@ -555,3 +555,45 @@ func TestRecordingPolicy(t *testing.T) {
 		}
 	})
 }
+
+// A recorded file is kept on its visit with its fingerprint, due for purge
+// after the retention of the policy in force.
+func TestRecordedFiles(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		ctx := context.Background()
+		if err := fx.visits.SetRecordingPolicy(ctx, fx.as("admin"), visits.PolicyInput{Post: "Beijing", Kind: "family", Policy: "always", RetentionDays: 10}); err != nil {
+			t.Fatal(err)
+		}
+		v, _, err := fx.visits.Schedule(ctx, fx.as("barton"), fx.caseID, visits.ScheduleInput{Modality: "onsite_video", Kind: "family", Start: "2020-11-19 10:00",
+			Minutes: 30, TerminalID: fx.terminal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, rp, err := fx.visits.CallPolicy(ctx, v.ID); err != nil || rp.Policy != visits.RecordAlways {
+			t.Fatalf("policy %+v %v", rp, err)
+		}
+		if _, _, err := fx.visits.CallPolicy(ctx, "nope"); !problem.Is(err, problem.NotFound) {
+			t.Errorf("unknown visit: %v", err)
+		}
+		closed := time.Date(2020, 11, 19, 2, 30, 0, 0, time.UTC)
+		f := visits.RecordedFile{VisitID: v.ID, Recording: "r1", Participant: "link:1", Name: "Terminal", Role: "detainee", Kind: "video", Codec: "VP8",
+			File: v.ID + "/r1-link_1-video.webm.age", Size: 1234, SHA256: strings.Repeat("ab", 32), Frames: 900, DurationMS: 30000,
+			StartedAt: closed.Add(-30 * time.Second), ClosedAt: closed}
+		if err := fx.visits.SaveRecordedFile(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		list, _ := fx.visits.ForCase(ctx, fx.as("barton"), fx.caseID)
+		if len(list) != 1 || len(list[0].Recordings) != 1 {
+			t.Fatalf("visits %+v", list)
+		}
+		got := list[0].Recordings[0]
+		if got.SHA256 != f.SHA256 || got.Frames != 900 || !got.PurgeAfter.Equal(closed.AddDate(0, 0, 10)) || got.Purged != nil {
+			t.Errorf("recorded file %+v", got)
+		}
+		var detail string
+		if err := d.QueryRowContext(ctx, `SELECT detail FROM audit_log WHERE action = 'recording.file'`).Scan(&detail); err != nil || !strings.Contains(detail, f.SHA256) {
+			t.Errorf("audit of the file: %q %v", detail, err)
+		}
+	})
+}

@@ -82,11 +82,7 @@ func CallEnded(vs *visits.Service, log *slog.Logger) func(room, reason string, b
 		if reason == media.EndedShutdown {
 			return
 		}
-		actor := audit.System
-		if by.ID != "" {
-			actor = audit.Actor{ID: strings.TrimPrefix(by.ID, "user:"), Name: by.Name}
-		}
-		if err := vs.CallEnded(context.Background(), room, reason, actor); err != nil {
+		if err := vs.CallEnded(context.Background(), room, reason, actorOf(by)); err != nil {
 			log.Error("call: record the end", slog.String("visit", room), slog.String("reason", reason), slog.String("error", err.Error()))
 		}
 	}
@@ -102,6 +98,7 @@ type seat struct {
 	role          media.Role
 	admitted      bool   // straight in, without the waiting room
 	resume        string // the token of an earlier admission, from the page
+	recording     string // the recording policy in force
 	actor         audit.Actor
 }
 
@@ -154,6 +151,12 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, st seat) error {
 	// when; everyone is warned five minutes before the scheduled end.
 	rm := s.Media.Room(room)
 	rm.Limit(st.ends.Add(times.Grace), visits.EndWarning+times.Grace)
+	if st.recording == visits.RecordAlways {
+		// Recorded from the start, by policy; everyone was told before joining.
+		if err := rm.Record(media.Info{}, true); err != nil {
+			s.Log.Warn("call: record by policy", slog.String("visit", room), slog.String("error", err.Error()))
+		}
+	}
 	vs := visits.Seat{VisitID: room, CaseID: st.caseID, Participant: st.id, Name: st.name, Role: string(st.role), Actor: st.actor}
 	// The session ends when the page leaves or the call ends, not when the
 	// server starts to shut down: then the media server ends every call
@@ -248,8 +251,8 @@ func (s *Server) joinCall(w http.ResponseWriter, r *http.Request) error {
 		return errRoomClosed
 	}
 	return s.call(w, r, seat{visit: ad.VisitID, caseID: ad.CaseID, ends: ad.Ends, id: "link:" + ad.LinkID, name: ad.Name, role: media.Role(ad.Role),
-		resume: r.URL.Query().Get("resume"),
-		actor:  audit.Actor{ID: "link:" + ad.LinkID, Name: ad.Name, Address: stateOf(r).address}})
+		resume: r.URL.Query().Get("resume"), recording: ad.Recording.Policy,
+		actor: audit.Actor{ID: "link:" + ad.LinkID, Name: ad.Name, Address: stateOf(r).address}})
 }
 
 // callPage is an officer's call: the same call page, entered from the case.
@@ -278,5 +281,5 @@ func (s *Server) officerCall(w http.ResponseWriter, r *http.Request) error {
 		name = u.Username
 	}
 	return s.call(w, r, seat{visit: visit.ID, caseID: visit.CaseID, ends: visit.Ends, id: "user:" + u.ID, name: name, role: media.RoleOfficer,
-		admitted: true, actor: stateOf(r).actor()})
+		admitted: true, recording: visit.Recording.Policy, actor: stateOf(r).actor()})
 }

@@ -272,6 +272,8 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		},
 		"has":       func(list []string, s string) bool { return slices.Contains(list, s) },
 		"mul100":    func(f float64) float64 { return f * 100 },
+		"seconds":   func(ms int64) float64 { return float64(ms) / 1000 },
+		"mib":       func(b int64) float64 { return float64(b) / (1 << 20) },
 		"next":      access.Next,
 		"nextVisit": visits.NextStatuses,
 		"agreementOf": func(v *view, p any) agreementView {

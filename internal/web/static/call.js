@@ -27,6 +27,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const waitingBox = /** @type {HTMLElement|null} */ ($("call-waiting-box"));
   const waitingEl = /** @type {HTMLElement|null} */ ($("call-waiting"));
   const camSel = /** @type {HTMLSelectElement|null} */ ($("call-camera"));
+  const recBtn = /** @type {HTMLButtonElement|null} */ ($("call-record"));
+  const recBadge = /** @type {HTMLElement|null} */ ($("call-recording"));
+  const consentBox = /** @type {HTMLElement|null} */ ($("call-consent"));
+  let recording = false;
   const micSel = /** @type {HTMLSelectElement|null} */ ($("call-microphone"));
 
   /** @type {RTCPeerConnection|null} */ let pc = null;
@@ -157,7 +161,18 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
-  /** @param {{type: string, resume?: string, ice_servers?: RTCIceServer[], sdp?: string, candidate?: RTCIceCandidateInit, participants?: Person[], waiting?: Person[], reason?: string, error?: string, muted?: boolean}} m */
+  /** Shows whether the call is being recorded, to everyone. */
+  function setRecording(/** @type {boolean} */ on) {
+    recording = on;
+    if (recBadge) {
+      recBadge.textContent = (on ? d.recOn : d.recOff) || "";
+      recBadge.className = on ? "badge rec" : "badge";
+    }
+    if (recBtn) recBtn.textContent = (on ? d.recStop : d.recStart) || "";
+    if (on) show(consentBox, false);
+  }
+
+  /** @param {{type: string, on?: boolean, id?: string, resume?: string, ice_servers?: RTCIceServer[], sdp?: string, candidate?: RTCIceCandidateInit, participants?: Person[], waiting?: Person[], reason?: string, error?: string, muted?: boolean}} m */
   async function handle(m) {
     if (!pc) return;
     switch (m.type) {
@@ -201,6 +216,15 @@ document.addEventListener("DOMContentLoaded", () => {
         break;
       case "ending":
         say(d.msgEnding || "", "warn-text");
+        break;
+      case "recording":
+        setRecording(!!m.on);
+        if (m.reason === "declined") say(`${m.id} ${d.msgRecDeclined}`, "warn-text");
+        if (m.reason === "newcomer") say(d.msgRecNewcomer || "", "warn-text");
+        break;
+      case "consent":
+        // The officer who asked has agreed by asking.
+        if (!host) show(consentBox);
         break;
       case "ended": {
         const reason = m.reason || "";
@@ -302,6 +326,7 @@ document.addEventListener("DOMContentLoaded", () => {
     show(micBtn);
     show(camBtn);
     show(qualityEl);
+    show(recBtn);
   }
 
   /** Opens a session: the signalling socket and a peer connection. */
@@ -403,6 +428,9 @@ document.addEventListener("DOMContentLoaded", () => {
     show(micBtn, false);
     show(camBtn, false);
     show(qualityEl, false);
+    show(recBtn, false);
+    show(consentBox, false);
+    setRecording(false);
   }
 
   // Microphone and camera: a muted track stays negotiated and sends
@@ -485,6 +513,13 @@ document.addEventListener("DOMContentLoaded", () => {
   tick();
   setInterval(tick, 1000);
 
+  recBtn?.addEventListener("click", () => send({ type: "record", on: !recording }));
+  for (const [id, agree] of /** @type {[string, boolean][]} */ ([["call-consent-yes", true], ["call-consent-no", false]])) {
+    $(id)?.addEventListener("click", () => {
+      send({ type: "consent", on: agree });
+      show(consentBox, false);
+    });
+  }
   joinBtn.addEventListener("click", join);
   leaveBtn.addEventListener("click", () => stop(d.msgLeft || ""));
   // Ending is for everyone and for good: the button asks for a second click.

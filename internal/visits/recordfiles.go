@@ -1,0 +1,112 @@
+package visits
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/problem"
+)
+
+// RecordedFile is one recorded track of a visit's call: one participant's
+// audio or video from a start of the recording to its stop, in one
+// encrypted file.
+type RecordedFile struct {
+	ID          string     `json:"id"`
+	VisitID     string     `json:"visit_id"`
+	Recording   string     `json:"recording"` // the files of one recording play together
+	Participant string     `json:"participant"`
+	Name        string     `json:"name"`
+	Role        string     `json:"role"`
+	Kind        string     `json:"kind"` // audio or video
+	Codec       string     `json:"codec"`
+	File        string     `json:"-"` // relative to the recordings directory
+	Size        int64      `json:"size"`
+	SHA256      string     `json:"sha256"`
+	Frames      int        `json:"frames"`
+	StartMS     int64      `json:"start_ms"`
+	DurationMS  int64      `json:"duration_ms"`
+	StartedAt   time.Time  `json:"started_at"`
+	ClosedAt    time.Time  `json:"closed_at"`
+	PurgeAfter  time.Time  `json:"purge_after"`
+	Purged      *time.Time `json:"purged,omitempty"`
+}
+
+// CallPolicy returns a visit's case and the recording policy in force for it.
+func (s *Service) CallPolicy(ctx context.Context, visitID string) (string, RecordingPolicy, error) {
+	var caseID, post, kind string
+	err := s.db.QueryRowContext(ctx, `SELECT v.case_id, c.post, v.kind FROM visits v JOIN cases c ON c.id = v.case_id WHERE v.id = $1`, visitID).
+		Scan(&caseID, &post, &kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", RecordingPolicy{}, problem.New(problem.NotFound, "No such visit.")
+	}
+	if err != nil {
+		return "", RecordingPolicy{}, fmt.Errorf("read visit: %w", err)
+	}
+	rp, err := s.PolicyFor(ctx, post, kind)
+	return caseID, rp, err
+}
+
+// RecordingEvent audits a step of a visit's recording (start, stop,
+// declined) by its actor.
+func (s *Service) RecordingEvent(ctx context.Context, visitID, action, detail string, by audit.Actor) error {
+	var caseID string
+	if err := s.db.QueryRowContext(ctx, `SELECT case_id FROM visits WHERE id = $1`, visitID).Scan(&caseID); err != nil {
+		return fmt.Errorf("read visit: %w", err)
+	}
+	return s.audit.Record(ctx, audit.Entry{Actor: by, Action: action, ObjectType: "case", ObjectID: caseID, Detail: "visit=" + visitID + " " + detail})
+}
+
+// SaveRecordedFile keeps a closed recording file, to be purged after the
+// retention of the policy in force, and puts its SHA-256 in the audit log.
+func (s *Service) SaveRecordedFile(ctx context.Context, f RecordedFile) error {
+	caseID, rp, err := s.CallPolicy(ctx, f.VisitID)
+	if err != nil {
+		return err
+	}
+	f.ID = db.NewID()
+	f.PurgeAfter = f.ClosedAt.AddDate(0, 0, rp.RetentionDays)
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recordings (id, visit_id, recording, participant, name, role, kind, codec, file, size, sha256, frames,
+			start_ms, duration_ms, started_at, closed_at, purge_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+			f.ID, f.VisitID, f.Recording, f.Participant, f.Name, f.Role, f.Kind, f.Codec, f.File, f.Size, f.SHA256, f.Frames, f.StartMS, f.DurationMS,
+			db.Instant(f.StartedAt), db.Instant(f.ClosedAt), db.Instant(f.PurgeAfter)); err != nil {
+			return fmt.Errorf("save recording file: %w", err)
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: audit.System, Action: "recording.file", ObjectType: "case", ObjectID: caseID,
+			Detail: fmt.Sprintf("visit=%s recording=%s file=%s sha256=%s size=%d participant=%s kind=%s", f.VisitID, f.Recording, f.File, f.SHA256, f.Size,
+				f.Participant, f.Kind)})
+	})
+}
+
+// recordingsOf reads the recorded files of a case's visits, by visit.
+func (s *Service) recordingsOf(ctx context.Context, caseID string) (map[string][]RecordedFile, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT r.id, r.visit_id, r.recording, r.participant, r.name, r.role, r.kind, r.codec, r.file, r.size, r.sha256,
+		r.frames, r.start_ms, r.duration_ms, r.started_at, r.closed_at, r.purge_after, r.purged_at
+		FROM recordings r JOIN visits v ON v.id = r.visit_id WHERE v.case_id = $1 ORDER BY r.started_at, r.role, r.name, r.kind`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("read recordings: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]RecordedFile{}
+	for rows.Next() {
+		var f RecordedFile
+		var started, closed, purge int64
+		var purged sql.NullInt64
+		if err := rows.Scan(&f.ID, &f.VisitID, &f.Recording, &f.Participant, &f.Name, &f.Role, &f.Kind, &f.Codec, &f.File, &f.Size, &f.SHA256,
+			&f.Frames, &f.StartMS, &f.DurationMS, &started, &closed, &purge, &purged); err != nil {
+			return nil, fmt.Errorf("read recordings: %w", err)
+		}
+		f.StartedAt, f.ClosedAt, f.PurgeAfter = db.Time(started), db.Time(closed), db.Time(purge)
+		if purged.Valid {
+			t := db.Time(purged.Int64)
+			f.Purged = &t
+		}
+		out[f.VisitID] = append(out[f.VisitID], f)
+	}
+	return out, rows.Err()
+}
