@@ -74,6 +74,9 @@ Usage:
   attache backup FILE                  consistent copy of the SQLite database, safe while serving
   attache bench search [--people N] [--queries N] [--database URL]
                                        time the name search on generated people (empty database)
+  attache recording verify --recording-key FILE [--sha256 HEX] FILE...
+                                       check recordings: fingerprint, decryption, format
+  attache recording purge              delete the recordings past their retention (not under legal hold)
   attache loadtest [--visits N] [--duration D] [--video-kbps K] [--pin] [--cpuprofile FILE]
                                        load-test the media server with two-party visits on 127.0.0.1
   attache version
@@ -130,6 +133,8 @@ func run(ctx context.Context, args []string, stdio IO) error {
 		return bench(ctx, rest, stdio)
 	case "loadtest":
 		return loadtestCmd(ctx, rest, stdio)
+	case "recording":
+		return recordingCmd(ctx, rest, stdio)
 	case loadtestServerCmd: // hidden: the load test's server process
 		return loadtestServer(ctx, rest, stdio)
 	case "version":

@@ -158,6 +158,9 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	fmt.Fprintf(stdio.Stdout, "Attaché %s is running at %s (database: %s)\n", version(), url, s.db.Describe(cfg.DatabaseURL))
 	log.Info("serving", slog.String("url", url), slog.String("addr", ln.Addr().String()), slog.Bool("tls", tlsConfig != nil))
 
+	if mc.Recorder != nil {
+		go purgeDaily(ctx, vs, mc.Recorder.(*web.CallRecorder).Dir, log)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	select {
@@ -280,4 +283,35 @@ func callRecorder(cfg config.Config, vs *visits.Service, log *slog.Logger) (*web
 	}
 	log.Info("recording available", slog.String("directory", dir), slog.String("recipient", keys.Recipient()))
 	return &web.CallRecorder{Visits: vs, Keys: keys, Dir: dir, Log: log}, nil
+}
+
+// purgeDaily deletes the recordings whose retention is over (and not under
+// legal hold), at start and then every day, logging what it deleted.
+func purgeDaily(ctx context.Context, vs *visits.Service, dir string, log *slog.Logger) {
+	tick := time.NewTicker(24 * time.Hour)
+	defer tick.Stop()
+	for {
+		if err := purgeRecordings(ctx, vs, dir, log); err != nil {
+			log.Error("recording purge", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// purgeRecordings runs one purge over the recordings directory.
+func purgeRecordings(ctx context.Context, vs *visits.Service, dir string, log *slog.Logger) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("recordings directory: %w", err)
+	}
+	defer root.Close()
+	done, err := vs.PurgeRecordings(ctx, root.Remove)
+	for _, p := range done {
+		log.Info("recording purged", slog.String("file", p.File), slog.String("sha256", p.SHA256), slog.String("case", p.CaseID))
+	}
+	return err
 }

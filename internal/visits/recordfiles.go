@@ -110,3 +110,17 @@ func (s *Service) recordingsOf(ctx context.Context, caseID string) (map[string][
 	}
 	return out, rows.Err()
 }
+
+// RecordedSHA256 returns the SHA-256 recorded when a file was closed, found
+// by its name (the last part of its path), for checking a copy of it.
+func (s *Service) RecordedSHA256(ctx context.Context, name string) (string, error) {
+	var sum string
+	err := s.db.QueryRowContext(ctx, `SELECT sha256 FROM recordings WHERE file = $1 OR file LIKE $2`, name, "%/"+name).Scan(&sum)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", problem.New(problem.NotFound, "No recording of that name is known (purged, or from another server): give --sha256.")
+	}
+	if err != nil {
+		return "", fmt.Errorf("read recording: %w", err)
+	}
+	return sum, nil
+}

@@ -597,3 +597,84 @@ func TestRecordedFiles(t *testing.T) {
 		}
 	})
 }
+
+// The purge deletes exactly the recordings whose retention is over and
+// that no legal hold keeps: a held visit's and a held case's stay, and so
+// does one not yet due.
+func TestPurgeRecordings(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		ctx := context.Background()
+		a := fx.as("barton")
+		if err := fx.visits.SetRecordingPolicy(ctx, fx.as("admin"), visits.PolicyInput{Post: "Beijing", Kind: "family", Policy: "always", RetentionDays: 10}); err != nil {
+			t.Fatal(err)
+		}
+		book := func(day string) string {
+			t.Helper()
+			v, _, err := fx.visits.Schedule(ctx, a, fx.caseID, visits.ScheduleInput{Modality: "onsite_video", Kind: "family", Start: day + " 10:00",
+				Minutes: 30, TerminalID: fx.terminal})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v.ID
+		}
+		due, held, young := book("2020-11-19"), book("2020-11-20"), book("2020-11-23")
+		save := func(visit, name string, closed time.Time) {
+			t.Helper()
+			if err := fx.visits.SaveRecordedFile(ctx, visits.RecordedFile{VisitID: visit, Recording: "r", Participant: "p", Name: "n", Role: "detainee",
+				Kind: "audio", Codec: "opus", File: name, SHA256: name + "-sha", ClosedAt: closed, StartedAt: closed}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		day := time.Date(2020, 11, 19, 3, 0, 0, 0, time.UTC)
+		save(due, "due.webm.age", day)
+		save(held, "held.webm.age", day)
+		save(young, "young.webm.age", day.AddDate(0, 0, 5))
+		if err := fx.visits.SetLegalHold(ctx, a, fx.caseID, held, true, ""); !problem.Is(err, problem.Invalid) {
+			t.Errorf("a hold without a reason: %v", err)
+		}
+		if err := fx.visits.SetLegalHold(ctx, fx.as("tehran"), fx.caseID, held, true, "court order"); !problem.Is(err, problem.NotFound) {
+			t.Errorf("a hold by an outsider: %v", err)
+		}
+		if err := fx.visits.SetLegalHold(ctx, a, fx.caseID, held, true, "court order 2020/77"); err != nil {
+			t.Fatal(err)
+		}
+
+		var removed []string
+		remove := func(f string) error { removed = append(removed, f); return nil }
+		fx.clock.Add(day.AddDate(0, 0, 11).Sub(fx.clock.Now())) // 11 days on: "due" and "held" are past their 10 days
+		got, err := fx.visits.PurgeRecordings(ctx, remove)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].File != "due.webm.age" || strings.Join(removed, ",") != "due.webm.age" {
+			t.Errorf("purged %+v, removed %v; want due.webm.age only", got, removed)
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings`).Scan(&n); err != nil || n != 2 {
+			t.Errorf("%d rows left, want the held and the young one (%v)", n, err)
+		}
+		var detail string
+		if err := d.QueryRowContext(ctx, `SELECT detail FROM audit_log WHERE action = 'recording.purge'`).Scan(&detail); err != nil || !strings.Contains(detail, "due.webm.age-sha") {
+			t.Errorf("purge audit %q %v", detail, err)
+		}
+
+		// Lifting the visit's hold but holding the case keeps it still.
+		if err := fx.visits.SetLegalHold(ctx, a, fx.caseID, "", true, "appeal"); err != nil {
+			t.Fatal(err)
+		}
+		if err := fx.visits.SetLegalHold(ctx, a, fx.caseID, held, false, "order lifted"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := fx.visits.PurgeRecordings(ctx, remove); len(got) != 0 {
+			t.Errorf("purged under the case's hold: %+v", got)
+		}
+		if err := fx.visits.SetLegalHold(ctx, a, fx.caseID, "", false, "appeal decided"); err != nil {
+			t.Fatal(err)
+		}
+		fx.clock.Add(5 * 24 * time.Hour) // the young one too
+		if got, _ := fx.visits.PurgeRecordings(ctx, remove); len(got) != 2 {
+			t.Errorf("after the holds: purged %+v, want 2", got)
+		}
+	})
+}
