@@ -147,5 +147,18 @@ func TestRecordedCall(t *testing.T) {
 	if n, _ := chromedp.Run(officer, chromedp.Evaluate[int](`document.querySelectorAll("table[id^=recordings-] tr").length - 1`)); n != 4 {
 		t.Errorf("the case lists %d recorded files, want 4", n)
 	}
+	// Played back in the browser: the videos know their length (the file
+	// has an index), and play together.
+	err = chromedp.Do(officer, chromedp.Click(chromedp.CSS(`table[id^=recordings-] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#playback video`)),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("#playback [data-track]")].every((m) => isFinite(m.duration) && m.duration > 2)`, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.WaitEnabled(chromedp.CSS(`#play-all`)),
+		chromedp.Click(chromedp.CSS(`#play-all`)),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("#playback video")].every((v) => v.currentTime > 1 && v.videoWidth > 0)`, chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		state, _ := chromedp.Run(officer, chromedp.Evaluate[string](`JSON.stringify([...document.querySelectorAll("#playback [data-track]")].map((m) => [m.tagName, m.duration, m.currentTime, m.error && m.error.message]))`))
+		t.Errorf("playback: %v %s", err, state)
+	}
+	screenshot(t, officer, "recording-playback")
 	b.checkClean()
 }

@@ -89,9 +89,11 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	}
 	mc := media.Config{UDPAddr: cfg.MediaUDP, TCPAddr: cfg.MediaTCP, PublicIPs: cfg.MediaPublicIPs, Loopback: isLoopback(cfg.MediaUDP),
 		OnEnd: web.CallEnded(vs, log)}
-	if rec, err := callRecorder(cfg, vs, log); err != nil {
+	rec, err := callRecorder(cfg, vs, log)
+	if err != nil {
 		return err
-	} else if rec != nil {
+	}
+	if rec != nil {
 		mc.Recorder = rec
 	}
 	switch cfg.MediaTCP {
@@ -121,7 +123,7 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 		defer ts.Close()
 	}
 	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: vs, Catalog: catalog, Log: log,
-		Registry: reg, Version: version(), Media: ms, TURN: ts})
+		Registry: reg, Version: version(), Media: ms, TURN: ts, Recorder: rec})
 	if err != nil {
 		return err
 	}
@@ -158,8 +160,8 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	fmt.Fprintf(stdio.Stdout, "Attaché %s is running at %s (database: %s)\n", version(), url, s.db.Describe(cfg.DatabaseURL))
 	log.Info("serving", slog.String("url", url), slog.String("addr", ln.Addr().String()), slog.Bool("tls", tlsConfig != nil))
 
-	if mc.Recorder != nil {
-		go purgeDaily(ctx, vs, mc.Recorder.(*web.CallRecorder).Dir, log)
+	if rec != nil {
+		go purgeDaily(ctx, vs, rec.Dir, log)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()

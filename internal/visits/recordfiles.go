@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/problem"
 )
@@ -123,4 +125,53 @@ func (s *Service) RecordedSHA256(ctx context.Context, name string) (string, erro
 		return "", fmt.Errorf("read recording: %w", err)
 	}
 	return sum, nil
+}
+
+// RecordingFiles returns the files of one recording of a visit, for
+// playing them together, to someone who may read the case; every playback
+// is audited.
+func (s *Service) RecordingFiles(ctx context.Context, a cases.Actor, caseID, visitID, rec string) ([]RecordedFile, error) {
+	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
+		return nil, err
+	}
+	files, err := s.recordingsOf(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	var out []RecordedFile
+	for _, f := range files[visitID] {
+		if f.Recording == rec {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, problem.New(problem.NotFound, "No such recording (it may have been purged).")
+	}
+	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "recording.play", ObjectType: "case", ObjectID: caseID,
+		Detail: "visit=" + visitID + " recording=" + rec})
+}
+
+// RecordedFileFor returns one recorded file of a visit to someone who may
+// read the case. The caller audits what it does with it (stream, download).
+func (s *Service) RecordedFileFor(ctx context.Context, a cases.Actor, caseID, visitID, fileID string) (RecordedFile, error) {
+	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
+		return RecordedFile{}, err
+	}
+	files, err := s.recordingsOf(ctx, caseID)
+	if err != nil {
+		return RecordedFile{}, err
+	}
+	for _, f := range files[visitID] {
+		if f.ID == fileID {
+			return f, nil
+		}
+	}
+	return RecordedFile{}, problem.New(problem.NotFound, "No such recording (it may have been purged).")
+}
+
+// AuditRecordingAccess records that a recorded file was streamed or
+// downloaded.
+func (s *Service) AuditRecordingAccess(ctx context.Context, a cases.Actor, caseID string, f RecordedFile, action string) error {
+	return s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: action, ObjectType: "case", ObjectID: caseID,
+		Detail: fmt.Sprintf("visit=%s file=%s sha256=%s", f.VisitID, f.File, f.SHA256)})
 }

@@ -73,6 +73,10 @@ type Visit struct {
 	// Recordings the files recorded.
 	Recording  RecordingPolicy `json:"recording"`
 	Recordings []RecordedFile  `json:"recordings,omitempty"`
+	// LegalHold keeps its recordings past their retention (CaseHold: the
+	// whole case's).
+	LegalHold bool `json:"legal_hold"`
+	CaseHold  bool `json:"case_hold"`
 }
 
 // Service schedules visits.
@@ -637,7 +641,7 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT v.id, COALESCE(v.facility_id, ''), COALESCE(v.terminal_id, ''), v.modality, v.starts, v.ends, v.status,
-		COALESCE(v.request_id, ''), v.conditions, v.cancelled_by, v.cancel_reason, COALESCE(f.time_zone, ''), v.call_ended, v.call_end_reason, v.kind
+		COALESCE(v.request_id, ''), v.conditions, v.cancelled_by, v.cancel_reason, COALESCE(f.time_zone, ''), v.call_ended, v.call_end_reason, v.kind, v.legal_hold
 		FROM visits v LEFT JOIN facilities f ON f.id = v.facility_id WHERE v.case_id = $1 ORDER BY v.starts`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("list visits: %w", err)
@@ -648,7 +652,7 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 		var st, en int64
 		var ended sql.NullInt64
 		if err := rows.Scan(&v.ID, &v.FacilityID, &v.TerminalID, &v.Modality, &st, &en, &v.Status, &v.RequestID, &v.Conditions,
-			&v.CancelledBy, &v.CancelReason, &v.Zone, &ended, &v.CallEndReason, &v.Kind); err != nil {
+			&v.CancelledBy, &v.CancelReason, &v.Zone, &ended, &v.CallEndReason, &v.Kind, &v.LegalHold); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list visits: %w", err)
 		}
@@ -665,7 +669,8 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 		return nil, err
 	}
 	var post string
-	if err := s.db.QueryRowContext(ctx, `SELECT post FROM cases WHERE id = $1`, caseID).Scan(&post); err != nil {
+	var caseHold bool
+	if err := s.db.QueryRowContext(ctx, `SELECT post, legal_hold FROM cases WHERE id = $1`, caseID).Scan(&post, &caseHold); err != nil {
 		return nil, fmt.Errorf("read case post: %w", err)
 	}
 	policies := map[string]RecordingPolicy{}
@@ -697,6 +702,7 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID string) ([]
 		}
 		out[i].Recording = rp
 		out[i].Recordings = files[out[i].ID]
+		out[i].CaseHold = caseHold
 	}
 	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.visits_view", ObjectType: "case", ObjectID: caseID})
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/attache-org/attache/internal/db/dbtest"
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/media"
+	"github.com/attache-org/attache/internal/recording"
 	"github.com/attache-org/attache/internal/names"
 	"github.com/attache-org/attache/internal/testenv"
 	"github.com/attache-org/attache/internal/visits"
@@ -50,6 +52,7 @@ type harness struct {
 	clock  *testenv.Clock
 	users  map[auth.Role]*auth.User
 	media  *media.Server
+	rec    *web.CallRecorder
 }
 
 const testPassword = "correct horse battery"
@@ -74,17 +77,23 @@ func newHarness(t testing.TB, d *db.DB) *harness {
 		t.Fatal(err)
 	}
 	vs := visits.NewService(d, a, cs, acc)
-	ms, err := media.New(media.Config{UDPAddr: "127.0.0.1:0", Loopback: true, OnEnd: web.CallEnded(vs, log)}, log)
+	recDir := t.TempDir()
+	keys, err := recording.GenerateKeyFile(filepath.Join(recDir, "recording.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &web.CallRecorder{Visits: vs, Keys: keys, Dir: filepath.Join(recDir, "recordings"), Log: log}
+	ms, err := media.New(media.Config{UDPAddr: "127.0.0.1:0", Loopback: true, OnEnd: web.CallEnded(vs, log), Recorder: rec}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ms.Close() })
 	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Access: acc, Visits: vs, Catalog: cat, Log: log,
-		Registry: prometheus.NewRegistry(), Version: "test", Media: ms})
+		Registry: prometheus.NewRegistry(), Version: "test", Media: ms, Recorder: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, access: acc, clock: c, users: map[auth.Role]*auth.User{}, media: ms}
+	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, access: acc, clock: c, users: map[auth.Role]*auth.User{}, media: ms, rec: rec}
 	for _, r := range auth.Roles {
 		u, err := as.CreateUser(context.Background(), audit.System, auth.UserInput{Username: string(r), DisplayName: "The " + string(r),
 			Role: r, Post: "Beijing", Desk: "China"}, testPassword, false)

@@ -4,11 +4,17 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/recording"
+	"github.com/attache-org/attache/internal/visits"
 )
 
 // Recording policies: anyone working on cases reads them, only an
@@ -77,5 +83,101 @@ func TestRecordingPolicyPages(t *testing.T) {
 	shows(h.anonymous(), link, "This visit is not recorded.")
 	if n := count(); n != 0 {
 		t.Errorf("%d policies after the removal", n)
+	}
+}
+
+// A recording is played decrypted, with byte ranges, to those who may read
+// the case, downloaded as kept (encrypted), and each playback and download
+// is audited; a legal hold is set from the case.
+func TestPlayback(t *testing.T) {
+	h := onSQLite(t)
+	officer := h.as(auth.RoleConsularOfficer)
+	caseID, visitID, _ := scheduleVideoVisit(t, h, officer, time.Now().Add(5*time.Minute))
+	dir := filepath.Join(h.rec.Dir, visitID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	tr, err := recording.NewTrack(recording.TrackConfig{Dir: dir, Name: "rec1-link_x-audio", MimeType: "audio/opus", ClockRate: 48000, Keys: h.rec.Keys, Start: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: uint16(i), Timestamp: uint32(i * 960), SSRC: 9},
+			Payload: []byte{0xfc, byte(i), 7, 7, 7}}
+		if err := tr.WriteRTP(pkt, start.Add(time.Duration(i)*20*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := tr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.Visits.SaveRecordedFile(context.Background(), visits.RecordedFile{VisitID: visitID, Recording: "rec1", Participant: "link:x",
+		Name: "Terminal 3", Role: "detainee", Kind: "audio", Codec: res.Codec, File: visitID + "/" + filepath.Base(res.Path), Size: res.Size,
+		SHA256: res.SHA256, Frames: res.Frames, DurationMS: res.Duration.Milliseconds(), StartedAt: start, ClosedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var fileID string
+	if err := h.db.QueryRowContext(context.Background(), `SELECT id FROM recordings`).Scan(&fileID); err != nil {
+		t.Fatal(err)
+	}
+	page := "/cases/" + caseID + "/visits/" + visitID + "/recordings/rec1"
+	media := page + "/files/" + fileID
+	if body := readBody(t, officer.get("/cases/"+caseID)); !strings.Contains(body, `href="`+page+`"`) {
+		t.Error("the case does not link the recording")
+	}
+	res2 := officer.get(page)
+	if body := readBody(t, res2); res2.StatusCode != 200 || !strings.Contains(body, "<audio") || !strings.Contains(body, res.SHA256) {
+		t.Fatalf("playback page: %d", res2.StatusCode)
+	}
+
+	f, err := recording.Open(res.Path, h.rec.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, 100)
+	if _, err := f.ReadAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	officer.header = http.Header{"Range": {"bytes=0-99"}}
+	got := officer.get(media)
+	officer.header = nil
+	if b := readBody(t, got); got.StatusCode != http.StatusPartialContent || got.Header.Get("Content-Type") != "audio/webm" || b != string(want) {
+		t.Errorf("a range of the decrypted file: %d %s, %d bytes", got.StatusCode, got.Header.Get("Content-Type"), len(b))
+	}
+	dl := officer.get(media + "/download")
+	enc, _ := os.ReadFile(res.Path)
+	if b := readBody(t, dl); dl.StatusCode != 200 || b != string(enc) {
+		t.Errorf("download: %d, %d bytes of %d", dl.StatusCode, len(b), len(enc))
+	}
+	for _, path := range []string{page, media, media + "/download"} {
+		if res := h.as(auth.RoleAuditor).get(path); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
+			t.Errorf("an auditor gets %s: %d", path, res.StatusCode)
+		}
+	}
+	if res := officer.get(page + "x"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown recording: %d", res.StatusCode)
+	}
+	actions := h.auditActions(t)
+	if actions["recording.play"] != 1 || actions["recording.stream"] != 1 || actions["recording.download"] != 1 {
+		t.Errorf("audited %d plays, %d streams, %d downloads; want one each", actions["recording.play"], actions["recording.stream"], actions["recording.download"])
+	}
+
+	// A legal hold, with its reason.
+	hold := "/cases/" + caseID + "/visits/" + visitID + "/hold"
+	if res := officer.post(hold, url.Values{"hold": {"on"}}); res.StatusCode == http.StatusSeeOther {
+		t.Error("a hold without a reason was accepted")
+	}
+	if res := officer.post(hold, url.Values{"hold": {"on"}, "reason": {"court order 77"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("hold: %d", res.StatusCode)
+	}
+	var held bool
+	if err := h.db.QueryRowContext(context.Background(), `SELECT legal_hold FROM visits WHERE id = $1`, visitID).Scan(&held); err != nil || !held {
+		t.Errorf("held %v %v", held, err)
+	}
+	if body := readBody(t, officer.get("/cases/"+caseID)); !strings.Contains(body, "Lift the legal hold") {
+		t.Error("the case does not show the hold")
 	}
 }

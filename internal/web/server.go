@@ -49,6 +49,7 @@ type Deps struct {
 	Version  string
 	Media    *media.Server // the call rooms
 	TURN     *turn.Server  // the embedded TURN server, or nil
+	Recorder *CallRecorder // recording and playback, or nil without a recording key
 }
 
 // Server is the HTTP side of Attaché.
@@ -164,6 +165,11 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/cases/{id}/visits/{visit}/call/ws", auth.UpdateCase, false, s.officerCall},
 		{"POST", "/cases/{id}/visits/{visit}/links", auth.UpdateCase, false, s.createLink},
 		{"POST", "/cases/{id}/visits/{visit}/links/{link}/revoke", auth.UpdateCase, false, s.revokeLink},
+		{"POST", "/cases/{id}/visits/{visit}/hold", auth.UpdateCase, false, s.legalHold},
+		{"POST", "/cases/{id}/hold", auth.UpdateCase, false, s.legalHold},
+		{"GET", "/cases/{id}/visits/{visit}/recordings/{rec}", auth.ReadCase, false, s.playbackPage},
+		{"GET", "/cases/{id}/visits/{visit}/recordings/{rec}/files/{file}", auth.ReadCase, false, s.recordingMedia},
+		{"GET", "/cases/{id}/visits/{visit}/recordings/{rec}/files/{file}/download", auth.ReadCase, false, s.recordingDownload},
 		{"GET", "/join/{token}", auth.Public, false, s.joinPage},
 		{"GET", "/join/{token}/ws", auth.Public, false, s.joinCall},
 		{"GET", "/suspensions", auth.ReadFacility, false, s.suspensionsPage},
