@@ -29,6 +29,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.JoinTimeout, "join-timeout", o.JoinTimeout, "for every participant to receive video after the last start")
 	fs.BoolVar(&o.Pin, "pin", o.Pin, "run the server alone on the last CPU (GOMAXPROCS 1), the clients on the others")
 	fs.IntVar(&o.ServerProcs, "server-gomaxprocs", o.ServerProcs, "GOMAXPROCS of the server process (0: Go's default, every CPU)")
+	fs.BoolVar(&o.Record, "record", o.Record, "record every call (encrypted WebM files in a temporary directory): the cost of recording")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", o.CPUProfile, "write the server's CPU profile over the window to `file`")
 	fs.StringVar(&o.MemProfile, "memprofile", o.MemProfile, "write the server's heap profile at the window's end to `file`")
 	fs.StringVar(&o.ClientCPUProfile, "client-cpuprofile", o.ClientCPUProfile, "write the clients' CPU profile over the window to `file`")
@@ -47,7 +48,7 @@ func Command(ctx context.Context, o Options, serverArgv []string, out, errOut io
 		if o.Pin {
 			return errors.New("loadtest: pinning needs the server in a process of its own")
 		}
-		s, err := NewServer(log)
+		s, err := NewServer(log, o.Record)
 		if err != nil {
 			return err
 		}
@@ -71,6 +72,9 @@ func Command(ctx context.Context, o Options, serverArgv []string, out, errOut io
 				return err
 			}
 			serverArgv = append(slices.Clone(serverArgv), "-cpu", strconv.Itoa(cpus[len(cpus)-1]))
+		}
+		if o.Record {
+			serverArgv = append(slices.Clone(serverArgv), "-record")
 		}
 		var env []string
 		if o.ServerProcs > 0 {

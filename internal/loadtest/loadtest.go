@@ -53,6 +53,8 @@ type Options struct {
 	// Pin puts the server process alone on the last CPU (GOMAXPROCS 1)
 	// and the clients on the others.
 	Pin bool
+	// Record records every call, as a visit whose policy is "always".
+	Record bool
 }
 
 // DefaultOptions are ten visits of browser-like calls: 1.5 Mbit/s of VP8 at

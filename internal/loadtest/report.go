@@ -165,6 +165,11 @@ func (r Result) Report(w io.Writer) error {
 	line("server memory", "RSS %.1f MiB, %.2f MiB per visit over idle; Go heap %.1f MiB, %.2f MiB per visit; %d goroutines, %.1f per visit",
 		float64(a.RSS)/mib, float64(a.RSS-idle.RSS)/mib/n, float64(a.HeapInuse)/mib, float64(a.HeapInuse-idle.HeapInuse)/mib/n,
 		a.Goroutines, float64(a.Goroutines-idle.Goroutines)/n)
+	if a.Recorded >= 0 && r.Before.Server.Recorded >= 0 {
+		w := r.window().Minutes()
+		line("recording", "every call recorded: %.1f MiB written in the window, %.2f MiB per visit-minute",
+			float64(a.Recorded-r.Before.Server.Recorded)/mib, float64(a.Recorded-r.Before.Server.Recorded)/mib/n/w)
+	}
 	drops, others := "unknown", "unknown"
 	if a.UDPDrops >= 0 && r.Before.Server.UDPDrops >= 0 {
 		d := a.UDPDrops - r.Before.Server.UDPDrops

@@ -35,12 +35,23 @@ type Server struct {
 	ln       net.Listener
 	log      *slog.Logger
 	sessions atomic.Int64 // signalling sessions running
+	rec      *recorder    // when every call is recorded
 }
 
 // NewServer starts a media server and its signalling on 127.0.0.1, on
-// ports the system chooses. Serve runs the signalling.
-func NewServer(log *slog.Logger) (*Server, error) {
-	ms, err := media.New(media.Config{UDPAddr: loopbackHost + ":0", Loopback: true}, log)
+// ports the system chooses; with record, every call is recorded. Serve runs
+// the signalling.
+func NewServer(log *slog.Logger, record bool) (*Server, error) {
+	cfg := media.Config{UDPAddr: loopbackHost + ":0", Loopback: true}
+	var rec *recorder
+	if record {
+		var err error
+		if rec, err = newRecorder(log); err != nil {
+			return nil, fmt.Errorf("loadtest: recorder: %w", err)
+		}
+		cfg.Recorder = rec
+	}
+	ms, err := media.New(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +60,7 @@ func NewServer(log *slog.Logger) (*Server, error) {
 		ms.Close()
 		return nil, fmt.Errorf("loadtest: listen: %w", err)
 	}
-	s := &Server{media: ms, ln: ln, log: log}
+	s := &Server{media: ms, ln: ln, log: log, rec: rec}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.signal)
 	mux.HandleFunc("GET /stats", s.stats)
@@ -76,7 +87,12 @@ func (s *Server) Close() error {
 	err := s.media.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return errors.Join(err, s.http.Shutdown(ctx))
+	err = errors.Join(err, s.http.Shutdown(ctx))
+	if s.rec != nil {
+		time.Sleep(time.Second) // the tracks finish their files apart
+		s.rec.close()
+	}
+	return err
 }
 
 // wsConn carries a participant's signalling over a WebSocket.
@@ -119,7 +135,11 @@ func (s *Server) signal(w http.ResponseWriter, r *http.Request) {
 	c.SetReadLimit(256 << 10)
 	s.sessions.Add(1)
 	defer s.sessions.Add(-1)
-	if err := s.media.Room(room).Join(r.Context(), id, id, role, wsConn{c}); err != nil {
+	rm := s.media.Room(room)
+	if s.rec != nil {
+		_ = rm.Record(media.Info{}, true) // recorded from the start
+	}
+	if err := rm.Join(r.Context(), id, id, role, wsConn{c}); err != nil {
 		s.log.Warn("loadtest: session failed", slog.String("room", room), slog.String("id", id), slog.String("error", err.Error()))
 		c.Close(websocket.StatusInternalError, "session failed")
 		return
@@ -140,12 +160,18 @@ type Stats struct {
 	// UDPDrops counts datagrams the kernel dropped on the media socket
 	// because its receive buffer was full (-1 where unknown).
 	UDPDrops int64 `json:"udp_drops"`
+	// Recorded is what the recordings take on disk (-1: not recording).
+	Recorded int64 `json:"recorded_bytes"`
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	st := processStats()
 	st.Sessions = s.sessions.Load()
 	st.UDPDrops = udpDrops(s.media.UDPAddr())
+	st.Recorded = -1
+	if s.rec != nil {
+		st.Recorded = s.rec.bytes()
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(st)
 }
@@ -242,6 +268,7 @@ func ServeChild(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fs := flag.NewFlagSet("loadtest-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cpu := fs.Int("cpu", -1, "pin the server to this CPU")
+	record := fs.Bool("record", false, "record every call")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -250,7 +277,7 @@ func ServeChild(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return err
 		}
 	}
-	s, err := NewServer(log)
+	s, err := NewServer(log, *record)
 	if err != nil {
 		return err
 	}

@@ -326,7 +326,12 @@ func (t *Track) writeSample(s *media.Sample) error {
 		t.firstMS = ms
 		t.log.Debug("recording: first frame", "at_ms", ms, "width", width, "height", height)
 	}
-	ms = max(ms, t.lastMS) // blocks of a track never go back in time
+	if t.frames > 0 {
+		// Blocks of a track only go forward: two frames in one millisecond
+		// (a sender that bunches them) would make players and muxers
+		// refuse the file.
+		ms = max(ms, t.lastMS+1)
+	}
 	if err := t.mux.write(ms, key, s.Data); err != nil {
 		return err
 	}

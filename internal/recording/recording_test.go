@@ -701,3 +701,35 @@ func TestStreamRestart(t *testing.T) {
 		}
 	}
 }
+
+// Frames a sender bunches into one millisecond (RTP timestamps a few ticks
+// apart) still get strictly increasing block times: muxers and players
+// refuse a track whose times stand still.
+func TestBunchedFramesMoveForward(t *testing.T) {
+	keys := testKeys(t)
+	dir := t.TempDir()
+	tr, err := NewTrack(TrackConfig{Dir: dir, Name: "bunched", MimeType: "audio/opus", Keys: keys, Start: testStart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ts := range []uint32{0, 10, 20, 960, 970, 1920} {
+		p := opusPacket(i, 100, 5000)
+		p.Timestamp = 5000 + ts
+		if err := tr.WriteRTP(p, testStart.Add(time.Duration(i)*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := tr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, blocks := readWebM(t, decryptFile(t, res.Path, keys))
+	if len(blocks) != 6 {
+		t.Fatalf("%d blocks, want 6", len(blocks))
+	}
+	for i := 1; i < len(blocks); i++ {
+		if blocks[i].ms <= blocks[i-1].ms {
+			t.Errorf("block %d at %d ms after block %d at %d ms", i, blocks[i].ms, i-1, blocks[i-1].ms)
+		}
+	}
+}
