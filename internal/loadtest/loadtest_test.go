@@ -68,8 +68,10 @@ func runDelivers(t *testing.T, record bool) {
 	if !res.SharedProcess || res.After.Server.Sessions != 4 {
 		t.Errorf("server in this process %v with %d sessions, want true with 4", res.SharedProcess, res.After.Server.Sessions)
 	}
-	if recorded := res.After.Server.Recorded - res.Before.Server.Recorded; record != (recorded > 0) || (!record && res.After.Server.Recorded != -1) {
-		t.Errorf("recording %v: %d bytes written in the window", record, recorded)
+	// The recorder writes a track's media 5 s at a time, so a short window
+	// may see none of it written: the files exist, with their headers.
+	if recorded := res.After.Server.Recorded; record != (recorded > 0) || (!record && recorded != -1) {
+		t.Errorf("recording %v: %d bytes on disk", record, recorded)
 	}
 	var out bytes.Buffer
 	if err := res.Report(&out); err != nil {
