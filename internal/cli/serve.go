@@ -160,8 +160,14 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	fmt.Fprintf(stdio.Stdout, "Attaché %s is running at %s (database: %s)\n", version(), url, s.db.Describe(cfg.DatabaseURL))
 	log.Info("serving", slog.String("url", url), slog.String("addr", ln.Addr().String()), slog.Bool("tls", tlsConfig != nil))
 
-	if rec != nil {
-		go purgeDaily(ctx, vs, rec.Dir, log)
+	// Retention runs whether or not recording is on now: recordings made
+	// before the key was removed still expire.
+	recDir := cfg.Recordings
+	if recDir == "" {
+		recDir = filepath.Join(cfg.DataDir, "recordings")
+	}
+	if _, err := os.Stat(recDir); err == nil {
+		go purgeDaily(ctx, vs, recDir, log)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()

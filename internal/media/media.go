@@ -77,6 +77,7 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	sinks     sync.WaitGroup // recorded tracks being finished
 
 	mu    sync.Mutex
 	rooms map[string]*Room
@@ -197,6 +198,7 @@ func (s *Server) Close() error {
 		for _, r := range rooms {
 			r.End(EndedShutdown)
 		}
+		s.sinks.Wait() // every recorded track finished and kept
 		s.closeErr = s.closeSockets()
 	})
 	return s.closeErr

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +42,7 @@ const (
 	RecordNewcomer  = "newcomer" // someone joined who had not consented
 	RecordCallEnded = "ended"    // the call ended
 	RecordDeclined  = "declined" // someone did not consent: it never started
-	RecordFailed    = "failed"   // the recorder could not open a track
+	RecordEmpty     = "empty"    // everyone left the call
 )
 
 // recording is a room's running recording, or its request for consent.
@@ -94,8 +95,21 @@ func (r *Room) Record(by Info, on bool) error {
 	if !consent {
 		return r.startRecording()
 	}
-	// Everyone present is asked; it starts when the last one agrees.
-	r.broadcast(Message{Type: "consent", ID: by.Name})
+	// Everyone present but the one asking is asked; it starts when the
+	// last one agrees.
+	r.mu.Lock()
+	var ask []*Peer
+	for id, p := range r.peers {
+		if id != by.ID {
+			ask = append(ask, p)
+		}
+	}
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, p := range ask {
+		_ = p.send(ctx, Message{Type: "consent", ID: by.Name})
+	}
 	r.checkConsent()
 	return nil
 }
@@ -138,13 +152,23 @@ func (r *Room) checkConsent() {
 	}
 }
 
-// startRecording opens a sink for every track and tells everyone.
+// startRecording opens a sink for every track and tells everyone. A
+// recording that needs consent starts only if everyone present agreed,
+// checked under the same lock that seats newcomers.
 func (r *Room) startRecording() error {
 	r.mu.Lock()
 	rec := r.rec
 	if rec == nil || rec.running || r.ended {
 		r.mu.Unlock()
 		return nil
+	}
+	if rec.consent {
+		for id := range r.peers {
+			if !rec.agreed[id] {
+				r.mu.Unlock()
+				return nil // someone came meanwhile: they are being asked
+			}
+		}
 	}
 	rec.running, rec.start = true, time.Now()
 	tracks := append([]*forward(nil), r.tracks...)
@@ -156,16 +180,38 @@ func (r *Room) startRecording() error {
 	return nil
 }
 
-// sink opens the recording of one track.
+// sink opens the recording of one track. Opening takes a moment: the sink
+// is put in place only if the same recording still runs and the track is
+// still forwarded, under the lock a stop takes first; otherwise it is closed.
 func (r *Room) sink(f *forward, rec *recording) {
 	s, err := r.server.recorder.Track(r.id, rec.id, f.from.info(), f.remote.Codec(), rec.start)
 	if err != nil {
 		r.server.log.Warn("media: record a track", slog.String("room", r.id), slog.String("error", err.Error()))
 		return
 	}
-	if old := f.sink.Swap(&sinkBox{sink: s}); old != nil {
-		go old.sink.Close()
+	r.mu.Lock()
+	live := r.rec == rec && rec.running && slices.Contains(r.tracks, f)
+	var old *sinkBox
+	if live {
+		old = f.sink.Swap(&sinkBox{sink: s})
 	}
+	r.mu.Unlock()
+	if !live {
+		r.server.closeSink(s)
+	}
+	if old != nil {
+		r.server.closeSink(old.sink)
+	}
+}
+
+// closeSink finishes a track's recording apart from the forwarding; the
+// server's Close waits for every one, so that none is lost at a shutdown.
+func (s *Server) closeSink(t TrackSink) {
+	s.sinks.Add(1)
+	go func() {
+		defer s.sinks.Done()
+		t.Close()
+	}()
 }
 
 // stopRecording closes every sink of the running recording (or drops a
@@ -181,7 +227,7 @@ func (r *Room) stopRecording(by Info, why string) {
 	}
 	for _, f := range tracks {
 		if b := f.sink.Swap(nil); b != nil {
-			go b.sink.Close()
+			r.server.closeSink(b.sink)
 		}
 	}
 	r.server.recorder.Stopped(r.id, rec.id, by, why)

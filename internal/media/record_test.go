@@ -228,3 +228,22 @@ func TestRecordingEndsWithCall(t *testing.T) {
 		t.Errorf("stopped %v", rec.stopped)
 	}
 }
+
+// A request for consent does not hang on someone who left without
+// answering: the others' agreement is enough once they are gone; the one
+// who asked is not asked.
+func TestConsentWhenTheSilentOneLeaves(t *testing.T) {
+	rec := &fakeRecorder{consent: true}
+	s := recordingServer(t, rec)
+	stop := make(chan struct{})
+	defer close(stop)
+	officer, detainee := officerAndDetainee(t, s, "c2", stop)
+	officer.waitTracks(2)
+	_ = officer.conn.Write(context.Background(), Message{Type: "record", On: true})
+	eventually(t, "the detainee is asked", func() bool { return detainee.seenType("consent", nil) })
+	if officer.seenType("consent", nil) {
+		t.Error("the officer who asked was asked too")
+	}
+	detainee.leave()
+	eventually(t, "recording once the silent one left", func() bool { n, _ := rec.packets("officer/audio"); return n > 5 })
+}

@@ -714,7 +714,7 @@ func (r *Room) leave(p *Peer) {
 	for _, f := range r.tracks {
 		if f.from == p {
 			if b := f.sink.Swap(nil); b != nil {
-				go b.sink.Close() // their part of the recording ends here
+				r.server.closeSink(b.sink) // their part of the recording ends here
 			}
 			for _, other := range r.peers {
 				if s, ok := other.senders[f]; ok {
@@ -734,6 +734,7 @@ func (r *Room) leave(p *Peer) {
 		_ = o.negotiate(ctx, false)
 	}
 	r.announce(ctx)
+	r.checkConsent() // the one who had not answered may have left
 	r.vacate()
 }
 
@@ -754,6 +755,11 @@ func (r *Room) vacate() {
 	r.dropped = true
 	if r.server.rooms[r.id] == r {
 		delete(r.server.rooms, r.id)
+	}
+	if rec := r.rec; rec != nil {
+		// Everyone left: the recording (its tracks closed as they left) ends.
+		r.rec = nil
+		go r.server.recorder.Stopped(r.id, rec.id, Info{}, RecordEmpty)
 	}
 }
 

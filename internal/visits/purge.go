@@ -25,6 +25,10 @@ func (s *Service) SetLegalHold(ctx context.Context, a cases.Actor, caseID, visit
 		if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
 			return err
 		}
+		// The purge takes the same lock: a hold is never overtaken.
+		if err := s.db.Lock(ctx, tx, "recordings.hold."+caseID); err != nil {
+			return err
+		}
 		var res sql.Result
 		var err error
 		if visitID == "" {
@@ -57,7 +61,8 @@ type Purged struct {
 // PurgeRecordings deletes the recorded files whose retention is over,
 // unless their visit or case is under legal hold: remove deletes the file
 // (a file already gone is fine), then its row goes, and the audit log keeps
-// what was deleted. It returns what it deleted.
+// what was deleted. A file that cannot be deleted does not stop the others:
+// it returns what it deleted, and the failures joined.
 func (s *Service) PurgeRecordings(ctx context.Context, remove func(file string) error) ([]Purged, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT r.id, r.file, r.sha256, v.case_id FROM recordings r JOIN visits v ON v.id = r.visit_id JOIN cases c ON c.id = v.case_id
 		WHERE r.purge_after <= $1 AND NOT v.legal_hold AND NOT c.legal_hold ORDER BY r.purge_after`, db.Instant(s.now()))
@@ -79,9 +84,13 @@ func (s *Service) PurgeRecordings(ctx context.Context, remove func(file string) 
 		return nil, err
 	}
 	var done []Purged
+	var failed []error
 	for _, d := range list {
 		purged := false
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+			if err := s.db.Lock(ctx, tx, "recordings.hold."+d.caseID); err != nil {
+				return err
+			}
 			// Put under hold since it was found due? Then it stays.
 			var held bool
 			err := tx.QueryRowContext(ctx, `SELECT v.legal_hold OR c.legal_hold FROM recordings r JOIN visits v ON v.id = r.visit_id
@@ -103,11 +112,12 @@ func (s *Service) PurgeRecordings(ctx context.Context, remove func(file string) 
 				Detail: fmt.Sprintf("file=%s sha256=%s", d.file, d.sha)})
 		})
 		if err != nil {
-			return done, err
+			failed = append(failed, err)
+			continue
 		}
 		if purged {
 			done = append(done, Purged{File: d.file, SHA256: d.sha, CaseID: d.caseID})
 		}
 	}
-	return done, nil
+	return done, errors.Join(failed...)
 }

@@ -43,7 +43,8 @@ func (s *Server) recordedFile(r *http.Request) (visits.RecordedFile, string, err
 }
 
 // recordingMedia streams a recorded file decrypted, with byte ranges, for
-// the player. Starting to play it is audited (not every range request).
+// the player. Every request is audited: a range is as much a playback as
+// the whole file.
 func (s *Server) recordingMedia(w http.ResponseWriter, r *http.Request) error {
 	f, path, err := s.recordedFile(r)
 	if err != nil {
@@ -54,10 +55,8 @@ func (s *Server) recordingMedia(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer file.Close()
-	if rng := r.Header.Get("Range"); rng == "" || strings.HasPrefix(rng, "bytes=0-") {
-		if err := s.Visits.AuditRecordingAccess(r.Context(), s.actor(r), r.PathValue("id"), f, "recording.stream"); err != nil {
-			return err
-		}
+	if err := s.Visits.AuditRecordingAccess(r.Context(), s.actor(r), r.PathValue("id"), f, "recording.stream"); err != nil {
+		return err
 	}
 	w.Header().Set("Content-Type", f.Kind+"/webm")
 	w.Header().Set("Cache-Control", "no-store")

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,11 +41,13 @@ func (c *CallRecorder) Permit(room string, by media.Info, on bool) (bool, error)
 		return false, err
 	}
 	switch {
-	case rp.Policy == visits.RecordNever:
+	case on && rp.Policy == visits.RecordNever:
 		return false, errors.New("this visit may not be recorded: " + strings.ToLower(visits.Kinds.Label(rp.Kind)) + "s are never recorded here")
-	case rp.Policy == visits.RecordAlways && !on:
+	case !on && rp.Policy == visits.RecordAlways:
 		return false, errors.New("this visit is always recorded: the recording cannot be stopped")
 	}
+	// Stopping is always allowed otherwise: also when the policy changed to
+	// "never" during the call.
 	action := "recording.stop"
 	if on {
 		action = "recording.start"
@@ -63,7 +66,9 @@ func (c *CallRecorder) Track(room, rec string, from media.Info, codec webrtc.RTP
 	}
 	kind, _, _ := strings.Cut(codec.MimeType, "/")
 	kind = strings.ToLower(kind)
-	name := fmt.Sprintf("%s-%s-%s", rec, fileSafe(from.ID), kind)
+	// A participant who reconnects during a recording starts a new file of
+	// theirs: each session's name is its own.
+	name := fmt.Sprintf("%s-%s-%s-%s", rec, fileSafe(from.ID), kind, strings.ToLower(rand.Text()[:6]))
 	t, err := recording.NewTrack(recording.TrackConfig{Dir: dir, Name: name, MimeType: codec.MimeType, ClockRate: codec.ClockRate, Keys: c.Keys,
 		Start: start, KeyframeInterval: 10 * time.Second, Log: c.Log})
 	if err != nil {

@@ -169,6 +169,7 @@ document.addEventListener("DOMContentLoaded", () => {
       recBadge.className = on ? "badge rec" : "badge";
     }
     if (recBtn) recBtn.textContent = (on ? d.recStop : d.recStart) || "";
+    asking = false;
     if (on) show(consentBox, false);
   }
 
@@ -223,8 +224,8 @@ document.addEventListener("DOMContentLoaded", () => {
         if (m.reason === "newcomer") say(d.msgRecNewcomer || "", "warn-text");
         break;
       case "consent":
-        // The officer who asked has agreed by asking.
-        if (!host) show(consentBox);
+        // Asked of everyone present but the officer who asked.
+        show(consentBox);
         break;
       case "ended": {
         const reason = m.reason || "";
@@ -513,7 +514,19 @@ document.addEventListener("DOMContentLoaded", () => {
   tick();
   setInterval(tick, 1000);
 
-  recBtn?.addEventListener("click", () => send({ type: "record", on: !recording }));
+  // Start; while everyone is being asked, the same button withdraws the request.
+  let asking = false;
+  recBtn?.addEventListener("click", () => {
+    if (!recording && !asking) {
+      asking = true;
+      recBtn.textContent = d.recCancel || "";
+      send({ type: "record", on: true });
+      return;
+    }
+    asking = false;
+    if (!recording) recBtn.textContent = d.recStart || "";
+    send({ type: "record", on: false });
+  });
   for (const [id, agree] of /** @type {[string, boolean][]} */ ([["call-consent-yes", true], ["call-consent-no", false]])) {
     $(id)?.addEventListener("click", () => {
       send({ type: "consent", on: agree });
