@@ -139,7 +139,7 @@ func TestRecordedCall(t *testing.T) {
 		// A browser's frame rate varies: decode every frame with its own
 		// time (passthrough), not resampled to a constant rate, where two
 		// frames close together would collide in ffmpeg's output, not ours.
-		if msg, err := exec.Command("ffmpeg", "-v", "error", "-i", plain, "-fps_mode", "passthrough", "-f", "null", "-").CombinedOutput(); err != nil || len(msg) > 0 {
+		if msg, err := exec.Command("ffmpeg", "-v", "error", "-i", plain, "-fps_mode", "passthrough", "-enc_time_base", "1:1000", "-f", "null", "-").CombinedOutput(); err != nil || len(msg) > 0 {
 			t.Errorf("ffmpeg decoding %s: %v %s", filepath.Base(path), err, msg)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -388,7 +389,7 @@ func TestRecordSyntheticVisit(t *testing.T) {
 					t.Errorf("packet %d: pts %d flags %s; want frame %d at %d ms, key %v", k, pk.PTS, pk.Flags, kept[k], f.ms, f.key)
 				}
 			}
-			if out := run(t, tl.ffmpeg, "-v", "error", "-i", plain, "-f", "null", "-"); len(out) > 0 {
+			if out := decodeErrors(t, tl, plain); out != "" {
 				t.Errorf("ffmpeg -v error decoding: %s", out)
 			}
 		})
@@ -432,5 +433,62 @@ func TestVP9Keyframe(t *testing.T) {
 		if key != (i == 0) || key && (w != 352 || h != 288) {
 			t.Errorf("frame %d: key %v, %dx%d", i, key, w, h)
 		}
+	}
+}
+
+// decodeErrors decodes a file with ffmpeg, keeping every frame at its own
+// time in milliseconds (a browser's frame rate varies: resampled to a
+// constant rate, frames close together would collide in ffmpeg's own
+// output), and returns what ffmpeg reports at the error level.
+func decodeErrors(t *testing.T, tl tools, path string) string {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(t.Context(), tl.ffmpeg, "-v", "error", "-i", path, "-fps_mode", "passthrough", "-enc_time_base", "1:1000", "-f", "null", "-")
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Sprintf("%v: %s", err, stderr.String())
+	}
+	return stderr.String()
+}
+
+// Video at a varying frame rate, as browsers send it under load: frames
+// bunched a few milliseconds apart. The file decodes without an error.
+func TestVariableFrameRate(t *testing.T) {
+	tl := needFFmpeg(t)
+	dir := t.TempDir()
+	keys := testKeys(t)
+	video, _ := sourceVideo(t, tl, dir)
+	for i := range video {
+		if i%2 == 1 {
+			video[i].ms = video[i-1].ms + 2 // two frames 2 ms apart, then a gap
+		}
+	}
+	tr, err := NewTrack(TrackConfig{Dir: dir, Name: "vfr", MimeType: "video/VP8", Keys: keys, Start: testStart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := uint16(0)
+	for _, pkts := range packetize(video, &codecs.VP8Payloader{}, 1200, 90000, 1000) {
+		for _, p := range pkts {
+			p.SequenceNumber = seq
+			seq++
+			if err := tr.WriteRTP(p, testStart.Add(time.Duration(video[0].ms)*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	res, err := tr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "vfr.webm")
+	if err := os.WriteFile(plain, decryptFile(t, res.Path, keys), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res.Frames != len(video) {
+		t.Errorf("%d frames recorded, want %d", res.Frames, len(video))
+	}
+	if out := decodeErrors(t, tl, plain); out != "" {
+		t.Errorf("ffmpeg decoding a variable frame rate: %s", out)
 	}
 }
