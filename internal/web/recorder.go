@@ -48,14 +48,18 @@ func (c *CallRecorder) Permit(room string, by media.Info, on bool) (bool, error)
 	}
 	// Stopping is always allowed otherwise: also when the policy changed to
 	// "never" during the call.
+	consent := rp.Policy == visits.RecordConsent
 	action := "recording.stop"
-	if on {
+	switch {
+	case on && consent:
+		action = "recording.request" // it starts once everyone agrees (recording.end says if not)
+	case on:
 		action = "recording.start"
 	}
 	if err := c.Visits.RecordingEvent(ctx, room, action, "policy="+rp.Policy, actorOf(by)); err != nil {
 		return false, err
 	}
-	return rp.Policy == visits.RecordConsent, nil
+	return consent, nil
 }
 
 // Track opens the encrypted file of one track.
