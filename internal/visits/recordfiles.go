@@ -18,24 +18,23 @@ import (
 // audio or video from a start of the recording to its stop, in one
 // encrypted file.
 type RecordedFile struct {
-	ID          string     `json:"id"`
-	VisitID     string     `json:"visit_id"`
-	Recording   string     `json:"recording"` // the files of one recording play together
-	Participant string     `json:"participant"`
-	Name        string     `json:"name"`
-	Role        string     `json:"role"`
-	Kind        string     `json:"kind"` // audio or video
-	Codec       string     `json:"codec"`
-	File        string     `json:"-"` // relative to the recordings directory
-	Size        int64      `json:"size"`
-	SHA256      string     `json:"sha256"`
-	Frames      int        `json:"frames"`
-	StartMS     int64      `json:"start_ms"`
-	DurationMS  int64      `json:"duration_ms"`
-	StartedAt   time.Time  `json:"started_at"`
-	ClosedAt    time.Time  `json:"closed_at"`
-	PurgeAfter  time.Time  `json:"purge_after"`
-	Purged      *time.Time `json:"purged,omitempty"`
+	ID          string    `json:"id"`
+	VisitID     string    `json:"visit_id"`
+	Recording   string    `json:"recording"` // the files of one recording play together
+	Participant string    `json:"participant"`
+	Name        string    `json:"name"`
+	Role        string    `json:"role"`
+	Kind        string    `json:"kind"` // audio or video
+	Codec       string    `json:"codec"`
+	File        string    `json:"-"` // relative to the recordings directory
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	Frames      int       `json:"frames"`
+	StartMS     int64     `json:"start_ms"`
+	DurationMS  int64     `json:"duration_ms"`
+	StartedAt   time.Time `json:"started_at"`
+	ClosedAt    time.Time `json:"closed_at"`
+	PurgeAfter  time.Time `json:"purge_after"` // the purge deletes it (file and row) after this
 }
 
 // CallPolicy returns a visit's case and the recording policy in force for it.
@@ -87,28 +86,37 @@ func (s *Service) SaveRecordedFile(ctx context.Context, f RecordedFile) error {
 
 // recordingsOf reads the recorded files of a case's visits, by visit.
 func (s *Service) recordingsOf(ctx context.Context, caseID string) (map[string][]RecordedFile, error) {
+	list, err := s.recordedFiles(ctx, `v.case_id = $1 ORDER BY r.started_at, r.role, r.name, r.kind`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]RecordedFile{}
+	for _, f := range list {
+		out[f.VisitID] = append(out[f.VisitID], f)
+	}
+	return out, nil
+}
+
+// recordedFiles reads the recorded files that match where (a condition on
+// r, the recordings, and v, their visits).
+func (s *Service) recordedFiles(ctx context.Context, where string, args ...any) ([]RecordedFile, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT r.id, r.visit_id, r.recording, r.participant, r.name, r.role, r.kind, r.codec, r.file, r.size, r.sha256,
-		r.frames, r.start_ms, r.duration_ms, r.started_at, r.closed_at, r.purge_after, r.purged_at
-		FROM recordings r JOIN visits v ON v.id = r.visit_id WHERE v.case_id = $1 ORDER BY r.started_at, r.role, r.name, r.kind`, caseID)
+		r.frames, r.start_ms, r.duration_ms, r.started_at, r.closed_at, r.purge_after
+		FROM recordings r JOIN visits v ON v.id = r.visit_id WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read recordings: %w", err)
 	}
 	defer rows.Close()
-	out := map[string][]RecordedFile{}
+	var out []RecordedFile
 	for rows.Next() {
 		var f RecordedFile
 		var started, closed, purge int64
-		var purged sql.NullInt64
 		if err := rows.Scan(&f.ID, &f.VisitID, &f.Recording, &f.Participant, &f.Name, &f.Role, &f.Kind, &f.Codec, &f.File, &f.Size, &f.SHA256,
-			&f.Frames, &f.StartMS, &f.DurationMS, &started, &closed, &purge, &purged); err != nil {
+			&f.Frames, &f.StartMS, &f.DurationMS, &started, &closed, &purge); err != nil {
 			return nil, fmt.Errorf("read recordings: %w", err)
 		}
 		f.StartedAt, f.ClosedAt, f.PurgeAfter = db.Time(started), db.Time(closed), db.Time(purge)
-		if purged.Valid {
-			t := db.Time(purged.Int64)
-			f.Purged = &t
-		}
-		out[f.VisitID] = append(out[f.VisitID], f)
+		out = append(out, f)
 	}
 	return out, rows.Err()
 }
@@ -134,15 +142,9 @@ func (s *Service) RecordingFiles(ctx context.Context, a cases.Actor, caseID, vis
 	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
 		return nil, err
 	}
-	files, err := s.recordingsOf(ctx, caseID)
+	out, err := s.recordedFiles(ctx, `v.case_id = $1 AND r.visit_id = $2 AND r.recording = $3 ORDER BY r.role, r.name, r.kind`, caseID, visitID, rec)
 	if err != nil {
 		return nil, err
-	}
-	var out []RecordedFile
-	for _, f := range files[visitID] {
-		if f.Recording == rec {
-			out = append(out, f)
-		}
 	}
 	if len(out) == 0 {
 		return nil, problem.New(problem.NotFound, "No such recording (it may have been purged).")
@@ -157,16 +159,15 @@ func (s *Service) RecordedFileFor(ctx context.Context, a cases.Actor, caseID, vi
 	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
 		return RecordedFile{}, err
 	}
-	files, err := s.recordingsOf(ctx, caseID)
+	// One row: the player asks for many ranges of a file.
+	list, err := s.recordedFiles(ctx, `v.case_id = $1 AND r.visit_id = $2 AND r.id = $3`, caseID, visitID, fileID)
 	if err != nil {
 		return RecordedFile{}, err
 	}
-	for _, f := range files[visitID] {
-		if f.ID == fileID {
-			return f, nil
-		}
+	if len(list) == 0 {
+		return RecordedFile{}, problem.New(problem.NotFound, "No such recording (it may have been purged).")
 	}
-	return RecordedFile{}, problem.New(problem.NotFound, "No such recording (it may have been purged).")
+	return list[0], nil
 }
 
 // AuditRecordingAccess records that a recorded file was streamed or
