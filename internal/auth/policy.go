@@ -33,11 +33,20 @@ const (
 	ManageAgreements Action = "agreement.manage"
 	// Recording policies say which visits may be recorded: administrators.
 	ManageRecording Action = "recording.manage"
+
+	// ApproveReport approves or returns a submitted visit report, decided
+	// per record: supervisors (and administrators) with need-to-know.
+	ApproveReport Action = "report.approve"
+
+	// FamilyPortal is the family pages: a family member's own contact,
+	// messages and what consent lets them see. The family service checks
+	// the contact and the consent for each record.
+	FamilyPortal Action = "family.portal"
 )
 
 // Actions lists every action, for tests that check the policy is total.
 var Actions = []Action{Public, ViewHome, ManageAccount, ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit,
-	ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility, ManageAgreements, ManageRecording}
+	ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility, ManageAgreements, ManageRecording, ApproveReport, FamilyPortal}
 
 // everyone is the set of actions of any signed-in user.
 var everyone = []Action{ViewHome, ManageAccount}
@@ -47,9 +56,10 @@ var caseWork = []Action{ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFa
 // grants lists what each role may do, before any per-record check.
 var grants = map[Role][]Action{
 	RoleAdmin: {ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit, ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility,
-		ManageAgreements, ManageRecording},
+		ManageAgreements, ManageRecording, ApproveReport},
 	RoleAuditor:         {ListUsers, ReadAudit, VerifyAudit},
-	RoleSupervisor:      caseWork,
+	RoleSupervisor:      append(slices.Clone(caseWork), ApproveReport),
+	RoleFamily:          {FamilyPortal},
 	RoleHQOfficer:       caseWork,
 	RoleConsularOfficer: caseWork,
 }
@@ -90,6 +100,9 @@ func (Policy) Can(u *User, a Action, scope *Scope) bool {
 // supervisors of either, and administrators. Auditors read the audit log,
 // not the cases.
 func needToKnow(u *User, s *Scope) bool {
+	if u.Role == RoleFamily {
+		return false // a family member never sees a case record as such
+	}
 	if slices.Contains(s.Team, u.ID) {
 		return true
 	}

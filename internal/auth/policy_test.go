@@ -9,9 +9,9 @@ import (
 func TestPolicyEveryRoleEveryAction(t *testing.T) {
 	// want lists, for each action without a record, the roles allowed.
 	want := map[auth.Action][]auth.Role{
-		auth.Public:           auth.Roles,
-		auth.ViewHome:         auth.Roles,
-		auth.ManageAccount:    auth.Roles,
+		auth.Public:           auth.AllRoles,
+		auth.ViewHome:         auth.AllRoles,
+		auth.ManageAccount:    auth.AllRoles,
 		auth.ListUsers:        {auth.RoleAdmin, auth.RoleAuditor},
 		auth.CreateUser:       {auth.RoleAdmin},
 		auth.UpdateUser:       {auth.RoleAdmin},
@@ -24,6 +24,8 @@ func TestPolicyEveryRoleEveryAction(t *testing.T) {
 		auth.ManageFacility:   {auth.RoleAdmin, auth.RoleSupervisor, auth.RoleHQOfficer, auth.RoleConsularOfficer},
 		auth.ManageAgreements: {auth.RoleAdmin},
 		auth.ManageRecording:  {auth.RoleAdmin},
+		auth.ApproveReport:    {auth.RoleAdmin, auth.RoleSupervisor},
+		auth.FamilyPortal:     {auth.RoleFamily},
 	}
 	var p auth.Policy
 	for _, a := range auth.Actions {
@@ -32,7 +34,7 @@ func TestPolicyEveryRoleEveryAction(t *testing.T) {
 			t.Errorf("action %s has no expectation in this test", a)
 			continue
 		}
-		for _, r := range auth.Roles {
+		for _, r := range auth.AllRoles {
 			u := &auth.User{ID: "u", Role: r}
 			exp := false
 			for _, ar := range allowed {
@@ -71,6 +73,7 @@ func TestPolicyNeedToKnow(t *testing.T) {
 		{"auditor", auth.User{ID: "i", Role: auth.RoleAuditor, Desk: "China", Post: "Beijing"}, false},
 		{"auditor assigned by mistake", auth.User{ID: "assigned", Role: auth.RoleAuditor}, false},
 		{"officer with no post", auth.User{ID: "j", Role: auth.RoleConsularOfficer}, false},
+		{"family member, even if named in the team", auth.User{ID: "assigned", Role: auth.RoleFamily, Post: "Beijing", Desk: "China"}, false},
 	}
 	var p auth.Policy
 	for _, tc := range cases {
@@ -90,7 +93,7 @@ func TestVisibilityAgreesWithCan(t *testing.T) {
 	var p auth.Policy
 	places := []string{"", "Beijing", "Shanghai"}
 	desks := []string{"", "China", "Iran"}
-	for _, r := range auth.Roles {
+	for _, r := range auth.AllRoles {
 		for _, post := range places {
 			for _, desk := range desks {
 				for _, disabled := range []bool{false, true} {

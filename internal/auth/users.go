@@ -46,6 +46,8 @@ type UserInput struct {
 	Desk        string
 	Lang        string
 	Disabled    bool
+
+	family bool // set by CreateFamilyAccount only
 }
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,62}$`)
@@ -85,6 +87,13 @@ func (in *UserInput) validate(f problem.Fields) {
 			f.Add("desk", "A supervisor oversees a desk or a post: enter at least one.")
 		}
 	case RoleAdmin, RoleAuditor:
+	case RoleFamily:
+		if in.Post != "" || in.Desk != "" {
+			f.Add("role", "A family account belongs to no post or desk.")
+		}
+		if !in.family {
+			f.Add("role", "Family accounts are made from an invitation only.")
+		}
 	default:
 		f.Add("role", "Choose one of the listed roles.")
 	}
@@ -128,11 +137,45 @@ func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, in UserInpu
 	return u, nil
 }
 
+// CreateFamilyAccount creates a family member's account inside tx, the
+// transaction that also consumes their invitation. It is the only way to
+// make an account with the family role.
+func (s *Service) CreateFamilyAccount(ctx context.Context, tx *sql.Tx, actor audit.Actor, in UserInput, password string) (*User, error) {
+	in.Role, in.Post, in.Desk, in.family = RoleFamily, "", "", true
+	f := problem.Fields{}
+	in.validate(f)
+	if msg := checkPasswordRules(in.Username, password); msg != "" {
+		f.Add("password", msg)
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	u := &User{ID: db.NewID(), Username: in.Username, DisplayName: in.DisplayName, Email: in.Email, Role: RoleFamily,
+		Lang: in.Lang, CreatedAt: now, UpdatedAt: now}
+	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, email, role, post, desk, lang,
+		password_hash, must_change_password, disabled, created_at, updated_at, password_changed_at)
+		VALUES ($1, $2, $3, $4, $5, '', '', $6, $7, FALSE, FALSE, $8, $8, $8)`,
+		u.ID, u.Username, u.DisplayName, u.Email, string(u.Role), u.Lang, HashPassword(password, s.Params), db.Instant(now))
+	if db.IsUniqueViolation(err) {
+		return nil, problem.Field("username", "This username is taken.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert family account: %w", err)
+	}
+	if err := s.audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "user.create", ObjectType: "user", ObjectID: u.ID,
+		Detail: fmt.Sprintf("username=%s role=family", u.Username)}); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
 // UpdateUser changes an account's details, role and status. It refuses to
 // leave the system without an active administrator. Disabling an account
 // ends its sessions.
 func (s *Service) UpdateUser(ctx context.Context, actor audit.Actor, id string, in UserInput) (*User, error) {
 	f := problem.Fields{}
+	in.family = in.Role == RoleFamily // checked against the account below
 	in.validate(f)
 	delete(f, "username") // the username does not change
 	if err := f.Err(); err != nil {
@@ -143,6 +186,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor audit.Actor, id string, 
 		old, err := getUser(ctx, tx, `id = $1`, id)
 		if err != nil {
 			return err
+		}
+		if (old.Role == RoleFamily) != (in.Role == RoleFamily) {
+			return problem.Field("role", "A family account stays a family account, and no other account becomes one.")
 		}
 		if old.Role == RoleAdmin && !old.Disabled && (in.Role != RoleAdmin || in.Disabled) {
 			var admins int

@@ -64,6 +64,17 @@ type Config struct {
 	// MediaPublicIPs are announced to browsers instead of the host's own
 	// addresses, when the server sits behind 1:1 NAT.
 	MediaPublicIPs []string
+	// SMTP is the mail server, HOST:PORT; empty writes every mail as a file
+	// into MailDir instead (development and demos).
+	SMTP         string
+	SMTPFrom     string // the sender's address, e.g. "Consular Services <attache@example.org>"
+	SMTPUser     string
+	SMTPPassword string // keep it in ATTACHE_SMTP_PASSWORD
+	SMTPTLS      string // starttls (default), tls (implicit, port 465), none (loopback only)
+	MailDir      string // default: DataDir/outbox, used when SMTP is empty
+	// PDFFonts are TrueType files for PDF exports, for scripts the built-in
+	// fonts lack (e.g. Noto Sans SC for Chinese names).
+	PDFFonts []string
 }
 
 // Default returns the defaults.
@@ -77,6 +88,7 @@ func Default() Config {
 		SessionIdle:      2 * time.Hour,
 		SessionMax:       12 * time.Hour,
 		MediaUDP:         ":10000",
+		SMTPTLS:          "starttls",
 		VisitOpensBefore: 15 * time.Minute,
 		VisitGrace:       2 * time.Minute,
 	}
@@ -137,6 +149,21 @@ func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet 
 					return fmt.Errorf("%q is not an IP address", part)
 				}
 				c.MediaPublicIPs = append(c.MediaPublicIPs, part)
+			}
+			return nil
+		})
+		fs.StringVar(&c.SMTP, "smtp", c.SMTP, "mail server HOST:PORT for notices; empty writes them as .eml files into --mail-dir")
+		fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "sender of notices, e.g. \"Consular Services <attache@example.org>\"")
+		fs.StringVar(&c.SMTPUser, "smtp-user", c.SMTPUser, "user name for the mail server (PLAIN over TLS)")
+		fs.StringVar(&c.SMTPPassword, "smtp-password", c.SMTPPassword, "password for the mail server; set ATTACHE_SMTP_PASSWORD rather than the flag")
+		fs.StringVar(&c.SMTPTLS, "smtp-tls", c.SMTPTLS, "starttls (required), tls (implicit TLS, port 465) or none (a mail relay on loopback only)")
+		fs.StringVar(&c.MailDir, "mail-dir", c.MailDir, "directory where notices are written as .eml files when --smtp is empty (default: outbox in --data)")
+		fs.Func("pdf-font", "comma-separated TrueType font files for PDF exports, for scripts the built-in fonts lack (e.g. Chinese)", func(v string) error {
+			c.PDFFonts = nil
+			for _, part := range strings.Split(v, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					c.PDFFonts = append(c.PDFFonts, part)
+				}
 			}
 			return nil
 		})
@@ -242,6 +269,31 @@ func (c *Config) Validate() error {
 	if c.VisitGrace < 0 || c.VisitGrace > time.Hour {
 		bad("--visit-grace %s: want a duration from 0 to 1h, e.g. 2m", c.VisitGrace)
 	}
+	switch c.SMTPTLS {
+	case "starttls", "tls":
+	case "none":
+		if host, _, err := net.SplitHostPort(c.SMTP); c.SMTP != "" && (err != nil || !isLoopback(host)) {
+			bad("--smtp-tls none sends mail and password in clear: only for a mail relay on loopback (127.0.0.1, ::1, localhost)")
+		}
+	default:
+		bad("--smtp-tls %q: want starttls, tls or none", c.SMTPTLS)
+	}
+	if c.SMTP != "" {
+		if _, port, err := net.SplitHostPort(c.SMTP); err != nil || port == "" {
+			bad("--smtp %q: want HOST:PORT, e.g. mail.example.org:587", c.SMTP)
+		}
+		if !strings.Contains(c.SMTPFrom, "@") {
+			bad("--smtp-from: say who notices come from, e.g. \"Consular Services <attache@example.org>\"")
+		}
+	}
+	if (c.SMTPUser == "") != (c.SMTPPassword == "") {
+		bad("--smtp-user and the password (ATTACHE_SMTP_PASSWORD) go together: give both or neither")
+	}
+	for _, f := range c.PDFFonts {
+		if _, err := os.Stat(f); err != nil {
+			bad("--pdf-font %q: %v", f, err)
+		}
+	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("--data must name a directory")
 	} else if fi, err := os.Stat(c.DataDir); err == nil && !fi.IsDir() {
@@ -333,4 +385,12 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }

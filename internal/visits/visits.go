@@ -20,6 +20,7 @@ import (
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/edate"
+	"github.com/attache-org/attache/internal/notify"
 	"github.com/attache-org/attache/internal/problem"
 )
 
@@ -86,8 +87,9 @@ type Service struct {
 	cases  *cases.Service
 	access *access.Service
 	policy auth.Policy
-	times  Times
-	now    func() time.Time
+	times   Times
+	notices Notices
+	now     func() time.Time
 }
 
 // NewService returns the visit scheduler, with the default Times.
@@ -390,88 +392,8 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 				return problem.Field("request_id", "Choose one of this case's access requests.")
 			}
 		}
-		// Lock what is booked, in a fixed order (the detainee, the terminal,
-		// the officers), then look for overlaps.
-		keys := []string{"visits.case." + caseID}
-		if v.TerminalID != "" {
-			keys = append(keys, "visits.terminal."+v.TerminalID)
-		}
-		for _, p := range people {
-			if p.UserID != "" {
-				keys = append(keys, "visits.user."+p.UserID)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if err := s.db.Lock(ctx, tx, k); err != nil {
-				return err
-			}
-		}
-		if facilityID != "" {
-			cal, err := s.calendar(ctx, tx, facilityID, zone)
-			if err != nil {
-				return err
-			}
-			taken, err := s.terminalBusy(ctx, tx, v.TerminalID, v.Starts)
-			if err != nil {
-				return err
-			}
-			// Proposed slots also avoid the detainee's and the officers' other visits.
-			var users []string
-			for _, p := range people {
-				if p.UserID != "" {
-					users = append(users, p.UserID)
-				}
-			}
-			others, err := s.peopleBusy(ctx, tx, caseID, users, v.Starts)
-			if err != nil {
-				return err
-			}
-			avoid := append(append([]busy(nil), taken...), others...)
-			if !cal.fits(v.Starts, v.Ends) {
-				return problem.Field("start", "The facility takes no visits then."+slotsText(cal, v.Starts, s.now(), v.Ends.Sub(v.Starts), avoid))
-			}
-			if v.TerminalID != "" {
-				var tfac string
-				var active bool
-				err := tx.QueryRowContext(ctx, `SELECT facility_id, active FROM terminals WHERE id = $1`, v.TerminalID).Scan(&tfac, &active)
-				if errors.Is(err, sql.ErrNoRows) || (err == nil && (tfac != facilityID || !active)) {
-					return problem.Field("terminal_id", "Choose an active terminal of the case's facility.")
-				}
-				if err != nil {
-					return fmt.Errorf("read terminal: %w", err)
-				}
-				for _, b := range taken {
-					if v.Starts.Before(b.end) && v.Ends.After(b.start) {
-						return problem.New(problem.Conflict, "The terminal is booked from %s to %s.%s", local(b.start, cal.loc), local(b.end, cal.loc),
-							slotsText(cal, v.Starts, s.now(), v.Ends.Sub(v.Starts), avoid))
-					}
-				}
-			}
-		} else if v.TerminalID != "" {
-			return problem.Field("terminal_id", "The case has no facility, so no terminal.")
-		}
-		var clash int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM visits WHERE case_id = $1 AND status IN `+booked+` AND starts < $2 AND ends > $3`,
-			caseID, db.Instant(v.Ends), db.Instant(v.Starts)).Scan(&clash); err != nil {
-			return fmt.Errorf("check detainee: %w", err)
-		}
-		if clash > 0 {
-			return problem.New(problem.Conflict, "The detainee has another visit at that time.")
-		}
-		for _, p := range people {
-			if p.UserID == "" {
-				continue
-			}
-			var n int
-			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM visits v JOIN visit_participants p ON p.visit_id = v.id
-				WHERE p.user_id = $1 AND v.status IN `+booked+` AND v.starts < $2 AND v.ends > $3`, p.UserID, db.Instant(v.Ends), db.Instant(v.Starts)).Scan(&n)
-			if err != nil {
-				return fmt.Errorf("check officer: %w", err)
-			}
-			if n > 0 {
-				return problem.New(problem.Conflict, "%s is in another visit at that time.", p.Name)
-			}
+		if err := s.book(ctx, tx, caseID, v, people, facilityID, zone, ""); err != nil {
+			return err
 		}
 		now := db.Instant(s.now())
 		_, err = tx.ExecContext(ctx, `INSERT INTO visits (id, case_id, facility_id, terminal_id, modality, starts, ends, status, request_id, conditions, created_by, created_at, updated_at, kind)
@@ -486,13 +408,106 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 				return fmt.Errorf("insert participant: %w", err)
 			}
 		}
-		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit.schedule", ObjectType: "case", ObjectID: caseID,
-			Detail: fmt.Sprintf("visit=%s %s %s–%s terminal=%s", v.ID, v.Modality, v.Starts.Format(time.RFC3339), v.Ends.Format(time.RFC3339), v.TerminalID)})
+		if err := s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit.schedule", ObjectType: "case", ObjectID: caseID,
+			Detail: fmt.Sprintf("visit=%s %s %s–%s terminal=%s", v.ID, v.Modality, v.Starts.Format(time.RFC3339), v.Ends.Format(time.RFC3339), v.TerminalID)}); err != nil {
+			return err
+		}
+		return s.announce(ctx, tx, v.ID, notify.VisitScheduled, "")
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return v, warn, nil
+}
+
+// book checks that v fits the facility's windows and that its terminal,
+// the detainee and the officers are free, holding their locks until the
+// transaction ends. except is a visit to leave out (the one being moved).
+func (s *Service) book(ctx context.Context, tx *sql.Tx, caseID string, v *Visit, people []Participant, facilityID, zone, except string) error {
+	// Lock what is booked, in a fixed order (the detainee, the terminal,
+	// the officers), then look for overlaps.
+	keys := []string{"visits.case." + caseID}
+	if v.TerminalID != "" {
+		keys = append(keys, "visits.terminal."+v.TerminalID)
+	}
+	for _, p := range people {
+		if p.UserID != "" {
+			keys = append(keys, "visits.user."+p.UserID)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := s.db.Lock(ctx, tx, k); err != nil {
+			return err
+		}
+	}
+	if facilityID != "" {
+		cal, err := s.calendar(ctx, tx, facilityID, zone)
+		if err != nil {
+			return err
+		}
+		taken, err := s.terminalBusy(ctx, tx, v.TerminalID, v.Starts, except)
+		if err != nil {
+			return err
+		}
+		// Proposed slots also avoid the detainee's and the officers' other visits.
+		var users []string
+		for _, p := range people {
+			if p.UserID != "" {
+				users = append(users, p.UserID)
+			}
+		}
+		others, err := s.peopleBusy(ctx, tx, caseID, users, v.Starts, except)
+		if err != nil {
+			return err
+		}
+		avoid := append(append([]busy(nil), taken...), others...)
+		if !cal.fits(v.Starts, v.Ends) {
+			return problem.Field("start", "The facility takes no visits then."+slotsText(cal, v.Starts, s.now(), v.Ends.Sub(v.Starts), avoid))
+		}
+		if v.TerminalID != "" {
+			var tfac string
+			var active bool
+			err := tx.QueryRowContext(ctx, `SELECT facility_id, active FROM terminals WHERE id = $1`, v.TerminalID).Scan(&tfac, &active)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && (tfac != facilityID || !active)) {
+				return problem.Field("terminal_id", "Choose an active terminal of the case's facility.")
+			}
+			if err != nil {
+				return fmt.Errorf("read terminal: %w", err)
+			}
+			for _, b := range taken {
+				if v.Starts.Before(b.end) && v.Ends.After(b.start) {
+					return problem.New(problem.Conflict, "The terminal is booked from %s to %s.%s", local(b.start, cal.loc), local(b.end, cal.loc),
+						slotsText(cal, v.Starts, s.now(), v.Ends.Sub(v.Starts), avoid))
+				}
+			}
+		}
+	} else if v.TerminalID != "" {
+		return problem.Field("terminal_id", "The case has no facility, so no terminal.")
+	}
+	var clash int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM visits WHERE case_id = $1 AND status IN `+booked+` AND starts < $2 AND ends > $3 AND id <> $4`,
+		caseID, db.Instant(v.Ends), db.Instant(v.Starts), except).Scan(&clash); err != nil {
+		return fmt.Errorf("check detainee: %w", err)
+	}
+	if clash > 0 {
+		return problem.New(problem.Conflict, "The detainee has another visit at that time.")
+	}
+	for _, p := range people {
+		if p.UserID == "" {
+			continue
+		}
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM visits v JOIN visit_participants p ON p.visit_id = v.id
+			WHERE p.user_id = $1 AND v.status IN `+booked+` AND v.starts < $2 AND v.ends > $3 AND v.id <> $4`, p.UserID, db.Instant(v.Ends), db.Instant(v.Starts), except).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("check officer: %w", err)
+		}
+		if n > 0 {
+			return problem.New(problem.Conflict, "%s is in another visit at that time.", p.Name)
+		}
+	}
+	return nil
 }
 
 func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -520,14 +535,14 @@ func slotsText(cal *calendar, asked, now time.Time, length time.Duration, taken 
 
 // peopleBusy returns the booked visits of the case's detainee and of the
 // given officers around from, for slot proposals.
-func (s *Service) peopleBusy(ctx context.Context, q db.Querier, caseID string, userIDs []string, from time.Time) ([]busy, error) {
+func (s *Service) peopleBusy(ctx context.Context, q db.Querier, caseID string, userIDs []string, from time.Time, except string) ([]busy, error) {
 	cond := "v.case_id = $1"
-	args := []any{caseID, db.Instant(from.Add(-24 * time.Hour)), db.Instant(from.Add(15 * 24 * time.Hour))}
+	args := []any{caseID, db.Instant(from.Add(-24 * time.Hour)), db.Instant(from.Add(15 * 24 * time.Hour)), except}
 	for _, id := range userIDs {
 		args = append(args, id)
 		cond += fmt.Sprintf(" OR EXISTS (SELECT 1 FROM visit_participants p WHERE p.visit_id = v.id AND p.user_id = $%d)", len(args))
 	}
-	rows, err := q.QueryContext(ctx, `SELECT v.starts, v.ends FROM visits v WHERE (`+cond+`) AND v.status IN `+booked+` AND v.ends > $2 AND v.starts < $3`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT v.starts, v.ends FROM visits v WHERE (`+cond+`) AND v.status IN `+booked+` AND v.ends > $2 AND v.starts < $3 AND v.id <> $4`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read bookings: %w", err)
 	}
@@ -543,12 +558,12 @@ func (s *Service) peopleBusy(ctx context.Context, q db.Querier, caseID string, u
 	return out, rows.Err()
 }
 
-func (s *Service) terminalBusy(ctx context.Context, q db.Querier, terminalID string, from time.Time) ([]busy, error) {
+func (s *Service) terminalBusy(ctx context.Context, q db.Querier, terminalID string, from time.Time, except string) ([]busy, error) {
 	if terminalID == "" {
 		return nil, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT starts, ends FROM visits WHERE terminal_id = $1 AND status IN `+booked+` AND ends > $2 AND starts < $3`,
-		terminalID, db.Instant(from.Add(-24*time.Hour)), db.Instant(from.Add(15*24*time.Hour)))
+	rows, err := q.QueryContext(ctx, `SELECT starts, ends FROM visits WHERE terminal_id = $1 AND status IN `+booked+` AND ends > $2 AND starts < $3 AND id <> $4`,
+		terminalID, db.Instant(from.Add(-24*time.Hour)), db.Instant(from.Add(15*24*time.Hour)), except)
 	if err != nil {
 		return nil, fmt.Errorf("read bookings: %w", err)
 	}
@@ -622,7 +637,7 @@ func (s *Service) Cancel(ctx context.Context, a cases.Actor, caseID, visitID, by
 		if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE visits SET status = 'cancelled', cancelled_by = $3, cancel_reason = $4, updated_at = $5
+		res, err := tx.ExecContext(ctx, `UPDATE visits SET status = 'cancelled', cancelled_by = $3, cancel_reason = $4, updated_at = $5, sequence = sequence + 1
 			WHERE id = $1 AND case_id = $2 AND status IN ('planned', 'confirmed')`, visitID, caseID, by, reason, db.Instant(s.now()))
 		if err != nil {
 			return fmt.Errorf("cancel visit: %w", err)
@@ -630,8 +645,11 @@ func (s *Service) Cancel(ctx context.Context, a cases.Actor, caseID, visitID, by
 		if n, _ := res.RowsAffected(); n == 0 {
 			return problem.New(problem.NotFound, "No planned visit with this id.")
 		}
-		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit.cancel", ObjectType: "case", ObjectID: caseID,
-			Detail: fmt.Sprintf("visit=%s by=%s: %s", visitID, by, reason)})
+		if err := s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit.cancel", ObjectType: "case", ObjectID: caseID,
+			Detail: fmt.Sprintf("visit=%s by=%s: %s", visitID, by, reason)}); err != nil {
+			return err
+		}
+		return s.announce(ctx, tx, visitID, notify.VisitCancelled, reason)
 	})
 }
 
