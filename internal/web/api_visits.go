@@ -64,6 +64,23 @@ func (s *Server) apiCancelVisit(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, s.Visits.Cancel(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), in.By, in.Reason))
 }
 
+func (s *Server) apiMoveVisit(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Start   string `json:"start"` // YYYY-MM-DD HH:MM in the facility's time zone
+		Minutes int    `json:"minutes"`
+		Reason  string `json:"reason"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := s.Visits.Reschedule(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), in.Start, in.Minutes, in.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
 func (s *Server) apiVisitStatus(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		To   string `json:"to"`

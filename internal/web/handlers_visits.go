@@ -50,6 +50,17 @@ func (s *Server) visitStatus(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
+func (s *Server) moveVisit(w http.ResponseWriter, r *http.Request) error {
+	return s.caseAction(w, r, "visits", "visit-moved", func() error {
+		minutes, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("minutes")))
+		if err != nil {
+			return problem.Field("minutes", "Give the length in whole minutes.")
+		}
+		_, err = s.Visits.Reschedule(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), r.PostFormValue("start"), minutes, r.PostFormValue("reason"))
+		return err
+	})
+}
+
 func (s *Server) addTerminal(w http.ResponseWriter, r *http.Request) error {
 	_, err := s.Visits.AddTerminal(r.Context(), s.actor(r), r.PathValue("id"), r.PostFormValue("name"))
 	return s.facilityAction(w, r, err)

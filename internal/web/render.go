@@ -151,6 +151,16 @@ func (v *view) Local(t time.Time, zone string) string {
 	return t.In(loc).Format("Mon 2 Jan 2006 15:04") + " (" + loc.String() + ")"
 }
 
+// LocalInput writes an instant in an IANA zone as a form value,
+// YYYY-MM-DD HH:MM, for a field that takes the time in that zone.
+func (v *view) LocalInput(t time.Time, zone string) string {
+	loc, err := time.LoadLocation(zone)
+	if err != nil || zone == "" {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04")
+}
+
 // RoleName names a role in the page's language.
 func (v *view) RoleName(r auth.Role) string { return v.T(roleNames[r]) }
 
@@ -237,6 +247,7 @@ var flashes = map[string]string{
 	"agreement-saved":  "The agreement was saved.",
 	"policy-saved":     "The recording policy was saved.",
 	"visit-saved":      "The visit was saved.",
+	"visit-moved":      "The visit was moved; its officers are told.",
 }
 
 // redirectFlash redirects after a successful form, with a notice.
@@ -273,6 +284,7 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"has":       func(list []string, s string) bool { return slices.Contains(list, s) },
 		"mul100":    func(f float64) float64 { return f * 100 },
 		"seconds":   func(ms int64) float64 { return float64(ms) / 1000 },
+		"minutes":   func(a, b time.Time) int { return int(b.Sub(a).Minutes()) },
 		"mib":       func(b int64) float64 { return float64(b) / (1 << 20) },
 		"next":      access.Next,
 		"nextVisit": visits.NextStatuses,

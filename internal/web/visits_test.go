@@ -53,6 +53,16 @@ func TestVisitsAPI(t *testing.T) {
 	if len(list.Visits) != 1 || len(list.Visits[0].Participants) != 4 {
 		t.Fatalf("visits: %+v", list)
 	}
+	move := "/api/v1/cases/" + id + "/visits/" + list.Visits[0].ID + "/move"
+	if res := officer.api("POST", move, `{"start": "2099-03-03 10:00", "minutes": 45}`); res.StatusCode != 400 {
+		t.Errorf("move without a reason: %d", res.StatusCode)
+	}
+	res = officer.api("POST", move, `{"start": "2099-03-03 10:00", "minutes": 45, "reason": "the host asked"}`)
+	var moved struct{ Starts, Ends string }
+	decode(t, res, &moved)
+	if res.StatusCode != 200 || moved.Starts != "2099-03-03T02:00:00Z" || moved.Ends != "2099-03-03T02:45:00Z" {
+		t.Errorf("move: %d %+v", res.StatusCode, moved)
+	}
 	if res := officer.api("POST", "/api/v1/cases/"+id+"/visits/"+list.Visits[0].ID+"/cancel", `{"by": "detaining_state"}`); res.StatusCode != 400 {
 		t.Errorf("cancel without a reason: %d", res.StatusCode)
 	}
@@ -66,6 +76,9 @@ func TestVisitsAPI(t *testing.T) {
 	}
 	if res := o.api("POST", "/api/v1/cases/"+id+"/visits", booking); res.StatusCode != 404 {
 		t.Errorf("outsider books: %d", res.StatusCode)
+	}
+	if res := o.api("POST", move, `{"start": "2099-03-04 10:00", "minutes": 30, "reason": "x"}`); res.StatusCode != 404 {
+		t.Errorf("outsider moves a visit: %d", res.StatusCode)
 	}
 }
 
