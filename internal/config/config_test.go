@@ -43,7 +43,9 @@ func TestParse(t *testing.T) {
 		{name: "self-signed gives https", args: []string{"--tls-self-signed"}, check: func(c config.Config) bool { return c.PublicURL() == "https://localhost:8080" }},
 		{name: "smtp from env", args: []string{"--smtp", "127.0.0.1:2525", "--smtp-tls", "none", "--smtp-from", "Consular Services <attache@example.org>", "--smtp-user", "attache"},
 			env: map[string]string{"ATTACHE_SMTP_PASSWORD": "s3cret"},
-			check: func(c config.Config) bool { return c.SMTP == "127.0.0.1:2525" && c.SMTPPassword == "s3cret" && c.SMTPTLS == "none" }},
+			check: func(c config.Config) bool {
+				return c.SMTP == "127.0.0.1:2525" && c.SMTPPassword == "s3cret" && c.SMTPTLS == "none"
+			}},
 		{name: "session durations", args: []string{"--session-idle", "30m"}, check: func(c config.Config) bool { return c.SessionIdle == 30*time.Minute }},
 		{name: "trusted proxies", args: []string{"--trusted-proxies", "127.0.0.1, 10.0.0.0/8"},
 			check: func(c config.Config) bool {

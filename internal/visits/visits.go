@@ -82,11 +82,11 @@ type Visit struct {
 
 // Service schedules visits.
 type Service struct {
-	db     *db.DB
-	audit  *audit.Log
-	cases  *cases.Service
-	access *access.Service
-	policy auth.Policy
+	db      *db.DB
+	audit   *audit.Log
+	cases   *cases.Service
+	access  *access.Service
+	policy  auth.Policy
 	times   Times
 	notices Notices
 	now     func() time.Time
