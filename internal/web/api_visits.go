@@ -64,6 +64,28 @@ func (s *Server) apiCancelVisit(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, s.Visits.Cancel(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), in.By, in.Reason))
 }
 
+func (s *Server) apiRecordPastVisit(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Modality string   `json:"modality"`
+		Kind     string   `json:"kind"`
+		Start    string   `json:"start"` // YYYY-MM-DD HH:MM in the facility's time zone (or zone)
+		Zone     string   `json:"zone"`
+		Minutes  int      `json:"minutes"`
+		Status   string   `json:"status"` // held or cut_short
+		Officers []string `json:"officers"`
+		Note     string   `json:"note"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := s.Visits.RecordPast(r.Context(), s.actor(r), r.PathValue("id"), visits.PastInput(in))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
 func (s *Server) apiMoveVisit(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Start   string `json:"start"` // YYYY-MM-DD HH:MM in the facility's time zone

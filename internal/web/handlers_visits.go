@@ -61,6 +61,29 @@ func (s *Server) moveVisit(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
+// recordPastVisit records a visit that took place without being booked.
+// Its form's fields are named past_… so that its errors do not show on the
+// booking form of the same page.
+func (s *Server) recordPastVisit(w http.ResponseWriter, r *http.Request) error {
+	return s.caseAction(w, r, "visits", "visit-recorded", func() error {
+		minutes, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("past_minutes")))
+		if err != nil {
+			return problem.Field("past_minutes", "Give the length in whole minutes.")
+		}
+		_, err = s.Visits.RecordPast(r.Context(), s.actor(r), r.PathValue("id"), visits.PastInput{Modality: r.PostFormValue("past_modality"),
+			Kind: r.PostFormValue("past_kind"), Start: r.PostFormValue("past_start"), Minutes: minutes, Status: r.PostFormValue("past_status"),
+			Officers: r.PostForm["past_officers"], Note: r.PostFormValue("past_note")})
+		if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
+			fields := problem.Fields{}
+			for k, m := range pe.Fields {
+				fields.Add("past_"+k, m)
+			}
+			return fields.Err()
+		}
+		return err
+	})
+}
+
 func (s *Server) addTerminal(w http.ResponseWriter, r *http.Request) error {
 	_, err := s.Visits.AddTerminal(r.Context(), s.actor(r), r.PathValue("id"), r.PostFormValue("name"))
 	return s.facilityAction(w, r, err)

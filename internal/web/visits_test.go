@@ -77,6 +77,16 @@ func TestVisitsAPI(t *testing.T) {
 	if res := o.api("POST", "/api/v1/cases/"+id+"/visits", booking); res.StatusCode != 404 {
 		t.Errorf("outsider books: %d", res.StatusCode)
 	}
+	past := `{"modality": "in_person", "start": "2020-10-10 10:00", "minutes": 30, "note": "note of the ambassador"}`
+	if res := o.api("POST", "/api/v1/cases/"+id+"/visits/past", past); res.StatusCode != 404 {
+		t.Errorf("outsider records a past visit: %d", res.StatusCode)
+	}
+	if res := officer.api("POST", "/api/v1/cases/"+id+"/visits/past", strings.Replace(past, "2020-10-10", "2099-10-10", 1)); res.StatusCode != 400 {
+		t.Errorf("a past visit in the future: %d", res.StatusCode)
+	}
+	if res := officer.api("POST", "/api/v1/cases/"+id+"/visits/past", past); res.StatusCode != 201 {
+		t.Errorf("past visit: %d %s", res.StatusCode, readBody(t, res))
+	}
 	if res := o.api("POST", move, `{"start": "2099-03-04 10:00", "minutes": 30, "reason": "x"}`); res.StatusCode != 404 {
 		t.Errorf("outsider moves a visit: %d", res.StatusCode)
 	}
