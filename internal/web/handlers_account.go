@@ -1,7 +1,13 @@
 package web
 
 import (
+	"database/sql"
 	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/attache-org/attache/internal/audit"
+	"github.com/attache-org/attache/internal/notify"
 
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/problem"
@@ -29,9 +35,73 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, v *view, 
 	if _, ok := v.Form.Values["lang"]; !ok {
 		v.Form.Values["lang"] = st.user.Lang
 	}
+	prefs, err := notify.Preferences(r.Context(), s.DB, st.user.ID)
+	if err != nil {
+		return err
+	}
+	type notice struct {
+		notify.KindInfo
+		On bool
+	}
+	var notices []notice
+	for _, k := range notify.Kinds {
+		if relevantNotice(st.user, k.Kind) {
+			notices = append(notices, notice{k, prefs[k.Kind] || k.Always})
+		}
+	}
 	v.Data = map[string]any{"Tokens": tokens, "Sessions": sessions, "Current": current, "Secret": secret,
-		"Languages": s.Catalog.Languages()}
+		"Languages": s.Catalog.Languages(), "Notices": notices}
 	return s.renderStatus(w, code, "account", v)
+}
+
+// relevantNotice says whether a kind of notice can reach u at all, so that
+// the page offers only those.
+func relevantNotice(u *auth.User, k notify.Kind) bool {
+	var p auth.Policy
+	switch k {
+	case notify.FamilyMessage:
+		return p.Can(u, auth.ReadCase, nil) || p.Can(u, auth.FamilyPortal, nil)
+	case notify.ReportSubmitted, notify.Escalation:
+		return p.Can(u, auth.ApproveReport, nil) || u.Role == auth.RoleHQOfficer
+	}
+	return p.Can(u, auth.ReadCase, nil)
+}
+
+// saveNotices keeps which notices the user gets: the boxes ticked are on,
+// the others off (kinds that are always sent stay on).
+func (s *Server) saveNotices(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	on := map[notify.Kind]bool{}
+	for _, k := range notify.Kinds {
+		if relevantNotice(st.user, k.Kind) {
+			on[k.Kind] = false
+		}
+	}
+	for _, k := range r.PostForm["kind"] {
+		if !notify.Kind(k).Known() {
+			return problem.Field("kind", "Choose from the listed notices.")
+		}
+		on[notify.Kind(k)] = true
+	}
+	err := s.DB.InTx(r.Context(), func(tx *sql.Tx) error {
+		if err := notify.SetPreferences(r.Context(), tx, st.user.ID, on); err != nil {
+			return err
+		}
+		var off []string
+		for k, v := range on {
+			if !v {
+				off = append(off, string(k))
+			}
+		}
+		sort.Strings(off)
+		return s.Audit.Append(r.Context(), tx, audit.Entry{Actor: st.actor(), Action: "account.notices", ObjectType: "user", ObjectID: st.user.ID,
+			Detail: "off: " + strings.Join(off, ",")})
+	})
+	if err != nil {
+		return err
+	}
+	s.redirectFlash(w, r, "/account#notices", "notices-saved")
+	return nil
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {

@@ -46,7 +46,7 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) error {
 	for _, k := range []string{"status", "state", "facility", "post", "officer", "legal_status", "high_profile", "sort"} {
 		v.Form.Values[k] = r.URL.Query().Get(k)
 	}
-	v.Data = map[string]any{"Cases": list, "Facilities": facilities, "Officers": officers}
+	v.Data = map[string]any{"Cases": list, "Facilities": facilities, "Officers": officers, "CSV": (&url.URL{Path: "/cases.csv", RawQuery: r.URL.RawQuery}).String()}
 	return s.render(w, "cases", v)
 }
 

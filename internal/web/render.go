@@ -248,6 +248,7 @@ var flashes = map[string]string{
 	"policy-saved":     "The recording policy was saved.",
 	"visit-saved":      "The visit was saved.",
 	"visit-moved":      "The visit was moved; its officers are told.",
+	"notices-saved":    "Your choice of notices was saved.",
 	"visit-recorded":   "The visit was recorded, and counted as a consular contact.",
 }
 

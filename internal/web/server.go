@@ -50,6 +50,7 @@ type Deps struct {
 	Media    *media.Server // the call rooms
 	TURN     *turn.Server  // the embedded TURN server, or nil
 	Recorder *CallRecorder // recording and playback, or nil without a recording key
+	PDFFonts [][]byte      // TrueType fonts for PDF exports beyond the built-in ones
 }
 
 // Server is the HTTP side of Attaché.
@@ -125,6 +126,7 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/account", auth.ManageAccount, false, s.accountPage},
 		{"POST", "/account/password", auth.ManageAccount, false, s.changePassword},
 		{"POST", "/account/preferences", auth.ManageAccount, false, s.savePreferences},
+		{"POST", "/account/notices", auth.ManageAccount, false, s.saveNotices},
 		{"POST", "/account/tokens", auth.ManageAccount, false, s.createToken},
 		{"POST", "/account/tokens/{id}/revoke", auth.ManageAccount, false, s.revokeToken},
 		{"POST", "/account/sessions/{id}/revoke", auth.ManageAccount, false, s.revokeSession},
@@ -141,6 +143,8 @@ func (s *Server) routeTable() []Route {
 
 		{"GET", "/cases", auth.ReadCase, false, s.casesPage},
 		{"GET", "/cases/new", auth.CreateCase, false, s.newCasePage},
+		{"GET", "/cases.csv", auth.ReadCase, false, s.casesCSV},
+		{"GET", "/cases/{id}/summary.pdf", auth.ReadCase, false, s.caseSummaryPDF},
 		{"POST", "/cases", auth.CreateCase, false, s.createCase},
 		{"GET", "/cases/{id}", auth.ReadCase, false, s.casePage},
 		{"GET", "/cases/{id}/edit", auth.UpdateCase, false, s.editCasePage},

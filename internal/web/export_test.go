@@ -1,0 +1,76 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/testenv"
+)
+
+// pdfText extracts a PDF's text with poppler's pdftotext, a parser we did
+// not write.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		testenv.Missing(t, "pdftotext", "install poppler-utils")
+	}
+	f := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(f, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", f, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
+}
+
+func TestCaseExports(t *testing.T) {
+	h := onSQLite(t)
+	officer := h.as(auth.RoleConsularOfficer)
+	id := strings.TrimPrefix(officer.post("/cases", kovrigForm()).Header.Get("Location"), "/cases/")
+	if id == "" {
+		t.Fatal("no case")
+	}
+	outsider, _ := h.auth.CreateUser(context.Background(), auditSystem(), auth.UserInput{Username: "tehran", DisplayName: "T",
+		Role: auth.RoleConsularOfficer, Post: "Tehran"}, testPassword, false)
+	o := h.asUser(outsider)
+
+	res := officer.get("/cases.csv")
+	body := readBody(t, res)
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(body, "\ufeff") ||
+		!strings.Contains(body, "Michael Kovrig") || !strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("csv: %d %q %q", res.StatusCode, res.Header, body)
+	}
+	res = o.get("/cases.csv")
+	if body := readBody(t, res); res.StatusCode != 200 || strings.Contains(body, "Kovrig") || strings.Count(body, "\r\n") != 1 {
+		t.Errorf("an officer of another post exports: %d %q", res.StatusCode, body)
+	}
+	if res := h.as(auth.RoleAuditor).get("/cases.csv"); res.StatusCode != 403 {
+		t.Errorf("auditor exports cases: %d", res.StatusCode)
+	}
+
+	res = officer.get("/cases/" + id + "/summary.pdf")
+	pdf := readBody(t, res)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(pdf, "%PDF-") {
+		t.Fatalf("pdf: %d %q", res.StatusCode, res.Header)
+	}
+	text := pdfText(t, []byte(pdf))
+	for _, want := range []string{"Michael Kovrig", "PROTECTED B", "Pretrial", "Consular access", "The consular_officer"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("case summary lacks %q:\n%s", want, text)
+		}
+	}
+	if res := o.get("/cases/" + id + "/summary.pdf"); res.StatusCode != 404 {
+		t.Errorf("an officer of another post gets the summary: %d", res.StatusCode)
+	}
+	acts := h.auditActions(t)
+	if acts["case.export_pdf"] != 1 || acts["case.export_csv"] != 2 {
+		t.Errorf("exports audited: pdf %d csv %d", acts["case.export_pdf"], acts["case.export_csv"])
+	}
+}
