@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,10 +24,13 @@ import (
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/db/dbtest"
+	"github.com/attache-org/attache/internal/family"
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/media"
 	"github.com/attache-org/attache/internal/names"
+	"github.com/attache-org/attache/internal/notify"
 	"github.com/attache-org/attache/internal/recording"
+	"github.com/attache-org/attache/internal/reports"
 	"github.com/attache-org/attache/internal/testenv"
 	"github.com/attache-org/attache/internal/visits"
 	"github.com/attache-org/attache/internal/web"
@@ -41,18 +46,48 @@ var testFolder = func() *names.Folder {
 
 // harness is a server on a test database with one user per role.
 type harness struct {
-	t      testing.TB
-	db     *db.DB
-	srv    *web.Server
-	h      http.Handler
-	auth   *auth.Service
-	audit  *audit.Log
-	cases  *cases.Service
-	access *access.Service
-	clock  *testenv.Clock
-	users  map[auth.Role]*auth.User
-	media  *media.Server
-	rec    *web.CallRecorder
+	t       testing.TB
+	db      *db.DB
+	srv     *web.Server
+	h       http.Handler
+	auth    *auth.Service
+	audit   *audit.Log
+	cases   *cases.Service
+	access  *access.Service
+	clock   *testenv.Clock
+	users   map[auth.Role]*auth.User
+	media   *media.Server
+	rec     *web.CallRecorder
+	visits  *visits.Service
+	reports *reports.Service
+	family  *family.Service
+	outbox  *outbox
+}
+
+// outbox keeps the mails the services queue, as a notify.Sender.
+type outbox struct {
+	mu    sync.Mutex
+	mails []notify.Mail
+}
+
+func (o *outbox) Send(_ context.Context, _ *sql.Tx, m notify.Mail) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.mails = append(o.mails, m)
+	return nil
+}
+
+// sent returns the mails of kind queued so far.
+func (o *outbox) sent(kind notify.Kind) []notify.Mail {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []notify.Mail
+	for _, m := range o.mails {
+		if m.Kind == kind {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 const testPassword = "correct horse battery"
@@ -88,12 +123,17 @@ func newHarness(t testing.TB, d *db.DB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ms.Close() })
+	ob := &outbox{}
+	vs.SetNotices(visits.Notices{Sender: ob, BaseURL: "http://attache.test"})
+	rs := reports.NewService(d, a, cs, ob, reports.Options{BaseURL: "http://attache.test"})
+	fs := family.NewService(d, a, cs, as, ob, family.Options{BaseURL: "http://attache.test"})
 	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Access: acc, Visits: vs, Catalog: cat, Log: log,
-		Registry: prometheus.NewRegistry(), Version: "test", Media: ms, Recorder: rec})
+		Registry: prometheus.NewRegistry(), Version: "test", Media: ms, Recorder: rec, Reports: rs, Family: fs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, access: acc, clock: c, users: map[auth.Role]*auth.User{}, media: ms, rec: rec}
+	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, access: acc, clock: c, users: map[auth.Role]*auth.User{}, media: ms, rec: rec,
+		visits: vs, reports: rs, family: fs, outbox: ob}
 	for _, r := range auth.Roles {
 		u, err := as.CreateUser(context.Background(), audit.System, auth.UserInput{Username: string(r), DisplayName: "The " + string(r),
 			Role: r, Post: "Beijing", Desk: "China"}, testPassword, false)

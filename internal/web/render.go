@@ -198,7 +198,7 @@ func (s *Server) view(r *http.Request, title string) *view {
 		v.CSRF = st.session.CSRF
 	}
 	if c, err := r.Cookie(flashCookie); err == nil {
-		if msg, ok := flashes[c.Value]; ok {
+		if msg, ok := flashText(c.Value); ok {
 			v.Flash = msg
 		}
 	}
@@ -226,6 +226,16 @@ func (s *Server) view(r *http.Request, title string) *view {
 
 // flashes are the one-line notices shown after a redirect. The cookie holds
 // the key, never the text, so nobody can make the site say something else.
+// flashText is the message of a flash key, from the page families' tables.
+func flashText(key string) (string, bool) {
+	for _, m := range []map[string]string{flashes, reportFlashes, familyFlashes} {
+		if msg, ok := m[key]; ok {
+			return msg, true
+		}
+	}
+	return "", false
+}
+
 var flashes = map[string]string{
 	"signed-out":       "You have signed out.",
 	"password-changed": "Your password was changed. Your other sessions were ended.",

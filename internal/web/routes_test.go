@@ -155,10 +155,31 @@ var routeAccess = map[string][]string{
 	"POST /api/v1/audit/verify":                           readers,
 }
 
+// accessOf is the decision for a route pattern, from the tables of each
+// family of pages.
+func accessOf(pattern string) ([]string, bool) {
+	for _, m := range []map[string][]string{routeAccess, reportRouteAccess, familyRouteAccess} {
+		if a, ok := m[pattern]; ok {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+func mergedAccess() map[string][]string {
+	out := map[string][]string{}
+	for _, m := range []map[string][]string{routeAccess, reportRouteAccess, familyRouteAccess} {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 func TestEveryRouteEveryRole(t *testing.T) {
 	h := onSQLite(t)
 	for _, rt := range h.srv.Routes() {
-		allowed, ok := routeAccess[rt.Pattern()]
+		allowed, ok := accessOf(rt.Pattern())
 		if !ok {
 			t.Errorf("route %s has no access decision in routeAccess", rt.Pattern())
 			continue
@@ -194,7 +215,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			}
 		}
 	}
-	for p := range routeAccess {
+	for p := range mergedAccess() {
 		found := false
 		for _, rt := range h.srv.Routes() {
 			found = found || rt.Pattern() == p

@@ -28,8 +28,10 @@ import (
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/family"
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/media"
+	"github.com/attache-org/attache/internal/reports"
 	"github.com/attache-org/attache/internal/turn"
 	"github.com/attache-org/attache/internal/visits"
 )
@@ -51,6 +53,8 @@ type Deps struct {
 	TURN     *turn.Server  // the embedded TURN server, or nil
 	Recorder *CallRecorder // recording and playback, or nil without a recording key
 	PDFFonts [][]byte      // TrueType fonts for PDF exports beyond the built-in ones
+	Reports  *reports.Service
+	Family   *family.Service
 }
 
 // Server is the HTTP side of Attaché.
@@ -110,7 +114,7 @@ func New(d Deps) (*Server, error) {
 func (s *Server) Routes() []Route { return s.routes }
 
 func (s *Server) routeTable() []Route {
-	return []Route{
+	routes := []Route{
 		{"GET", "/healthz", auth.Public, false, s.healthz},
 		{"GET", "/readyz", auth.Public, false, s.readyz},
 		{"GET", "/metrics", auth.Public, false, s.serveMetrics},
@@ -251,6 +255,8 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/api/v1/facilities/{id}", auth.ReadFacility, true, s.apiFacility},
 		{"PUT", "/api/v1/facilities/{id}", auth.ManageFacility, true, s.apiUpdateFacility},
 	}
+	routes = append(routes, s.reportRoutes()...)
+	return append(routes, s.familyRoutes()...)
 }
 
 // Handler returns the whole HTTP handler: request logging and metrics,
