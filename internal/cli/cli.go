@@ -20,6 +20,7 @@ import (
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/names"
+	"github.com/attache-org/attache/internal/notify"
 )
 
 // IO is the program's standard streams and environment.
@@ -178,6 +179,10 @@ func open(ctx context.Context, cfg config.Config, stdio IO) (*services, error) {
 	log := cfg.Logger(stdio.Stderr)
 	d, err := db.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
+		return nil, err
+	}
+	if err := notify.Migrate(ctx, d); err != nil {
+		d.Close()
 		return nil, err
 	}
 	a := audit.New(d)

@@ -14,6 +14,7 @@ import (
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/loadtest"
+	"github.com/attache-org/attache/internal/notify"
 	"github.com/attache-org/attache/internal/problem"
 	"github.com/attache-org/attache/internal/searchbench"
 )
@@ -39,6 +40,10 @@ func migrate(ctx context.Context, args []string, stdio IO) error {
 	defer d.Close()
 	applied, err := d.Apply(ctx)
 	if err != nil {
+		return err
+	}
+	// The notice queue's own tables (River's migrations).
+	if err := notify.Migrate(ctx, d); err != nil {
 		return err
 	}
 	v, err := d.Version(ctx)

@@ -20,9 +20,11 @@ import (
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/demo"
 	"github.com/attache-org/attache/internal/devcert"
+	"github.com/attache-org/attache/internal/family"
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/media"
 	"github.com/attache-org/attache/internal/recording"
+	"github.com/attache-org/attache/internal/reports"
 	"github.com/attache-org/attache/internal/turn"
 	"github.com/attache-org/attache/internal/visits"
 	"github.com/attache-org/attache/internal/web"
@@ -122,14 +124,36 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	if ts != nil {
 		defer ts.Close()
 	}
-	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: vs, Catalog: catalog, Log: log,
-		Registry: reg, Version: version(), Media: ms, TURN: ts, Recorder: rec})
+	queue, err := newQueue(cfg, s.db, vs, log)
 	if err != nil {
 		return err
 	}
+	vs.SetNotices(visits.Notices{Sender: queue, Reminders: queue, BaseURL: cfg.PublicURL()})
+	rs := reports.NewService(s.db, s.audit, s.cases, queue, reports.Options{BaseURL: cfg.PublicURL()})
+	fam := family.NewService(s.db, s.audit, s.cases, s.auth, queue, family.Options{BaseURL: cfg.PublicURL()})
+	fonts, err := pdfFonts(cfg, log)
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: vs, Catalog: catalog, Log: log,
+		Registry: reg, Version: version(), Media: ms, TURN: ts, Recorder: rec, Reports: rs, Family: fam, PDFFonts: fonts})
+	if err != nil {
+		return err
+	}
+	if err := queue.Start(ctx); err != nil {
+		return fmt.Errorf("start the notice queue: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		if err := queue.Stop(stopCtx); err != nil {
+			log.Warn("stopping the notice queue", slog.String("error", err.Error()))
+		}
+	}()
 	if cfg.Demo {
 		// After listening, so that the demo visit's join links carry the real address.
-		if err := demo.Load(ctx, demo.Env{Auth: s.auth, Cases: s.cases, Access: s.access, Visits: vs, BaseURL: cfg.PublicURL(), Out: stdio.Stdout}); err != nil {
+		if err := demo.Load(ctx, demo.Env{Auth: s.auth, Cases: s.cases, Access: s.access, Visits: vs, Reports: rs, Family: fam,
+			BaseURL: cfg.PublicURL(), Out: stdio.Stdout}); err != nil {
 			return err
 		}
 	}

@@ -14,16 +14,20 @@ import (
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
+	"github.com/attache-org/attache/internal/family"
 	"github.com/attache-org/attache/internal/problem"
+	"github.com/attache-org/attache/internal/reports"
 	"github.com/attache-org/attache/internal/visits"
 )
 
 // Env is what demo steps work with.
 type Env struct {
-	Auth   *auth.Service
-	Cases  *cases.Service
-	Access *access.Service
-	Visits *visits.Service
+	Auth    *auth.Service
+	Cases   *cases.Service
+	Access  *access.Service
+	Visits  *visits.Service
+	Reports *reports.Service
+	Family  *family.Service
 	// BaseURL starts the join links printed for the demo visit.
 	BaseURL string
 	Out     io.Writer // where credentials and notes are printed
