@@ -62,10 +62,11 @@ func newBrowser(t *testing.T) *browser {
 }
 
 // tab opens a new tab that records console errors, CSP violations and
-// uncaught exceptions as problems.
-func (b *browser) tab() context.Context {
+// uncaught exceptions as problems. With chromedp.WithNewBrowserContext it
+// has cookies of its own, like another person's browser.
+func (b *browser) tab(opts ...chromedp.ContextOption) context.Context {
 	b.t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
+	ctx, cancel := chromedp.NewContext(b.ctx, opts...)
 	b.t.Cleanup(cancel)
 	if err := chromedp.Listen(ctx, func(ev any) {
 		var msg string

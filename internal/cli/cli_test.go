@@ -130,7 +130,7 @@ func TestDemoIsIdempotent(t *testing.T) {
 		t.Fatalf("second demo load: %s", second.Out.String())
 	}
 	list2 := run(t, env, "", "user", "list")
-	if list1.stdout != list2.stdout || strings.Count(list1.stdout, "\n") != 7 {
+	if list1.stdout != list2.stdout || strings.Count(list1.stdout, "\n") != 8 {
 		t.Fatalf("demo load changed the users:\n%s\n%s", list1.stdout, list2.stdout)
 	}
 }

@@ -40,7 +40,8 @@ type Step struct {
 }
 
 // Steps are run in order by Load.
-var Steps = []Step{{Name: "users", Run: loadUsers}, {Name: "seed cases", Run: loadCases}, {Name: "demo visit", Run: loadVisit}}
+var Steps = []Step{{Name: "users", Run: loadUsers}, {Name: "seed cases", Run: loadCases}, {Name: "demo visit", Run: loadVisit},
+	{Name: "visit report and family", Run: loadReport}}
 
 // Load runs every step.
 func Load(ctx context.Context, env Env) error {

@@ -47,7 +47,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	pe, ok := problem.As(err)
 	if !ok {
 		s.Log.Error("request failed", slog.String("error", err.Error()), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.String("request_id", st.id))
+			slog.String("path", loggedPath(r)), slog.String("request_id", st.id))
 		pe = problem.New(problem.Internal, "Something went wrong on our side. The error was logged with reference %s.", st.id)
 	}
 	code := status(pe.Kind)

@@ -247,10 +247,14 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, code int, v 
 	if err != nil {
 		return err
 	}
+	fam, err := s.caseFamily(r, c, booked)
+	if err != nil {
+		return err
+	}
 	v.Title = c.Reference
 	v.Data = map[string]any{"Case": c, "Timeline": timeline, "Section": section, "Access": acc, "Since": r.URL.Query().Get("since"),
 		"Visits": booked, "Terminals": terminals, "Officers": officers, "Links": links,
-		"CanEdit": s.policy.Can(stateOf(r).user, auth.UpdateCase, c.Scope())}
+		"CanEdit": s.policy.Can(stateOf(r).user, auth.UpdateCase, c.Scope()), "Family": fam}
 	return s.renderStatus(w, code, "case", v)
 }
 

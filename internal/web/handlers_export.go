@@ -10,6 +10,7 @@ import (
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/export"
+	"github.com/attache-org/attache/internal/reports"
 	"github.com/attache-org/attache/internal/visits"
 )
 
@@ -198,5 +199,31 @@ func (s *Server) caseSummaryPDF(w http.ResponseWriter, r *http.Request) error {
 
 // reportSections lists the case's visit reports for the case summary.
 func (s *Server) reportSections(r *http.Request, v *view, caseID string) ([]export.Section, error) {
-	return nil, nil
+	list, err := s.Reports.ForCase(r.Context(), s.actor(r), caseID)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	t := &export.Table{Header: []string{v.T("Visit (UTC)"), v.T("Report"), v.T("Written by"), v.T("Escalations")}}
+	for _, rp := range list {
+		var flags []string
+		for _, f := range rp.Flags {
+			flags = append(flags, v.T(reports.Vocab.Flags.Label(f)))
+		}
+		t.Rows = append(t.Rows, []string{rp.VisitStarts.UTC().Format("2006-01-02 15:04"), v.T(reports.Vocab.States.Label(rp.State)), rp.AuthorName,
+			strings.Join(flags, ", ")})
+	}
+	return []export.Section{{Heading: v.T("Visit reports"), Paragraphs: []string{v.T("Each report is exported on its own from its visit.")}, Table: t}}, nil
+}
+
+// zoneOf is the time zone of the case's facility, or UTC.
+func zoneOf(c *cases.Case) string {
+	if c.Facility != nil && c.Facility.TimeZone != "" {
+		return c.Facility.TimeZone
+	}
+	return "UTC"
+}
+
+// auditEntry is an audit entry about a case, by the request's user.
+func auditEntry(st *reqState, action, caseID, detail string) audit.Entry {
+	return audit.Entry{Actor: st.actor(), Action: action, ObjectType: "case", ObjectID: caseID, Detail: detail}
 }

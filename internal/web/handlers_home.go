@@ -17,6 +17,10 @@ const dashboardRows = 100
 // home is each role's landing page: what that role looks after.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	st := stateOf(r)
+	if st.user.Role == auth.RoleFamily {
+		http.Redirect(w, r, "/family", http.StatusSeeOther) // a family member's home is their own pages
+		return nil
+	}
 	ctx := r.Context()
 	v := s.view(r, "Home")
 	data := map[string]any{}
@@ -77,6 +81,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 		}
 		data["Shown"], data["Overdue"], data["Possibly"], data["Total"] = shown, overdue, possibly, len(dash.Rows)
 		data["Waiting"], data["WaitingTotal"] = waiting, len(dash.Waiting)
+		if err := s.reportsDashboard(r, data); err != nil {
+			return err
+		}
 	}
 	if st.user.Role == auth.RoleAdmin {
 		version, err := s.DB.Version(ctx)

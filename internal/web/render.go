@@ -18,6 +18,7 @@ import (
 	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
+	"github.com/attache-org/attache/internal/family"
 	"github.com/attache-org/attache/internal/visits"
 )
 
@@ -122,6 +123,16 @@ func (v *view) FieldError(name string) string { return v.Form.Errors[name] }
 // Can reports whether the signed-in user may do an action (for links and buttons).
 func (v *view) Can(action string) bool { return v.s.policy.Can(v.User, auth.Action(action), nil) }
 
+// vocabulary finds a vocabulary by name, in the general table or the
+// reports' own.
+func vocabulary(name string) (cases.Vocab, bool) {
+	if v, ok := vocabularies[name]; ok {
+		return v, true
+	}
+	v, ok := reportVocabularies[name]
+	return v, ok
+}
+
 // vocabularies are the controlled vocabularies templates can list.
 var vocabularies = map[string]cases.Vocab{
 	"scripts": cases.Scripts, "name_kinds": cases.NameKinds, "sexes": cases.Sexes,
@@ -134,6 +145,8 @@ var vocabularies = map[string]cases.Vocab{
 	"channels": access.Channels, "levels": access.Levels, "request_statuses": access.Statuses,
 	"visit_modalities": visits.Modalities, "visit_statuses": visits.Statuses, "link_roles": visits.LinkRoles,
 	"call_outcomes": visits.Outcomes, "visit_kinds": visits.Kinds, "recording_policies": visits.RecordingPolicies,
+	"family_categories": family.Categories, "family_relationships": family.Relationships, "consent_methods": family.ConsentMethods,
+	"delivery_methods": family.DeliveryMethods, "family_message_statuses": family.MessageStatuses,
 }
 
 // OpensMinutes is how long before a visit's start its room opens.
@@ -178,6 +191,7 @@ var roleNames = map[auth.Role]string{
 	auth.RoleConsularOfficer: "Consular officer",
 	auth.RoleSupervisor:      "Supervisor",
 	auth.RoleAuditor:         "Auditor",
+	auth.RoleFamily:          "Family member",
 }
 
 var langNames = map[string]string{"en": "English", "fr": "Français"}
@@ -274,14 +288,14 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"asset": s.assets.url,
 		"roles": func() []auth.Role { return auth.Roles },
 		"vocab": func(name string) (cases.Vocab, error) {
-			v, ok := vocabularies[name]
+			v, ok := vocabulary(name)
 			if !ok {
 				return nil, fmt.Errorf("no vocabulary %q", name)
 			}
 			return v, nil
 		},
 		"label": func(name, code string) (string, error) {
-			v, ok := vocabularies[name]
+			v, ok := vocabulary(name)
 			if !ok {
 				return "", fmt.Errorf("no vocabulary %q", name)
 			}
@@ -320,7 +334,7 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 			return fieldView{V: v, Name: name, Label: label, Type: typ}
 		},
 		"sel": func(v *view, name, label, vocab, blank string) (selectView, error) {
-			terms, ok := vocabularies[vocab]
+			terms, ok := vocabulary(vocab)
 			if !ok {
 				return selectView{}, fmt.Errorf("no vocabulary %q", vocab)
 			}

@@ -269,6 +269,18 @@ func (s *Server) Handler() http.Handler {
 	return s.observe(s.secure(cop.Handler(s.mux)))
 }
 
+// loggedPath is the request's path as logs may show it: join links and
+// family invitations carry their token in the path, and a token is a
+// credential.
+func loggedPath(r *http.Request) string {
+	for _, prefix := range []string{"/join/", "/family/invite/"} {
+		if strings.HasPrefix(r.URL.Path, prefix) {
+			return prefix + "…"
+		}
+	}
+	return r.URL.Path
+}
+
 // reqState is what the middleware learns about a request.
 type reqState struct {
 	id       string
@@ -327,11 +339,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics" || route == "GET /static/{file}" {
 				level = slog.LevelDebug
 			}
-			path := r.URL.Path
-			if route == "GET /join/{token}" || route == "GET /join/{token}/ws" {
-				path = "/join/…" // the token is a credential
-			}
-			s.Log.Log(r.Context(), level, "request", slog.String("method", r.Method), slog.String("path", path),
+			s.Log.Log(r.Context(), level, "request", slog.String("method", r.Method), slog.String("path", loggedPath(r)),
 				slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed),
 				slog.String("address", st.address), slog.String("request_id", st.id))
 		}()

@@ -546,7 +546,7 @@ func TestAnotherLanguageNeedsNoTemplateChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := web.New(web.Deps{Config: config.Default(), DB: d, Auth: h.auth, Audit: h.audit, Cases: h.cases, Access: h.access, Catalog: cat,
-		Log: slog.New(slog.NewTextHandler(testLogWriter(t), nil)), Version: "test"})
+		Visits: h.visits, Reports: h.reports, Family: h.family, Log: slog.New(slog.NewTextHandler(testLogWriter(t), nil)), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +585,7 @@ func TestCookiesOverTLS(t *testing.T) {
 	cfg.TLSSelfSigned = true
 	cat, _ := i18n.Load()
 	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: h.auth, Audit: h.audit, Cases: h.cases, Access: h.access, Catalog: cat,
-		Log: slog.New(slog.NewTextHandler(testLogWriter(t), nil)), Version: "test"})
+		Visits: h.visits, Reports: h.reports, Family: h.family, Log: slog.New(slog.NewTextHandler(testLogWriter(t), nil)), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
