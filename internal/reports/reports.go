@@ -82,6 +82,8 @@ type Report struct {
 	Amendments    []Amendment
 	FollowUps     []FollowUp
 	Escalations   []Escalation
+	// Raised lists when the allegation was raised with the authorities.
+	Raised []Raise
 }
 
 // VisitInfo is what the report shows of its visit.
@@ -224,6 +226,9 @@ func (s *Service) load(ctx context.Context, q db.Querier, caseID, visitID string
 		return nil, err
 	}
 	if rep.Escalations, err = escalations(ctx, q, `e.report_id = $1`, r.id); err != nil {
+		return nil, err
+	}
+	if rep.Raised, err = raises(ctx, q, r.id); err != nil {
 		return nil, err
 	}
 	return rep, nil

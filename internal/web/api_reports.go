@@ -27,6 +27,16 @@ type reportJSON struct {
 	Amendments    []amendmentJSON  `json:"amendments"`
 	FollowUps     []followUpJSON   `json:"follow_ups"`
 	Escalations   []escalationJSON `json:"escalations"`
+	Raised        []raiseJSON      `json:"raised"`
+}
+
+// raiseJSON is an allegation raised with the detaining state's authorities.
+type raiseJSON struct {
+	ID       string    `json:"id"`
+	RaisedAt time.Time `json:"raised_at"`
+	By       string    `json:"by"`
+	With     string    `json:"with"`
+	Note     string    `json:"note,omitempty"`
 }
 
 type eventJSON struct {
@@ -113,7 +123,10 @@ func toReport(r *reports.Report) reportJSON {
 	out := reportJSON{ID: r.ID, CaseID: r.CaseID, Reference: r.Reference, VisitID: r.VisitID, VisitStarts: r.Visit.Starts, State: r.State,
 		Version: r.Version, Body: r.Body, AuthorID: r.AuthorID, AuthorName: r.AuthorName, SubmittedAt: timePtr(r.SubmittedAt),
 		ApprovedBy: r.ApprovedBy, ApprovedAt: timePtr(r.ApprovedAt), ReturnComment: r.ReturnComment,
-		Events: []eventJSON{}, Amendments: []amendmentJSON{}, FollowUps: []followUpJSON{}, Escalations: []escalationJSON{}}
+		Events: []eventJSON{}, Amendments: []amendmentJSON{}, FollowUps: []followUpJSON{}, Escalations: []escalationJSON{}, Raised: []raiseJSON{}}
+	for _, x := range r.Raised {
+		out.Raised = append(out.Raised, raiseJSON{x.ID, x.RaisedAt, x.RaisedName, x.With, x.Note})
+	}
 	for _, e := range r.Events {
 		out.Events = append(out.Events, eventJSON{e.At, e.ActorName, e.From, e.To, e.Comment})
 	}
@@ -226,6 +239,22 @@ func (s *Server) apiAmendReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, amendmentJSON{a.ID, a.AuthorName, a.CreatedAt, a.Section, a.Corrected, a.Reason})
 	return nil
+}
+
+// apiRaiseAllegation records that the report's allegation was raised with
+// the authorities: 403 unless the report records the detainee's permission.
+func (s *Server) apiRaiseAllegation(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		With string `json:"with"`
+		Note string `json:"note"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if _, err := s.Reports.RaiseAllegation(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), reports.RaiseInput(in)); err != nil {
+		return err
+	}
+	return s.writeReport(w, r, http.StatusCreated)
 }
 
 func (s *Server) apiAddFollowUp(w http.ResponseWriter, r *http.Request) error {

@@ -15,15 +15,16 @@ import (
 
 // reportFlashes are the messages shown after a report page's change.
 var reportFlashes = map[string]string{
-	"report-created":   "The report was started from the visit's details. Write it, save it, and submit it for approval.",
-	"report-saved":     "The draft was saved.",
-	"report-submitted": "The report was submitted; the supervisors of the case are told.",
-	"report-approved":  "The report is approved. It can no longer change; corrections are amendments.",
-	"report-returned":  "The report was returned to its author with your comments.",
-	"report-amended":   "The amendment was added; the original report is unchanged.",
-	"followup-added":   "The follow-up was added.",
-	"followup-done":    "The follow-up is done.",
-	"escalation-ack":   "The escalation is acknowledged.",
+	"report-created":    "The report was started from the visit's details. Write it, save it, and submit it for approval.",
+	"report-saved":      "The draft was saved.",
+	"report-submitted":  "The report was submitted; the supervisors of the case are told.",
+	"report-approved":   "The report is approved. It can no longer change; corrections are amendments.",
+	"report-returned":   "The report was returned to its author with your comments.",
+	"report-amended":    "The amendment was added; the original report is unchanged.",
+	"followup-added":    "The follow-up was added.",
+	"allegation-raised": "It is recorded that the allegation was raised with the authorities.",
+	"followup-done":     "The follow-up is done.",
+	"escalation-ack":    "The escalation is acknowledged.",
 }
 
 // reportVocabularies are the report form's choices, for the templates.
@@ -45,6 +46,7 @@ func (s *Server) reportRoutes() []Route {
 		{"POST", "/cases/{id}/visits/{visit}/report/return", auth.ApproveReport, false, s.returnReport},
 		{"POST", "/cases/{id}/visits/{visit}/report/amendments", auth.UpdateCase, false, s.amendReport},
 		{"POST", "/cases/{id}/visits/{visit}/report/followups", auth.UpdateCase, false, s.addFollowUp},
+		{"POST", "/cases/{id}/visits/{visit}/report/raise", auth.UpdateCase, false, s.raiseAllegation},
 		{"POST", "/cases/{id}/followups/{item}/done", auth.UpdateCase, false, s.completeFollowUp},
 		{"POST", "/escalations/{item}/acknowledge", auth.ApproveReport, false, s.acknowledgeEscalation},
 
@@ -57,6 +59,7 @@ func (s *Server) reportRoutes() []Route {
 		{"POST", "/api/v1/cases/{id}/visits/{visit}/report/return", auth.ApproveReport, true, s.apiReturnReport},
 		{"POST", "/api/v1/cases/{id}/visits/{visit}/report/amendments", auth.UpdateCase, true, s.apiAmendReport},
 		{"POST", "/api/v1/cases/{id}/visits/{visit}/report/followups", auth.UpdateCase, true, s.apiAddFollowUp},
+		{"POST", "/api/v1/cases/{id}/visits/{visit}/report/raise", auth.UpdateCase, true, s.apiRaiseAllegation},
 		{"POST", "/api/v1/cases/{id}/followups/{item}/done", auth.UpdateCase, true, s.apiCompleteFollowUp},
 		{"GET", "/api/v1/reports/pending", auth.ApproveReport, true, s.apiPendingReports},
 		{"GET", "/api/v1/escalations", auth.ReadCase, true, s.apiEscalations},
@@ -358,6 +361,14 @@ func (s *Server) amendReport(w http.ResponseWriter, r *http.Request) error {
 	return s.reportAction(w, r, "report-amended", nil, func() error {
 		_, err := s.Reports.Amend(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), reports.AmendmentInput{
 			Section: r.PostFormValue("section"), Corrected: r.PostFormValue("corrected"), Reason: r.PostFormValue("reason")})
+		return err
+	})
+}
+
+func (s *Server) raiseAllegation(w http.ResponseWriter, r *http.Request) error {
+	return s.reportAction(w, r, "allegation-raised", nil, func() error {
+		_, err := s.Reports.RaiseAllegation(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"),
+			reports.RaiseInput{With: r.PostFormValue("with"), Note: r.PostFormValue("note")})
 		return err
 	})
 }

@@ -10,6 +10,8 @@ var reportRouteAccess = map[string][]string{
 	"POST /cases/{id}/visits/{visit}/report/approve":           approvers,
 	"POST /cases/{id}/visits/{visit}/report/return":            approvers,
 	"POST /cases/{id}/visits/{visit}/report/amendments":        workers,
+	"POST /cases/{id}/visits/{visit}/report/raise":             workers,
+	"POST /api/v1/cases/{id}/visits/{visit}/report/raise":      workers,
 	"POST /cases/{id}/visits/{visit}/report/followups":         workers,
 	"POST /cases/{id}/followups/{item}/done":                   workers,
 	"POST /escalations/{item}/acknowledge":                     approvers,

@@ -199,6 +199,17 @@ func TestReportFromDraftToApproval(t *testing.T) {
 	if strings.Contains(page, `action="`+base+`/report/save"`) {
 		t.Error("the approved report still shows its edit form")
 	}
+	// The detainee refused permission to raise the allegation: the page says
+	// so, and a crafted request to record it raised is refused.
+	if page := readBody(t, officer.get(base + "/report")); !strings.Contains(page, "it must not be raised with the authorities") {
+		t.Error("the report page does not warn that the allegation must not be raised")
+	}
+	if res := officer.post(base+"/report/raise", url.Values{"with": {"Ministry of Foreign Affairs"}}); res.StatusCode != 403 {
+		t.Errorf("raising without permission (page): %d", res.StatusCode)
+	}
+	if res := officer.api("POST", "/api/v1"+base+"/report/raise", `{"with": "Ministry of Foreign Affairs"}`); res.StatusCode != 403 {
+		t.Errorf("raising without permission (API): %d", res.StatusCode)
+	}
 	// Corrections are amendments beside the original.
 	if res := officer.post(base+"/report/amendments", url.Values{"section": {"health"}, "corrected": {"Lost 5 kg since June."}}); res.StatusCode != 400 {
 		t.Errorf("amendment without reason: %d", res.StatusCode)
