@@ -201,7 +201,7 @@ func TestReportFromDraftToApproval(t *testing.T) {
 	}
 	// The detainee refused permission to raise the allegation: the page says
 	// so, and a crafted request to record it raised is refused.
-	if page := readBody(t, officer.get(base + "/report")); !strings.Contains(page, "it must not be raised with the authorities") {
+	if page := readBody(t, officer.get(base+"/report")); !strings.Contains(page, "it must not be raised with the authorities") {
 		t.Error("the report page does not warn that the allegation must not be raised")
 	}
 	if res := officer.post(base+"/report/raise", url.Values{"with": {"Ministry of Foreign Affairs"}}); res.StatusCode != 403 {
