@@ -298,3 +298,46 @@ func TestDeliverFromTheVisitPage(t *testing.T) {
 		t.Error("after delivery: the family does not see the outcome, or the message still waits")
 	}
 }
+
+// TestNoticePreferences: a person turns notices off on their account page;
+// escalations stay on whatever the form says, and an unknown kind is
+// refused with nothing changed.
+func TestNoticePreferences(t *testing.T) {
+	h := onSQLite(t)
+	ctx := context.Background()
+	officer := h.as(auth.RoleConsularOfficer)
+	page := readBody(t, officer.get("/account"))
+	if !strings.Contains(page, `value="visit.reminder" checked`) {
+		t.Fatalf("the account page does not offer the notices: %s", page)
+	}
+	if strings.Contains(page, `value="report.submitted"`) || strings.Contains(page, `value="report.escalation"`) {
+		t.Error("an officer is offered notices that never reach them (reports to approve, escalations)")
+	}
+	if page := readBody(t, h.as(auth.RoleSupervisor).get("/account")); !strings.Contains(page, `value="report.escalation" checked disabled`) {
+		t.Error("a supervisor is not shown escalations as always sent")
+	}
+	id := h.users[auth.RoleConsularOfficer].ID
+	if res := officer.post("/account/notices", url.Values{"kind": {"visit.scheduled", "nonsense"}}); res.StatusCode != 400 {
+		t.Errorf("an unknown kind: %d", res.StatusCode)
+	}
+	prefs, err := notify.Preferences(ctx, h.db, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !prefs[notify.VisitReminder] || !prefs[notify.VisitChanged] {
+		t.Fatalf("a refused form changed the preferences: %v", prefs)
+	}
+	if res := officer.post("/account/notices", url.Values{"kind": {"visit.scheduled", "visit.changed", "visit.cancelled"}}); res.StatusCode != 303 {
+		t.Fatalf("save: %d %s", res.StatusCode, readBody(t, res))
+	}
+	prefs, _ = notify.Preferences(ctx, h.db, id)
+	if prefs[notify.VisitReminder] || prefs[notify.FamilyMessage] || !prefs[notify.VisitScheduled] || !prefs[notify.Escalation] {
+		t.Errorf("after saving: %v", prefs)
+	}
+	if page := readBody(t, officer.get("/account")); strings.Contains(page, `value="visit.reminder" checked`) {
+		t.Error("the page still shows reminders on")
+	}
+	if h.auditActions(t)["account.notices"] != 1 {
+		t.Error("the change of notices is not audited")
+	}
+}
