@@ -181,6 +181,11 @@ func TestVisitInvitationsByMail(t *testing.T) {
 		"by": {"detaining_state"}, "reason": {"closed for inspection"}}))
 
 	cals := box.calendars(t, 3)
+	// The reminders wait in the queue, days ahead: operators see them.
+	metrics := page(http.Get(srv.URL + "/metrics"))
+	if m := regexp.MustCompile(`(?m)^attache_notices_pending (\d+)$`).FindStringSubmatch(metrics); m == nil || m[1] == "0" {
+		t.Errorf("attache_notices_pending: %v", m)
+	}
 	want := []struct {
 		method, status string
 		seq            string

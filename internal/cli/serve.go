@@ -129,6 +129,17 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 		return err
 	}
 	vs.SetNotices(visits.Notices{Sender: queue, Reminders: queue, BaseURL: cfg.PublicURL()})
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "attache_notices_pending",
+		Help: "E-mail notices queued and not yet delivered, given up or cancelled (including retries and reminders scheduled ahead)."},
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := queue.Pending(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
 	rs := reports.NewService(s.db, s.audit, s.cases, queue, reports.Options{BaseURL: cfg.PublicURL()})
 	fam := family.NewService(s.db, s.audit, s.cases, s.auth, queue, family.Options{BaseURL: cfg.PublicURL()})
 	fonts, err := pdfFonts(cfg, log)
