@@ -214,8 +214,22 @@ func (s *Service) UpdateContact(ctx context.Context, a cases.Actor, caseID, cont
 		if c, err = contact(ctx, tx, caseID, contactID); err != nil {
 			return err
 		}
+		detail := fmt.Sprintf("contact=%s changed=%s", contactID, changedFields(old, in))
+		if !strings.EqualFold(old.Email, in.Email) {
+			// An invitation sent to the old address must not make an
+			// account any more: whoever reads that mailbox now may not
+			// be the relative.
+			res, err := tx.ExecContext(ctx, `UPDATE family_invitations SET revoked_at = $2, revoked_by = $3
+				WHERE contact_id = $1 AND used_at IS NULL AND revoked_at IS NULL`, contactID, db.Instant(now), a.User.DisplayName)
+			if err != nil {
+				return fmt.Errorf("revoke invitations: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				detail += fmt.Sprintf(" invitations_revoked=%d", n)
+			}
+		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.contact_update", ObjectType: "case", ObjectID: caseID,
-			Detail: fmt.Sprintf("contact=%s changed=%s", contactID, changedFields(old, in))})
+			Detail: detail})
 	})
 	if err != nil {
 		return nil, err

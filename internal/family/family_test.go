@@ -529,8 +529,10 @@ func TestPortalShowsOnlyWhatConsentAllows(t *testing.T) {
 			!slices.Equal(p.Shared, []family.Category{family.Visits, family.Messages}) || !p.CanWrite {
 			t.Errorf("Alice's case %+v", p)
 		}
-		if p.NextVisit == nil || !p.NextVisit.Starts.Equal(next) || p.NextVisit.Zone != "Asia/Shanghai" || p.NextVisit.Starts.Format("2006-01-02 15:04") != "2026-04-23 10:00" {
-			t.Errorf("next visit %+v, want 2026-04-23 10:00 Asia/Shanghai", p.NextVisit)
+		// Without consent to share the location, not even the facility's
+		// time zone is shown (it tells the region): the time is in UTC.
+		if p.NextVisit == nil || !p.NextVisit.Starts.Equal(next) || p.NextVisit.Zone != "UTC" || p.NextVisit.Starts.Format("2006-01-02 15:04") != "2026-04-23 02:00" {
+			t.Errorf("next visit %+v, want 2026-04-23 02:00 UTC", p.NextVisit)
 		}
 		if len(p.Messages) != 1 || p.Messages[0].ID != mine.ID || p.Messages[0].Status != "waiting" {
 			t.Errorf("Alice's messages %+v (the held one must not show)", p.Messages)
@@ -980,6 +982,34 @@ func TestAuditTrail(t *testing.T) {
 		r, err := fx.audit.Verify(ctx)
 		if err != nil || !r.OK() {
 			t.Errorf("audit chain: %+v %v", r, err)
+		}
+	})
+}
+
+// TestEmailChangeRevokesInvitation: an invitation sent to the old address
+// of a contact makes no account once the address changes.
+func TestEmailChangeRevokesInvitation(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		ctx := fx.ctx
+		alice := fx.contact(fx.caseA, "Alice Kovrig", "alice@example.net")
+		fx.consent(fx.caseA, []string{alice}, family.Visits)
+		path, _, err := fx.fam.Invite(ctx, fx.as("barton"), fx.caseA, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.fam.UpdateContact(ctx, fx.as("barton"), fx.caseA, alice, family.ContactInput{Name: "Alice Kovrig", Relationship: "spouse",
+			Email: "alice.new@example.net"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.fam.Accept(ctx, strings.TrimPrefix(path, family.InvitePath), "alice", "correct horse battery staple", "", "198.51.100.7"); err == nil {
+			t.Fatal("the invitation sent to the old address still makes an account")
+		}
+		if n := fx.count(`SELECT COUNT(*) FROM users WHERE role = 'family'`); n != 0 {
+			t.Errorf("%d family accounts", n)
+		}
+		if e := fx.last(fx.caseA, "family.contact_update"); !strings.Contains(e.Detail, "invitations_revoked=1") {
+			t.Errorf("audit: %q", e.Detail)
 		}
 	})
 }

@@ -42,7 +42,8 @@ type PortalCase struct {
 	Summaries []PortalSummary `json:"summaries,omitempty"`
 }
 
-// NextVisit is the start of the next visit, in the facility's time zone.
+// NextVisit is the start of the next visit: in the facility's time zone
+// when the family member may know the detainee's location, else in UTC.
 type NextVisit struct {
 	Starts time.Time `json:"starts"`
 	Zone   string    `json:"zone"`
@@ -203,8 +204,11 @@ func (s *Service) portalCase(ctx context.Context, tx *sql.Tx, a cases.Actor, c *
 		case err != nil:
 			return nil, fmt.Errorf("read next visit: %w", err)
 		default:
+			// The facility's time zone says where the detainee is held
+			// (Asia/Urumqi is not Asia/Shanghai): it is shown only with
+			// consent to share the location, else the time is in UTC.
 			loc, lerr := edate.LoadZone(zone)
-			if lerr != nil {
+			if lerr != nil || !ds[Location].Allowed {
 				loc = time.UTC
 			}
 			pc.NextVisit = &NextVisit{Starts: db.Time(starts).In(loc), Zone: loc.String()}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -340,16 +341,33 @@ func (w *mailWorker) Work(ctx context.Context, job *river.Job[mailArgs]) error {
 	switch {
 	case err == nil:
 		w.q.log.InfoContext(ctx, "mail delivered", attrs...)
+		w.q.scrub(ctx, job.ID, m)
 		return nil
 	case Permanent(err):
 		w.q.log.ErrorContext(ctx, "mail refused; not retrying", append(attrs, "error", err)...)
+		w.q.scrub(ctx, job.ID, m)
 		return river.JobCancel(err)
 	case job.Attempt >= job.MaxAttempts:
 		w.q.log.ErrorContext(ctx, "mail delivery failed; giving up", append(attrs, "error", err)...)
+		w.q.scrub(ctx, job.ID, m)
 		return err
 	default:
 		w.q.log.WarnContext(ctx, "mail delivery failed; will retry", append(attrs, "error", err)...)
 		return err
+	}
+}
+
+// scrub removes a finished mail's content from its job: River keeps
+// finished jobs for a while, and a mail may carry a credential (a family
+// invitation's link) or a person's name. What stays says what was sent to
+// whom, not what it said. A failure is logged: the mail went out anyway.
+func (q *Queue) scrub(ctx context.Context, jobID int64, m Mail) {
+	kept, err := json.Marshal(mailArgs{Mail: Mail{Kind: m.Kind, UserID: m.UserID, To: m.To, Key: m.Key, Date: m.Date, MessageID: m.MessageID}})
+	if err == nil {
+		_, err = q.db.ExecContext(ctx, `UPDATE river_job SET args = $2 WHERE id = $1`, jobID, string(kept))
+	}
+	if err != nil {
+		q.log.WarnContext(ctx, "could not remove a sent mail's content from the queue", "job_id", jobID, "error", err)
 	}
 }
 

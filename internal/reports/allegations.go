@@ -23,6 +23,9 @@ type Raise struct {
 	RaisedName string
 	With       string // the authority, and how
 	Note       string
+	// PermissionAt and PermissionHow are the detainee's permission as the
+	// report recorded it when the allegation was raised.
+	PermissionAt, PermissionHow string
 }
 
 // RaiseInput is what an officer records when raising an allegation.
@@ -32,10 +35,11 @@ type RaiseInput struct {
 }
 
 // RaiseAllegation records that the allegation of a report was raised with
-// the detaining state's authorities. It is refused unless the report
-// records an allegation and the detainee's permission to raise it: raising
-// mistreatment without it can put the detainee at risk, and the detainee
-// decides.
+// the detaining state's authorities. It is refused unless the report is
+// approved (its text can no longer change) and records an allegation and
+// the detainee's permission to raise it: raising mistreatment without it can
+// put the detainee at risk, and the detainee decides. The permission's
+// evidence (when, how) is kept with the record.
 func (s *Service) RaiseAllegation(ctx context.Context, a cases.Actor, caseID, visitID string, in RaiseInput) (*Raise, error) {
 	in.With, in.Note = strings.TrimSpace(in.With), strings.TrimSpace(in.Note)
 	f := problem.Fields{}
@@ -63,14 +67,19 @@ func (s *Service) RaiseAllegation(ctx context.Context, a cases.Actor, caseID, vi
 			return err
 		}
 		switch {
+		case r.state != Approved:
+			return problem.New(problem.Conflict, "Only the allegation of an approved report is raised with the authorities; this report is %s.",
+				strings.ToLower(Vocab.States.Label(r.state)))
 		case !b.Allegation.Alleged:
 			return problem.New(problem.Conflict, "This report records no allegation of mistreatment.")
 		case b.Allegation.Permission != "yes":
 			refused = fmt.Sprintf("report=%s permission=%q", r.id, b.Allegation.Permission)
 			return errNoPermission
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO report_allegation_raises (id, report_id, case_id, raised_at, raised_by, raised_name, raised_with, note)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, rs.ID, r.id, caseID, db.Instant(rs.RaisedAt), rs.RaisedBy, rs.RaisedName, rs.With, rs.Note); err != nil {
+		rs.PermissionAt, rs.PermissionHow = b.Allegation.PermissionAt, b.Allegation.PermissionHow
+		if _, err := tx.ExecContext(ctx, `INSERT INTO report_allegation_raises (id, report_id, case_id, raised_at, raised_by, raised_name, raised_with, note,
+			permission_at, permission_how) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, rs.ID, r.id, caseID, db.Instant(rs.RaisedAt), rs.RaisedBy,
+			rs.RaisedName, rs.With, rs.Note, rs.PermissionAt, rs.PermissionHow); err != nil {
 			return fmt.Errorf("record raised allegation: %w", err)
 		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "report.allegation_raise", ObjectType: "case", ObjectID: caseID,
@@ -94,7 +103,7 @@ var errNoPermission = problem.New(problem.Forbidden,
 	"The detainee has not given permission to raise this allegation with the authorities. Record their permission in a report first.")
 
 func raises(ctx context.Context, q db.Querier, reportID string) ([]Raise, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, raised_at, raised_by, raised_name, raised_with, note FROM report_allegation_raises
+	rows, err := q.QueryContext(ctx, `SELECT id, raised_at, raised_by, raised_name, raised_with, note, permission_at, permission_how FROM report_allegation_raises
 		WHERE report_id = $1 ORDER BY raised_at, id`, reportID)
 	if err != nil {
 		return nil, fmt.Errorf("read raised allegations: %w", err)
@@ -104,7 +113,7 @@ func raises(ctx context.Context, q db.Querier, reportID string) ([]Raise, error)
 	for rows.Next() {
 		var r Raise
 		var at int64
-		if err := rows.Scan(&r.ID, &at, &r.RaisedBy, &r.RaisedName, &r.With, &r.Note); err != nil {
+		if err := rows.Scan(&r.ID, &at, &r.RaisedBy, &r.RaisedName, &r.With, &r.Note, &r.PermissionAt, &r.PermissionHow); err != nil {
 			return nil, fmt.Errorf("read raised allegations: %w", err)
 		}
 		r.RaisedAt = db.Time(at)

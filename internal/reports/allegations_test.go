@@ -3,6 +3,7 @@ package reports_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/db/dbtest"
@@ -10,61 +11,92 @@ import (
 	"github.com/attache-org/attache/internal/reports"
 )
 
+// approvedWith writes, submits and approves the report of visitID with
+// this allegation.
+func approvedWith(t *testing.T, fx *fixture, visitID string, al reports.Allegation) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := fx.reports.Create(ctx, fx.as("barton"), fx.caseID, visitID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := complete()
+	b.Allegation = al
+	if err := fx.reports.SaveDraft(ctx, fx.as("barton"), fx.caseID, visitID, b, r.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.reports.Submit(ctx, fx.as("barton"), fx.caseID, visitID, r.Version+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.reports.Approve(ctx, fx.as("sup"), fx.caseID, visitID, r.Version+2); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestAllegationRaisedOnlyWithPermission: an allegation is raised with the
-// authorities only when the report records the detainee's permission; a
-// refusal is audited and records nothing.
+// authorities only from an approved report that records the detainee's
+// permission; a refusal is audited and records nothing.
 func TestAllegationRaisedOnlyWithPermission(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		fx := newFixture(t, d)
+		raise := reports.RaiseInput{With: "Beijing State Security Bureau, note verbale 2020/114"}
+
+		// A draft, even with permission, is not raised: its text may change.
 		r, err := fx.reports.Create(ctx, fx.as("barton"), fx.caseID, fx.visitID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		raise := reports.RaiseInput{With: "Beijing State Security Bureau, note verbale 2020/114"}
-		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, fx.visitID, raise); !problem.Is(err, problem.Conflict) {
-			t.Errorf("raising when no allegation is recorded: %v", err)
-		}
 		b := complete()
-		b.Allegation = reports.Allegation{Alleged: true, Narrative: "Interrogated at night.", Permission: "no", PermissionAt: "2020-11-19", PermissionHow: "verbal"}
+		b.Allegation = reports.Allegation{Alleged: true, Narrative: "Interrogated at night.", Permission: "yes", PermissionAt: "2020-11-19", PermissionHow: "verbal"}
 		if err := fx.reports.SaveDraft(ctx, fx.as("barton"), fx.caseID, fx.visitID, b, r.Version); err != nil {
 			t.Fatal(err)
 		}
-		for _, perm := range []string{"no", "not_asked"} {
-			if perm == "not_asked" {
-				b.Allegation.Permission, b.Allegation.PermissionAt, b.Allegation.PermissionHow = "not_asked", "", ""
-				got, _ := fx.reports.Get(ctx, fx.as("barton"), fx.caseID, fx.visitID)
-				if err := fx.reports.SaveDraft(ctx, fx.as("barton"), fx.caseID, fx.visitID, b, got.Version); err != nil {
-					t.Fatal(err)
-				}
+		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, fx.visitID, raise); !problem.Is(err, problem.Conflict) {
+			t.Errorf("raising from a draft: %v", err)
+		}
+
+		// Approved, but the detainee refused or was not asked.
+		for i, perm := range []string{"no", "not_asked"} {
+			v := fx.heldVisit(t, fx.caseID, "held", time.Date(2020, 11, 10+i, 2, 0, 0, 0, time.UTC))
+			al := reports.Allegation{Alleged: true, Narrative: "Beaten.", Permission: perm}
+			if perm == "no" {
+				al.PermissionAt, al.PermissionHow = "2020-11-10", "verbal"
 			}
-			if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, fx.visitID, raise); !problem.Is(err, problem.Forbidden) {
+			approvedWith(t, fx, v, al)
+			if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, v, raise); !problem.Is(err, problem.Forbidden) {
 				t.Errorf("raising with permission %q: %v", perm, err)
 			}
 		}
 		if n := fx.audits(t, "report.allegation_raise_refused", "barton", fx.caseID); n != 2 {
 			t.Errorf("refusals audited: %d", n)
 		}
-		b.Allegation.Permission, b.Allegation.PermissionAt, b.Allegation.PermissionHow = "yes", "2020-11-19", "written"
-		got, _ := fx.reports.Get(ctx, fx.as("barton"), fx.caseID, fx.visitID)
-		if err := fx.reports.SaveDraft(ctx, fx.as("barton"), fx.caseID, fx.visitID, b, got.Version); err != nil {
-			t.Fatal(err)
+		// No allegation at all.
+		none := fx.heldVisit(t, fx.caseID, "held", time.Date(2020, 11, 5, 2, 0, 0, 0, time.UTC))
+		approvedWith(t, fx, none, reports.Allegation{})
+		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, none, raise); !problem.Is(err, problem.Conflict) {
+			t.Errorf("raising when no allegation is recorded: %v", err)
 		}
-		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, fx.visitID, reports.RaiseInput{With: " "}); !problem.Is(err, problem.Invalid) {
+
+		// Approved with permission: recorded, with the permission's evidence.
+		yes := fx.heldVisit(t, fx.caseID, "held", time.Date(2020, 11, 3, 2, 0, 0, 0, time.UTC))
+		approvedWith(t, fx, yes, reports.Allegation{Alleged: true, Narrative: "Deprived of sleep.", Permission: "yes", PermissionAt: "2020-11-03", PermissionHow: "written"})
+		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, yes, reports.RaiseInput{With: " "}); !problem.Is(err, problem.Invalid) {
 			t.Errorf("raising without saying with whom: %v", err)
 		}
-		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("tehran"), fx.caseID, fx.visitID, raise); !problem.Is(err, problem.NotFound) {
+		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("tehran"), fx.caseID, yes, raise); !problem.Is(err, problem.NotFound) {
 			t.Errorf("an officer of another post raises it: %v", err)
 		}
-		got, _ = fx.reports.Get(ctx, fx.as("barton"), fx.caseID, fx.visitID)
+		got, _ := fx.reports.Get(ctx, fx.as("barton"), fx.caseID, yes)
 		if len(got.Raised) != 0 {
 			t.Fatalf("refused raises were recorded: %+v", got.Raised)
 		}
-		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, fx.visitID, raise); err != nil {
+		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, yes, raise); err != nil {
 			t.Fatal(err)
 		}
-		got, _ = fx.reports.Get(ctx, fx.as("barton"), fx.caseID, fx.visitID)
-		if len(got.Raised) != 1 || got.Raised[0].With != raise.With || got.Raised[0].RaisedName != "Dominic Barton" {
+		got, _ = fx.reports.Get(ctx, fx.as("barton"), fx.caseID, yes)
+		if len(got.Raised) != 1 || got.Raised[0].With != raise.With || got.Raised[0].RaisedName != "Dominic Barton" ||
+			got.Raised[0].PermissionAt != "2020-11-03" || got.Raised[0].PermissionHow != "written" {
 			t.Errorf("raised: %+v", got.Raised)
 		}
 		if n := fx.audits(t, "report.allegation_raise", "barton", fx.caseID); n != 1 {

@@ -106,14 +106,14 @@ func (s *Service) escalate(ctx context.Context, tx *sql.Tx, a cases.Actor, repor
 			}
 			loaded = true
 		}
-		label := Vocab.Flags.Label(flag)
 		for _, p := range recipients {
-			// The mail names the case by its reference and the flag by its
-			// label, nothing more: mail leaves need-to-know.
+			// The mail names the case by its reference, nothing more:
+			// mail leaves need-to-know, and even the kind of escalation
+			// (a minor, mistreatment, a health emergency) is case data.
 			if err := s.send(ctx, tx, notify.Mail{Kind: notify.Escalation, UserID: p.UserID, To: p.Email, Name: p.Name,
-				Subject: fmt.Sprintf("Escalation: %s (case %s)", label, ref),
-				Text: fmt.Sprintf("A visit report in case %s raises an escalation: %s.\n\nOpen the report: %s\n\nThis notice carries no detail of the case; sign in to read the report and acknowledge the escalation.\n",
-					ref, label, s.link(caseID, visitID)),
+				Subject: fmt.Sprintf("Escalation on case %s", ref),
+				Text: fmt.Sprintf("A visit report in case %s raises an escalation that needs a supervisor now.\n\nOpen the report: %s\n\nThis notice carries no detail of the case; sign in to read the report and acknowledge the escalation.\n",
+					ref, s.link(caseID, visitID)),
 				Key: "escalation:" + reportID + ":" + flag + ":" + p.UserID}); err != nil {
 				return err
 			}

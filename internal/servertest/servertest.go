@@ -5,7 +5,6 @@ package servertest
 import (
 	"bytes"
 	"context"
-	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -32,17 +31,22 @@ type Server struct {
 
 var runningAt = regexp.MustCompile(`is running at (https?://127\.0\.0\.1:\d+)`)
 
+// startTimeout is how long the program may take to start. With --demo it
+// hashes seven passwords with argon2id and loads the seed data, which under
+// the race detector on a busy two-core machine takes tens of seconds.
+const startTimeout = 2 * time.Minute
+
 // Start runs "attache serve --addr 127.0.0.1:0 --media-udp 127.0.0.1:0 --media-tcp 127.0.0.1:0 ARGS…" until the test ends,
 // and returns once it listens. The test fails if it exits early or does not
 // stop within 20 seconds of the end.
 func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &Buffer{}
+	out, errs := &Buffer{}, &Buffer{}
 	done := make(chan int, 1)
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--media-udp", "127.0.0.1:0", "--media-tcp", "127.0.0.1:0"}, args...)
 	go func() {
-		done <- cli.Run(ctx, args, cli.IO{Stdin: strings.NewReader(""), Stdout: out, Stderr: io.Discard,
+		done <- cli.Run(ctx, args, cli.IO{Stdin: strings.NewReader(""), Stdout: out, Stderr: errs,
 			Getenv: func(string) string { return "" }})
 	}()
 	t.Cleanup(func() {
@@ -50,25 +54,34 @@ func Start(t testing.TB, args ...string) *Server {
 		select {
 		case code := <-done:
 			if code != 0 {
-				t.Errorf("serve exited with %d", code)
+				t.Errorf("serve exited with %d: %s", code, lastLines(errs.String(), 20))
 			}
 		case <-time.After(20 * time.Second):
 			t.Error("serve did not stop within 20 s of cancellation")
 		}
 	})
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(startTimeout); time.Now().Before(deadline); {
 		if m := runningAt.FindStringSubmatch(out.String()); m != nil {
 			return &Server{URL: m[1], Out: out}
 		}
 		select {
 		case code := <-done:
 			done <- code
-			t.Fatalf("serve exited with %d: %s", code, out.String())
+			t.Fatalf("serve exited with %d: %s\nerrors: %s", code, out.String(), lastLines(errs.String(), 20))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("server did not start: %s", out.String())
+	t.Fatalf("server did not start: %s\nerrors: %s", out.String(), lastLines(errs.String(), 20))
 	return nil
+}
+
+// lastLines is the end of a log, for a failure message.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // DemoPassword reads a demo account's password from what the server printed.

@@ -100,8 +100,10 @@ func (s *Service) link(path string) string { return strings.TrimRight(s.notices.
 
 // announce queues the notice of kind for every officer of the visit, with
 // a calendar invitation (or cancellation) at the visit's sequence, and
-// schedules its reminders when it is booked or moved.
-func (s *Service) announce(ctx context.Context, tx *sql.Tx, visitID string, kind notify.Kind, reason string) error {
+// schedules its reminders when it is booked or moved. The reason for a move
+// or a cancellation stays in the case ("the detainee is in hospital" is
+// case data): the notice links to it.
+func (s *Service) announce(ctx context.Context, tx *sql.Tx, visitID string, kind notify.Kind) error {
 	if s.notices.Sender == nil {
 		return nil
 	}
@@ -118,7 +120,10 @@ func (s *Service) announce(ctx context.Context, tx *sql.Tx, visitID string, kind
 		Summary: n.title(), Location: n.facility, URL: caseLink,
 		Description: "Case " + n.reference + ". Details for those who may see the case: " + caseLink}
 	for _, p := range n.people {
-		if n.roles[p.UserID] == "host" {
+		// The host organizes; without an address (or an account still
+		// active) the first officer who has one stands in, so that a
+		// missing address never blocks booking or cancelling.
+		if n.roles[p.UserID] == "host" || inv.Organizer.Email == "" {
 			inv.Organizer = notify.Person{Name: p.Name, Email: p.Email}
 		}
 		inv.Attendees = append(inv.Attendees, notify.Person{Name: p.Name, Email: p.Email})
@@ -131,9 +136,6 @@ func (s *Service) announce(ctx context.Context, tx *sql.Tx, visitID string, kind
 			fmt.Fprintf(&b, "Where: %s\n", n.facility)
 		}
 		fmt.Fprintf(&b, "You take part as: %s\n", n.roles[p.UserID])
-		if reason != "" {
-			fmt.Fprintf(&b, "Reason: %s\n", reason)
-		}
 		fmt.Fprintf(&b, "\nThe case: %s\n\nThis notice leaves out the detainee's details; sign in to see them.\n", caseLink)
 		m := notify.Mail{Kind: kind, UserID: p.UserID, To: p.Email, Name: p.Name, Invite: inv, Text: b.String(),
 			Subject: fmt.Sprintf("Visit %s: case %s, %s", verb, n.reference, n.when()),
@@ -263,7 +265,7 @@ func (s *Service) Reschedule(ctx context.Context, a cases.Actor, caseID, visitID
 			Detail: fmt.Sprintf("visit=%s %s → %s–%s: %s", visitID, old.Format(time.RFC3339), v.Starts.Format(time.RFC3339), v.Ends.Format(time.RFC3339), reason)}); err != nil {
 			return err
 		}
-		return s.announce(ctx, tx, visitID, notify.VisitChanged, reason)
+		return s.announce(ctx, tx, visitID, notify.VisitChanged)
 	})
 	if err != nil {
 		return nil, err

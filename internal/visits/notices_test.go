@@ -116,7 +116,7 @@ func TestVisitNoticesFollowTheVisit(t *testing.T) {
 		}
 		mails = ob.take()
 		if len(mails) != 2 || mails[0].Kind != notify.VisitChanged || mails[0].Invite.Sequence != 1 || mails[0].Invite.Method != "REQUEST" ||
-			!mails[0].Invite.Start.Equal(moved.Starts) || !strings.Contains(mails[0].Text, "host asked") {
+			!mails[0].Invite.Start.Equal(moved.Starts) || strings.Contains(mails[0].Text, "host asked") {
 			t.Fatalf("moved: %+v", mails)
 		}
 		// The reminders of the first time are stale now; the new ones are not.
@@ -142,5 +142,26 @@ func TestVisitNoticesFollowTheVisit(t *testing.T) {
 			t.Errorf("moving a cancelled visit: %v", err)
 		}
 		_ = other
+
+		// A host without an address: the officer who has one organizes,
+		// and booking and cancelling go through.
+		if _, err := d.ExecContext(ctx, `UPDATE users SET email = '' WHERE username = 'barton'`); err != nil {
+			t.Fatal(err)
+		}
+		v2, _, err := fx.visits.Schedule(ctx, fx.as("barton"), fx.caseID, visits.ScheduleInput{Modality: "onsite_video", Start: "2020-11-23 10:00",
+			Minutes: 30, TerminalID: fx.terminal, OfficerIDs: []string{fx.users["consul"].ID}})
+		if err != nil {
+			t.Fatalf("booking with a host without an address: %v", err)
+		}
+		mails = ob.take()
+		if len(mails) != 1 || mails[0].To != "consul@example.org" || mails[0].Invite.Organizer.Email != "consul@example.org" {
+			t.Fatalf("mails: %+v", mails)
+		}
+		if err := mails[0].Invite.Validate(); err != nil {
+			t.Errorf("the invitation is not valid: %v", err)
+		}
+		if err := fx.visits.Cancel(ctx, fx.as("barton"), fx.caseID, v2.ID, "sending_state", "no interpreter"); err != nil {
+			t.Errorf("cancelling: %v", err)
+		}
 	})
 }

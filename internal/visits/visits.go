@@ -412,7 +412,7 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 			Detail: fmt.Sprintf("visit=%s %s %s–%s terminal=%s", v.ID, v.Modality, v.Starts.Format(time.RFC3339), v.Ends.Format(time.RFC3339), v.TerminalID)}); err != nil {
 			return err
 		}
-		return s.announce(ctx, tx, v.ID, notify.VisitScheduled, "")
+		return s.announce(ctx, tx, v.ID, notify.VisitScheduled)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -649,7 +649,7 @@ func (s *Service) Cancel(ctx context.Context, a cases.Actor, caseID, visitID, by
 			Detail: fmt.Sprintf("visit=%s by=%s: %s", visitID, by, reason)}); err != nil {
 			return err
 		}
-		return s.announce(ctx, tx, visitID, notify.VisitCancelled, reason)
+		return s.announce(ctx, tx, visitID, notify.VisitCancelled)
 	})
 }
 

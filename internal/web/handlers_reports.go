@@ -385,9 +385,11 @@ func (s *Server) completeFollowUp(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Reports.CompleteFollowUp(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("item")); err != nil {
 		return err
 	}
+	// Back to a page of the same case only: never elsewhere (a path such
+	// as "/\\evil.example" is another site to a browser).
 	back := r.PostFormValue("back")
-	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
-		back = "/"
+	if !strings.HasPrefix(back, "/cases/"+r.PathValue("id")+"/") || strings.ContainsAny(back, "\\?") {
+		back = "/cases/" + r.PathValue("id")
 	}
 	s.redirectFlash(w, r, back, "followup-done")
 	return nil

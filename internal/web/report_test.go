@@ -229,6 +229,17 @@ func TestReportFromDraftToApproval(t *testing.T) {
 	if res.StatusCode != 303 {
 		t.Fatalf("follow-up: %d %s", res.StatusCode, readBody(t, res))
 	}
+	var fu string
+	if err := h.db.QueryRowContext(ctx, `SELECT id FROM report_follow_ups WHERE case_id = $1`, caseID).Scan(&fu); err != nil {
+		t.Fatal(err)
+	}
+	if res := officer.post("/cases/"+caseID+"/followups/"+fu+"/done", url.Values{"back": {`/\evil.example/`}}); res.StatusCode != 303 ||
+		res.Header.Get("Location") != "/cases/"+caseID {
+		t.Errorf("done with a foreign back: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := officer.post("/cases/"+caseID+"/followups/"+fu+"/done", nil); res.StatusCode != 409 {
+		t.Errorf("done twice: %d", res.StatusCode)
+	}
 	res = officer.get(base + "/report.pdf")
 	pdf := readBody(t, res)
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" {

@@ -8,6 +8,9 @@ CREATE TABLE report_allegation_raises (
     raised_by   TEXT NOT NULL,
     raised_name TEXT NOT NULL,
     raised_with TEXT NOT NULL,   -- the authority, e.g. "Beijing State Security Bureau, by note verbale 2020/114"
-    note        TEXT NOT NULL DEFAULT ''
+    note        TEXT NOT NULL DEFAULT '',
+    -- The detainee's permission as the approved report records it.
+    permission_at  TEXT NOT NULL,
+    permission_how TEXT NOT NULL
 );
 CREATE INDEX report_allegation_raises_report ON report_allegation_raises (report_id, raised_at);
