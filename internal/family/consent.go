@@ -433,6 +433,16 @@ func (s *Service) decide(ctx context.Context, q db.Querier, caseID, contactID st
 	return out, nil
 }
 
+// ForFamily is the reason a refusal gives the family member themselves:
+// that the detainee has not consented, never when or whether they withdrew
+// a consent (that is the detainee's to tell). Staff see Reason.
+func ForFamily(cat Category, contactName string) string {
+	if cat == Messages {
+		return fmt.Sprintf("The detainee has not consented to exchange messages with %s.", contactName)
+	}
+	return fmt.Sprintf("The detainee has not consented to share %s with %s.", cat.phrase(), contactName)
+}
+
 // allowedList lists the allowed categories of decisions, in order.
 func allowedList(ds map[Category]Decision) []Category {
 	var out []Category

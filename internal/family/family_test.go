@@ -765,7 +765,9 @@ func TestMessageDelivery(t *testing.T) {
 		_, err = fx.fam.ReadMessage(ctx, member(ua), fx.caseA, h.ID)
 		wantProblem(t, "read after withdrawal", err, problem.NotFound, "No such message")
 		_, err = fx.fam.WriteMessage(ctx, member(ua), fx.caseA, "Are you there?")
-		wantProblem(t, "write after withdrawal", err, problem.Forbidden, "Consent withdrawn on 2026-04-20")
+		// The family is told there is no consent, not that it was withdrawn
+		// (that is the detainee's to tell).
+		wantProblem(t, "write after withdrawal", err, problem.Forbidden, "The detainee has not consented to exchange messages with Alice Kovrig.")
 		h2, err := fx.fam.RecordFromDetainee(ctx, fx.as("barton"), fx.caseA, alice, "", "Later words")
 		if err != nil {
 			t.Fatal(err)

@@ -129,7 +129,7 @@ func (s *Service) WriteMessage(ctx context.Context, a cases.Actor, caseID, text 
 			return err
 		}
 		if !d.Allowed {
-			refused = problem.New(problem.Forbidden, "%s", d.Reason)
+			refused = problem.New(problem.Forbidden, "%s", ForFamily(Messages, ct.Name))
 			return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.message_refused", ObjectType: "case", ObjectID: caseID,
 				Detail: fmt.Sprintf("contact=%s category=messages consent=%s: %s", ct.ID, d.ConsentID, d.Reason)})
 		}

@@ -624,14 +624,12 @@ func (s *Server) portal(r *http.Request, caseID string) ([]portalCaseView, error
 	}
 	out := make([]portalCaseView, 0, len(list))
 	for _, pc := range list {
-		ds, err := s.Family.Allowed(ctx, pc.CaseID, pc.ContactID)
-		if err != nil {
-			return nil, err
-		}
 		pv := portalCaseView{PortalCase: pc, Withheld: []withheldCategory{}}
 		for _, c := range family.AllCategories {
 			if !slices.Contains(pc.Shared, c) {
-				pv.Withheld = append(pv.Withheld, withheldCategory{Category: c, Reason: ds[c].Reason})
+				// The family is told that the detainee has not consented,
+				// not when or whether a consent was withdrawn.
+				pv.Withheld = append(pv.Withheld, withheldCategory{Category: c, Reason: family.ForFamily(c, pc.ContactName)})
 			}
 		}
 		out = append(out, pv)
