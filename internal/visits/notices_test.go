@@ -163,5 +163,24 @@ func TestVisitNoticesFollowTheVisit(t *testing.T) {
 		if err := fx.visits.Cancel(ctx, fx.as("barton"), fx.caseID, v2.ID, "sending_state", "no interpreter"); err != nil {
 			t.Errorf("cancelling: %v", err)
 		}
+		ob.take()
+
+		// A visit the detainee refuses leaves the calendars too.
+		v3, _, err := fx.visits.Schedule(ctx, fx.as("consul"), fx.caseID, visits.ScheduleInput{Modality: "onsite_video", Start: "2020-11-24 10:00",
+			Minutes: 30, TerminalID: fx.terminal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ob.take()
+		if err := fx.visits.SetStatus(ctx, fx.as("consul"), fx.caseID, v3.ID, "refused_by_detainee", ""); err != nil {
+			t.Fatal(err)
+		}
+		mails = ob.take()
+		if len(mails) != 1 || mails[0].Kind != notify.VisitCancelled || mails[0].Invite.Method != "CANCEL" || mails[0].Invite.Sequence != 1 {
+			t.Errorf("refused visit: %+v", mails)
+		}
+		if r, err := fx.visits.Reminders(ctx, v3.ID, 0, time.Hour); err != nil || len(r) != 0 {
+			t.Errorf("a refused visit still reminds: %v %v", r, err)
+		}
 	})
 }

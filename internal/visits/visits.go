@@ -773,8 +773,11 @@ func (s *Service) SetStatus(ctx context.Context, a cases.Actor, caseID, visitID,
 		if (to == "in_progress" && now.Before(start.Add(-s.times.OpensBefore))) || ((to == "held" || to == "cut_short") && now.Before(start)) {
 			return problem.Field("to", "The visit has not started yet.")
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE visits SET status = $3, updated_at = $4 WHERE id = $1 AND case_id = $2 AND status = $5`,
-			visitID, caseID, to, db.Instant(now), from)
+		// A visit that will not take place (refused, no-show) leaves the
+		// officers' calendars like a cancelled one: its sequence goes up.
+		off := to == "refused_by_detainee" || to == "no_show"
+		res, err := tx.ExecContext(ctx, `UPDATE visits SET status = $3, updated_at = $4, sequence = sequence + CASE WHEN $6 THEN 1 ELSE 0 END
+			WHERE id = $1 AND case_id = $2 AND status = $5`, visitID, caseID, to, db.Instant(now), from, off)
 		if err != nil {
 			return fmt.Errorf("update visit: %w", err)
 		}
@@ -784,6 +787,9 @@ func (s *Service) SetStatus(ctx context.Context, a cases.Actor, caseID, visitID,
 		if err := s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit." + to, ObjectType: "case", ObjectID: caseID,
 			Detail: fmt.Sprintf("visit=%s %s→%s %s", visitID, from, to, strings.TrimSpace(note))}); err != nil {
 			return err
+		}
+		if off {
+			return s.announce(ctx, tx, visitID, notify.VisitCancelled)
 		}
 		if to != "held" && to != "cut_short" {
 			return nil
