@@ -259,8 +259,8 @@ func changedFields(old *Contact, in ContactInput) string {
 
 // ArchiveContact removes a contact from the case: they are kept, with their
 // consents, messages and history, but nothing more is shared with them,
-// their family account sees nothing of the case, and their pending
-// invitations are revoked.
+// their pending invitations are revoked, and their family account is
+// disabled unless they are a contact of another case.
 func (s *Service) ArchiveContact(ctx context.Context, a cases.Actor, caseID, contactID, reason string) error {
 	reason = clean(reason)
 	f := problem.Fields{}
@@ -288,8 +288,23 @@ func (s *Service) ArchiveContact(ctx context.Context, a cases.Actor, caseID, con
 			WHERE contact_id = $1 AND used_at IS NULL AND revoked_at IS NULL`, contactID, now, a.User.DisplayName); err != nil {
 			return fmt.Errorf("revoke invitations: %w", err)
 		}
+		// Their account, if it is a contact of no other case, is disabled
+		// and its sessions end: nobody should keep a way in for nothing.
+		res, err = tx.ExecContext(ctx, `UPDATE users SET disabled = TRUE, updated_at = $2
+			WHERE id = (SELECT user_id FROM family_contacts WHERE id = $1) AND role = 'family' AND disabled = FALSE
+			AND NOT EXISTS (SELECT 1 FROM family_contacts k WHERE k.user_id = users.id AND k.archived_at IS NULL)`, contactID, now)
+		if err != nil {
+			return fmt.Errorf("disable family account: %w", err)
+		}
+		detail := fmt.Sprintf("contact=%s %s", contactID, reason)
+		if n, _ := res.RowsAffected(); n > 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = (SELECT user_id FROM family_contacts WHERE id = $1)`, contactID); err != nil {
+				return fmt.Errorf("end family sessions: %w", err)
+			}
+			detail += " (their account is disabled)"
+		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.contact_archive", ObjectType: "case", ObjectID: caseID,
-			Detail: fmt.Sprintf("contact=%s %s", contactID, reason)})
+			Detail: detail})
 	})
 }
 

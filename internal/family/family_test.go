@@ -1015,3 +1015,31 @@ func TestEmailChangeRevokesInvitation(t *testing.T) {
 		}
 	})
 }
+
+// TestArchiveDisablesTheAccount: archiving a contact disables their family
+// account, unless they are a contact of another case too.
+func TestArchiveDisablesTheAccount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		ctx := fx.ctx
+		alice := fx.contact(fx.caseA, "Alice Kovrig", "alice@example.net")
+		fx.consent(fx.caseA, []string{alice}, family.Visits)
+		path, _, err := fx.fam.Invite(ctx, fx.as("barton"), fx.caseA, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := fx.fam.Accept(ctx, strings.TrimPrefix(path, family.InvitePath), "alice", "correct horse battery staple", "", "198.51.100.7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fx.fam.ArchiveContact(ctx, fx.as("barton"), fx.caseA, alice, "asked to be removed"); err != nil {
+			t.Fatal(err)
+		}
+		if n := fx.count(`SELECT COUNT(*) FROM users WHERE id = $1 AND disabled = TRUE`, u.ID); n != 1 {
+			t.Error("the family account of an archived contact is still enabled")
+		}
+		if e := fx.last(fx.caseA, "family.contact_archive"); !strings.Contains(e.Detail, "account is disabled") {
+			t.Errorf("audit: %q", e.Detail)
+		}
+	})
+}
