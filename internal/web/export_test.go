@@ -54,6 +54,18 @@ func TestCaseExports(t *testing.T) {
 	if res := h.as(auth.RoleAuditor).get("/cases.csv"); res.StatusCode != 403 {
 		t.Errorf("auditor exports cases: %d", res.StatusCode)
 	}
+	// More cases than a page of the list: the export has them all. (The
+	// copies share the Kovrig case's person, enough for a list.)
+	if _, err := h.db.ExecContext(context.Background(), `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 520)
+		INSERT INTO cases (id, reference, person_id, status, legal_status, detaining_state, detention_type, priority, classification, post, desk,
+			opened_at, created_at, updated_at)
+		SELECT c.id || '-' || n.i, 'CN-COPY-' || n.i, c.person_id, c.status, c.legal_status, c.detaining_state, c.detention_type, c.priority,
+			c.classification, c.post, c.desk, c.opened_at, c.created_at, c.updated_at FROM cases c, n WHERE c.id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, officer.get("/cases.csv")); strings.Count(body, "\r\n") != 522 || !strings.Contains(body, "CN-COPY-520") {
+		t.Errorf("the export of 521 cases has %d lines", strings.Count(body, "\r\n"))
+	}
 
 	res = officer.get("/cases/" + id + "/summary.pdf")
 	pdf := readBody(t, res)
@@ -70,7 +82,7 @@ func TestCaseExports(t *testing.T) {
 		t.Errorf("an officer of another post gets the summary: %d", res.StatusCode)
 	}
 	acts := h.auditActions(t)
-	if acts["case.export_pdf"] != 1 || acts["case.export_csv"] != 2 {
+	if acts["case.export_pdf"] != 1 || acts["case.export_csv"] != 3 {
 		t.Errorf("exports audited: pdf %d csv %d", acts["case.export_pdf"], acts["case.export_csv"])
 	}
 }

@@ -21,11 +21,19 @@ import (
 
 // casesCSV is the case list, with the list page's filters, as CSV.
 func (s *Server) casesCSV(w http.ResponseWriter, r *http.Request) error {
+	// Every case the filter selects, a page of 500 at a time (the list
+	// service's largest).
 	f := caseFilter(r.URL.Query())
-	f.Limit, f.Offset = 0, 0
-	list, err := s.Cases.Cases(r.Context(), s.actor(r), f)
-	if err != nil {
-		return err
+	var list []cases.Summary
+	for f.Limit, f.Offset = 500, 0; ; f.Offset += f.Limit {
+		page, err := s.Cases.Cases(r.Context(), s.actor(r), f)
+		if err != nil {
+			return err
+		}
+		list = append(list, page...)
+		if len(page) < f.Limit {
+			break
+		}
 	}
 	v := s.view(r, "Cases")
 	header := []string{v.T("Reference"), v.T("Person"), v.T("Status"), v.T("Legal status"), v.T("Detaining state"), v.T("Facility"),
@@ -51,7 +59,7 @@ func (s *Server) casesCSV(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="cases-`+time.Now().UTC().Format("20060102")+`.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
-	_, err = w.Write(buf.Bytes())
+	_, err := w.Write(buf.Bytes())
 	return err
 }
 
