@@ -314,6 +314,15 @@ func (s *Service) Contacts(ctx context.Context, a cases.Actor, caseID string, wi
 	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
 		return nil, err
 	}
+	out, err := s.listContacts(ctx, caseID, withArchived)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.family_contacts_view", ObjectType: "case", ObjectID: caseID,
+		Detail: fmt.Sprintf("contacts=%d", len(out))})
+}
+
+func (s *Service) listContacts(ctx context.Context, caseID string, withArchived bool) ([]Contact, error) {
 	cond := ` AND archived_at IS NULL`
 	if withArchived {
 		cond = ""
@@ -336,8 +345,7 @@ func (s *Service) Contacts(ctx context.Context, a cases.Actor, caseID string, wi
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list contacts: %w", err)
 	}
-	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.family_contacts_view", ObjectType: "case", ObjectID: caseID,
-		Detail: fmt.Sprintf("contacts=%d", len(out))})
+	return out, nil
 }
 
 // ContactHistory lists what a contact was before each change, oldest first.

@@ -296,3 +296,40 @@ func categoryList(cs []Category) string {
 	}
 	return strings.ReplaceAll(joinCategories(cs), " ", ",")
 }
+
+// Section is everything the case page shows of a case's family channel.
+type Section struct {
+	Contacts    []Contact    // archived ones included
+	Consents    []Consent    // withdrawn ones included, newest first
+	Invitations []Invitation // newest first
+	Messages    []Message    // oldest first
+	Summaries   []Summary    // newest first
+}
+
+// Section reads a case's family channel for its page: one need-to-know
+// check and one audit entry for the whole, rather than one per part.
+func (s *Service) Section(ctx context.Context, a cases.Actor, caseID string) (*Section, error) {
+	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
+		return nil, err
+	}
+	var sec Section
+	var err error
+	if sec.Contacts, err = s.listContacts(ctx, caseID, true); err != nil {
+		return nil, err
+	}
+	if sec.Consents, err = consents(ctx, s.db, caseID, ""); err != nil {
+		return nil, err
+	}
+	if sec.Invitations, err = s.listInvitations(ctx, caseID); err != nil {
+		return nil, err
+	}
+	if sec.Messages, err = readMessages(ctx, s.db, `m.case_id = $1`, []any{caseID}); err != nil {
+		return nil, err
+	}
+	if sec.Summaries, err = s.listSummaries(ctx, caseID); err != nil {
+		return nil, err
+	}
+	return &sec, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.family_view", ObjectType: "case", ObjectID: caseID,
+		Detail: fmt.Sprintf("contacts=%d consents=%d invitations=%d messages=%d summaries=%d", len(sec.Contacts), len(sec.Consents),
+			len(sec.Invitations), len(sec.Messages), len(sec.Summaries))})
+}

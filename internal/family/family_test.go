@@ -1043,3 +1043,27 @@ func TestArchiveDisablesTheAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestSection: the case page's read of the family channel is need-to-know
+// and one audit entry.
+func TestSection(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		fx := newFixture(t, d)
+		ctx := fx.ctx
+		alice := fx.contact(fx.caseA, "Alice Kovrig", "alice@example.net")
+		fx.consent(fx.caseA, []string{alice}, family.Visits, family.Messages)
+		if _, err := fx.fam.Section(ctx, fx.as("tehran"), fx.caseA); !problem.Is(err, problem.NotFound) {
+			t.Errorf("an officer of another post reads the section: %v", err)
+		}
+		sec, err := fx.fam.Section(ctx, fx.as("barton"), fx.caseA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sec.Contacts) != 1 || len(sec.Consents) != 1 || len(sec.Messages) != 0 {
+			t.Errorf("section %+v", sec)
+		}
+		if e := fx.last(fx.caseA, "case.family_view"); !strings.Contains(e.Detail, "contacts=1 consents=1") {
+			t.Errorf("audit %q", e.Detail)
+		}
+	})
+}

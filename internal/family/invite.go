@@ -168,6 +168,15 @@ func (s *Service) Invitations(ctx context.Context, a cases.Actor, caseID string)
 	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
 		return nil, err
 	}
+	out, err := s.listInvitations(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.family_invitations_view", ObjectType: "case", ObjectID: caseID,
+		Detail: fmt.Sprintf("invitations=%d", len(out))})
+}
+
+func (s *Service) listInvitations(ctx context.Context, caseID string) ([]Invitation, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT i.id, i.contact_id, k.name, i.email, i.created_by, i.created_at, i.expires_at, i.used_at,
 		COALESCE(i.user_id, ''), i.revoked_at FROM family_invitations i JOIN family_contacts k ON k.id = i.contact_id
 		WHERE i.case_id = $1 ORDER BY i.created_at DESC, i.id DESC`, caseID)
@@ -190,8 +199,7 @@ func (s *Service) Invitations(ctx context.Context, a cases.Actor, caseID string)
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list invitations: %w", err)
 	}
-	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.family_invitations_view", ObjectType: "case", ObjectID: caseID,
-		Detail: fmt.Sprintf("invitations=%d", len(out))})
+	return out, nil
 }
 
 // pendingInvite is an invitation read by its token.

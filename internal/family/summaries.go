@@ -170,6 +170,15 @@ func (s *Service) Summaries(ctx context.Context, a cases.Actor, caseID string) (
 	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
 		return nil, err
 	}
+	out, err := s.listSummaries(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.family_summaries_view", ObjectType: "case", ObjectID: caseID,
+		Detail: fmt.Sprintf("summaries=%d", len(out))})
+}
+
+func (s *Service) listSummaries(ctx context.Context, caseID string) ([]Summary, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, COALESCE(contact_id, ''), categories, body, COALESCE(visit_id, ''), written_by_name, created_at
 		FROM family_summaries WHERE case_id = $1 ORDER BY created_at DESC, id DESC`, caseID)
 	if err != nil {
@@ -208,6 +217,5 @@ func (s *Service) Summaries(ctx context.Context, a cases.Actor, caseID string) (
 			}
 		}
 	}
-	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.family_summaries_view", ObjectType: "case", ObjectID: caseID,
-		Detail: fmt.Sprintf("summaries=%d", len(out))})
+	return out, nil
 }

@@ -297,27 +297,11 @@ func (s *Server) caseFamily(r *http.Request, c *cases.Case, booked []visits.Visi
 	if s.Family == nil {
 		return nil, nil
 	}
-	ctx, a := r.Context(), s.actor(r)
-	contacts, err := s.Family.Contacts(ctx, a, c.ID, true)
+	sec, err := s.Family.Section(r.Context(), s.actor(r), c.ID)
 	if err != nil {
 		return nil, err
 	}
-	consents, err := s.Family.Consents(ctx, a, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	invitations, err := s.Family.Invitations(ctx, a, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	messages, err := s.Family.Messages(ctx, a, c.ID, family.MessageFilter{})
-	if err != nil {
-		return nil, err
-	}
-	summaries, err := s.Family.Summaries(ctx, a, c.ID)
-	if err != nil {
-		return nil, err
-	}
+	contacts, consents, invitations, messages, summaries := sec.Contacts, sec.Consents, sec.Invitations, sec.Messages, sec.Summaries
 	fv := &caseFamilyView{Invited: map[string]*family.Invitation{}, Summaries: summaries, Form: familyFormOf(r)}
 	for _, ct := range contacts {
 		if ct.Archived.IsZero() {

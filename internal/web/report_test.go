@@ -304,6 +304,14 @@ func TestDeliverFromTheVisitPage(t *testing.T) {
 	if res.StatusCode != 303 || !strings.HasPrefix(res.Header.Get("Location"), "/cases/"+caseID) {
 		t.Errorf("not delivered: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
+	// The case page reads the family section as one audited read.
+	before := h.auditActions(t)["case.family_view"]
+	if page := readBody(t, officer.get("/cases/" + caseID)); !strings.Contains(page, "refused by the facility") {
+		t.Error("the case page's family section does not show the outcome")
+	}
+	if acts := h.auditActions(t); acts["case.family_view"] != before+1 || acts["case.family_contacts_view"] != 0 {
+		t.Errorf("family section audit: %d view entries (was %d), %d contact-list entries", acts["case.family_view"], before, acts["case.family_contacts_view"])
+	}
 	portal := readBody(t, h.asUser(member).get("/family"))
 	if !strings.Contains(portal, "refused by the facility") || strings.Contains(readBody(t, officer.get("/cases/"+caseID+"/visits/"+v.ID)), "Happy birthday") {
 		t.Error("after delivery: the family does not see the outcome, or the message still waits")
