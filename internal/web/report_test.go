@@ -306,7 +306,7 @@ func TestDeliverFromTheVisitPage(t *testing.T) {
 	}
 	// The case page reads the family section as one audited read.
 	before := h.auditActions(t)["case.family_view"]
-	if page := readBody(t, officer.get("/cases/" + caseID)); !strings.Contains(page, "refused by the facility") {
+	if page := readBody(t, officer.get("/cases/"+caseID)); !strings.Contains(page, "refused by the facility") {
 		t.Error("the case page's family section does not show the outcome")
 	}
 	if acts := h.auditActions(t); acts["case.family_view"] != before+1 || acts["case.family_contacts_view"] != 0 {
