@@ -218,20 +218,15 @@ func (s *Service) Reschedule(ctx context.Context, a cases.Actor, caseID, visitID
 	if zone == "" {
 		zone = "UTC"
 	}
-	at, perr := edate.Parse(start, zone)
-	switch {
-	case perr != nil:
-		f.Add("start", perr.Error())
-	case at.Precision != edate.Minute || at.Approx:
-		f.Add("start", "Give the day and the time: YYYY-MM-DD HH:MM.")
-	case !at.Earliest().After(s.now()):
+	at := startAt(f, start, zone)
+	if !at.IsZero() && !at.After(s.now()) {
 		f.Add("start", "The start is in the past.")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
 	old := db.Time(st)
-	v.Starts = at.Earliest()
+	v.Starts = at
 	v.Ends = v.Starts.Add(time.Duration(minutes) * time.Minute)
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.db.Lock(ctx, tx, "visits.visit."+visitID); err != nil {

@@ -49,15 +49,7 @@ func (s *Service) RecordPast(ctx context.Context, a cases.Actor, caseID string, 
 		return nil, fmt.Errorf("read case: %w", err)
 	}
 	f := problem.Fields{}
-	if !Modalities.Has(in.Modality) {
-		f.Add("modality", "Choose how the visit happened.")
-	}
-	if in.Kind == "" {
-		in.Kind = "consular"
-	}
-	if !Kinds.Has(in.Kind) {
-		f.Add("kind", "Choose the kind of visit.")
-	}
+	in.Kind = checkKind(f, in.Modality, in.Kind, "Choose how the visit happened.")
 	if in.Status == "" {
 		in.Status = "held"
 	}
@@ -70,13 +62,7 @@ func (s *Service) RecordPast(ctx context.Context, a cases.Actor, caseID string, 
 	if in.Zone == "" {
 		in.Zone = "UTC"
 	}
-	start, perr := edate.Parse(in.Start, in.Zone)
-	switch {
-	case perr != nil:
-		f.Add("start", perr.Error())
-	case start.Precision != edate.Minute || start.Approx:
-		f.Add("start", "Give the day and the time: YYYY-MM-DD HH:MM.")
-	}
+	start := startAt(f, in.Start, in.Zone)
 	if in.Minutes < 1 || in.Minutes > 600 {
 		f.Add("minutes", "Give the length in minutes, from 1 to 600.")
 	}
@@ -87,7 +73,7 @@ func (s *Service) RecordPast(ctx context.Context, a cases.Actor, caseID string, 
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	v := &Visit{ID: db.NewID(), CaseID: caseID, FacilityID: facilityID, Modality: in.Modality, Kind: in.Kind, Starts: start.Earliest(),
+	v := &Visit{ID: db.NewID(), CaseID: caseID, FacilityID: facilityID, Modality: in.Modality, Kind: in.Kind, Starts: start,
 		Zone: zone, Status: in.Status, Conditions: note}
 	v.Ends = v.Starts.Add(time.Duration(in.Minutes) * time.Minute)
 	if v.Ends.After(s.now()) {

@@ -328,27 +328,12 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 		return nil, nil, fmt.Errorf("read case: %w", err)
 	}
 	f := problem.Fields{}
-	if !Modalities.Has(in.Modality) {
-		f.Add("modality", "Choose how the visit happens.")
-	}
-	if in.Kind == "" {
-		in.Kind = "consular"
-	}
-	if !Kinds.Has(in.Kind) {
-		f.Add("kind", "Choose the kind of visit.")
-	}
+	in.Kind = checkKind(f, in.Modality, in.Kind, "Choose how the visit happens.")
 	if in.Zone == "" {
 		in.Zone = zone
 	}
-	start, perr := edate.Parse(in.Start, in.Zone)
-	switch {
-	case perr != nil && errors.Is(perr, edate.ErrUnknownZone):
-		f.Add("zone", perr.Error())
-	case perr != nil:
-		f.Add("start", perr.Error())
-	case start.Precision != edate.Minute || start.Approx:
-		f.Add("start", "Give the day and the time: YYYY-MM-DD HH:MM.")
-	case !start.Earliest().After(s.now()):
+	start := startAt(f, in.Start, in.Zone)
+	if !start.IsZero() && !start.After(s.now()) {
 		f.Add("start", "The start is in the past.")
 	}
 	if in.Minutes < 5 || in.Minutes > 240 {
@@ -361,7 +346,7 @@ func (s *Service) Schedule(ctx context.Context, a cases.Actor, caseID string, in
 		return nil, nil, err
 	}
 	v := &Visit{ID: db.NewID(), CaseID: caseID, FacilityID: facilityID, TerminalID: in.TerminalID, Modality: in.Modality, Kind: in.Kind,
-		Starts: start.Earliest(), Zone: zone, Status: "planned", RequestID: in.RequestID, Conditions: strings.TrimSpace(in.Conditions)}
+		Starts: start, Zone: zone, Status: "planned", RequestID: in.RequestID, Conditions: strings.TrimSpace(in.Conditions)}
 	v.Ends = v.Starts.Add(time.Duration(in.Minutes) * time.Minute)
 	var warn *Warning
 	sus, err := s.access.InForce(ctx, state, facilityID, v.Starts)
@@ -508,6 +493,39 @@ func (s *Service) book(ctx context.Context, tx *sql.Tx, caseID string, v *Visit,
 		}
 	}
 	return nil
+}
+
+// checkKind checks a visit's modality and kind (consular when empty) and
+// returns the kind.
+func checkKind(f problem.Fields, modality, kind, modalityMsg string) string {
+	if !Modalities.Has(modality) {
+		f.Add("modality", modalityMsg)
+	}
+	if kind == "" {
+		kind = "consular"
+	}
+	if !Kinds.Has(kind) {
+		f.Add("kind", "Choose the kind of visit.")
+	}
+	return kind
+}
+
+// startAt reads a visit's start, given to the minute in zone; what is
+// wrong goes into f (under "zone" for an unknown zone, else "start") and
+// the zero time is returned.
+func startAt(f problem.Fields, value, zone string) time.Time {
+	at, err := edate.Parse(value, zone)
+	switch {
+	case err != nil && errors.Is(err, edate.ErrUnknownZone):
+		f.Add("zone", err.Error())
+	case err != nil:
+		f.Add("start", err.Error())
+	case at.Precision != edate.Minute || at.Approx:
+		f.Add("start", "Give the day and the time: YYYY-MM-DD HH:MM.")
+	default:
+		return at.Earliest()
+	}
+	return time.Time{}
 }
 
 func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
