@@ -988,23 +988,31 @@ func TestAuditTrail(t *testing.T) {
 	})
 }
 
+// invitedAlice adds Alice to case A with consent and invites her; it
+// returns her contact id and the invitation's token.
+func invitedAlice(t *testing.T, fx *fixture) (string, string) {
+	t.Helper()
+	alice := fx.contact(fx.caseA, "Alice Kovrig", "alice@example.net")
+	fx.consent(fx.caseA, []string{alice}, family.Visits)
+	path, _, err := fx.fam.Invite(fx.ctx, fx.as("barton"), fx.caseA, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return alice, strings.TrimPrefix(path, family.InvitePath)
+}
+
 // TestEmailChangeRevokesInvitation: an invitation sent to the old address
 // of a contact makes no account once the address changes.
 func TestEmailChangeRevokesInvitation(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		fx := newFixture(t, d)
 		ctx := fx.ctx
-		alice := fx.contact(fx.caseA, "Alice Kovrig", "alice@example.net")
-		fx.consent(fx.caseA, []string{alice}, family.Visits)
-		path, _, err := fx.fam.Invite(ctx, fx.as("barton"), fx.caseA, alice)
-		if err != nil {
-			t.Fatal(err)
-		}
+		alice, token := invitedAlice(t, fx)
 		if _, err := fx.fam.UpdateContact(ctx, fx.as("barton"), fx.caseA, alice, family.ContactInput{Name: "Alice Kovrig", Relationship: "spouse",
 			Email: "alice.new@example.net"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := fx.fam.Accept(ctx, strings.TrimPrefix(path, family.InvitePath), "alice", "correct horse battery staple", "", "198.51.100.7"); err == nil {
+		if _, err := fx.fam.Accept(ctx, token, "alice", "correct horse battery staple", "", "198.51.100.7"); err == nil {
 			t.Fatal("the invitation sent to the old address still makes an account")
 		}
 		if n := fx.count(`SELECT COUNT(*) FROM users WHERE role = 'family'`); n != 0 {
@@ -1022,13 +1030,8 @@ func TestArchiveDisablesTheAccount(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		fx := newFixture(t, d)
 		ctx := fx.ctx
-		alice := fx.contact(fx.caseA, "Alice Kovrig", "alice@example.net")
-		fx.consent(fx.caseA, []string{alice}, family.Visits)
-		path, _, err := fx.fam.Invite(ctx, fx.as("barton"), fx.caseA, alice)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, err := fx.fam.Accept(ctx, strings.TrimPrefix(path, family.InvitePath), "alice", "correct horse battery staple", "", "198.51.100.7")
+		alice, token := invitedAlice(t, fx)
+		u, err := fx.fam.Accept(ctx, token, "alice", "correct horse battery staple", "", "198.51.100.7")
 		if err != nil {
 			t.Fatal(err)
 		}
