@@ -273,12 +273,14 @@ func (c *client) send(stop chan struct{}) {
 }
 
 // fail reports a signalling error, unless the client has left on purpose
-// and the error is the connection it closed.
+// and the error is the connection it closed, or the server closed the
+// connection (its DTLS close_notify closes the peer, as when a call ends)
+// while an offer was being answered.
 func (c *client) fail(format string, args ...any) {
 	c.mu.Lock()
 	left := c.left
 	c.mu.Unlock()
-	if !left {
+	if !left && c.pc.ConnectionState() != webrtc.PeerConnectionStateClosed {
 		c.t.Errorf(c.id+": "+format, args...)
 	}
 }
