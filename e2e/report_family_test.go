@@ -140,5 +140,41 @@ func TestReportAndFamilyPages(t *testing.T) {
 	}
 	screenshot(t, barton, "visit-laptop")
 	fitsTablet(t, barton, "visit")
+
+	// The supervisor authorises a disclosure without consent to Vina:
+	// the detainee's health, for a week.
+	err = chromedp.Do(sup,
+		chromedp.Navigate(srv.URL+caseHref+"#family-exceptions"),
+		chromedp.WaitVisible(chromedp.CSS(`#family-exceptions`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(sup, chromedp.Evaluate[bool](`(() => { const f = document.querySelector('form[action$="/family/exceptions"]');
+		f.closest("details").open = true; f.querySelector("select[name=contact_id]").selectedIndex = 1;
+		window.confirm = () => true; f.scrollIntoView(); return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(sup,
+		chromedp.Click(chromedp.CSS(`form[action$="/family/exceptions"] input[value=health]`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/family/exceptions"] input[value=risk_to_life]`)),
+		chromedp.SendKeys(chromedp.CSS(`form[action$="/family/exceptions"] textarea`), "He was taken to the prison hospital on 12 October; his wife must know."),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, sup, "exception-form-laptop")
+	err = chromedp.Do(sup,
+		chromedp.Submit(chromedp.CSS(`form[action$="/family/exceptions"] textarea`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, _ := chromedp.Run(sup, chromedp.Text(chromedp.CSS(`#family`))); !strings.Contains(text, "his wife must know") || !strings.Contains(text, "Vina Nadjibulla") {
+		t.Errorf("the family section after the authorisation: %q", text)
+	}
+	screenshot(t, sup, "exception-laptop")
+	fitsTablet(t, sup, "exception")
 	b.checkClean()
 }

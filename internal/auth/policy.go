@@ -37,6 +37,10 @@ const (
 	// ApproveReport approves or returns a submitted visit report, decided
 	// per record: supervisors (and administrators) with need-to-know.
 	ApproveReport Action = "report.approve"
+	// AuthorizeDisclosure lets information go to a family contact without
+	// the detainee's consent, under a reason-coded exception, decided per
+	// record: supervisors (and administrators) with need-to-know.
+	AuthorizeDisclosure Action = "disclosure.authorize"
 
 	// FamilyPortal is the family pages: a family member's own contact,
 	// messages and what consent lets them see. The family service checks
@@ -46,7 +50,7 @@ const (
 
 // Actions lists every action, for tests that check the policy is total.
 var Actions = []Action{Public, ViewHome, ManageAccount, ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit,
-	ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility, ManageAgreements, ManageRecording, ApproveReport, FamilyPortal}
+	ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility, ManageAgreements, ManageRecording, ApproveReport, AuthorizeDisclosure, FamilyPortal}
 
 // everyone is the set of actions of any signed-in user.
 var everyone = []Action{ViewHome, ManageAccount}
@@ -56,9 +60,9 @@ var caseWork = []Action{ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFa
 // grants lists what each role may do, before any per-record check.
 var grants = map[Role][]Action{
 	RoleAdmin: {ListUsers, CreateUser, UpdateUser, ReadAudit, VerifyAudit, ReadCase, CreateCase, UpdateCase, ReadFacility, ManageFacility,
-		ManageAgreements, ManageRecording, ApproveReport},
+		ManageAgreements, ManageRecording, ApproveReport, AuthorizeDisclosure},
 	RoleAuditor:         {ListUsers, ReadAudit, VerifyAudit},
-	RoleSupervisor:      append(slices.Clone(caseWork), ApproveReport),
+	RoleSupervisor:      append(slices.Clone(caseWork), ApproveReport, AuthorizeDisclosure),
 	RoleFamily:          {FamilyPortal},
 	RoleHQOfficer:       caseWork,
 	RoleConsularOfficer: caseWork,

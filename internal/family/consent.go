@@ -75,6 +75,18 @@ type Decision struct {
 	// ConsentID is the consent that allows it, or the withdrawn one that
 	// allowed it last.
 	ConsentID string
+	// ExceptionID is the disclosure without consent that allows it, when
+	// no consent does.
+	ExceptionID string
+}
+
+// Basis names what allows or last allowed the disclosure, for the audit
+// log: "consent=<id>", "exception=<id>" or "consent=" for nothing.
+func (d Decision) Basis() string {
+	if d.ExceptionID != "" {
+		return "exception=" + d.ExceptionID
+	}
+	return "consent=" + d.ConsentID
 }
 
 // RecordConsent records a consent of the detainee.
@@ -380,7 +392,9 @@ func (s *Service) Allowed(ctx context.Context, caseID, contactID string) (map[Ca
 	return s.decide(ctx, s.db, caseID, contactID)
 }
 
-// decide is the consent rule, for every category at once.
+// decide is the disclosure rule, for every category at once: what an
+// active consent allows, and where none does and the detainee withdrew
+// none, what an active exception allows.
 func (s *Service) decide(ctx context.Context, q db.Querier, caseID, contactID string) (map[Category]Decision, error) {
 	out := map[Category]Decision{}
 	refuseAll := func(reason string) map[Category]Decision {
@@ -399,7 +413,40 @@ func (s *Service) decide(ctx context.Context, q db.Querier, caseID, contactID st
 	if !ct.Archived.IsZero() {
 		return refuseAll(fmt.Sprintf("%s is no longer a contact of this case.", ct.Name)), nil
 	}
-	list, err := consents(ctx, q, caseID, contactID)
+	if out, err = s.consentDecisions(ctx, q, caseID, ct); err != nil {
+		return nil, err
+	}
+	var open []Category
+	for _, c := range ExceptionCategories {
+		if d := out[c]; !d.Allowed && d.ConsentID == "" {
+			open = append(open, c)
+		}
+	}
+	if len(open) == 0 {
+		return out, nil
+	}
+	list, err := exceptions(ctx, q, caseID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range list {
+		if e.ContactID != ct.ID || e.State != ExceptionActive {
+			continue
+		}
+		for _, c := range open {
+			if slices.Contains(e.Categories, c) && !out[c].Allowed {
+				out[c] = Decision{Allowed: true, ExceptionID: e.ID}
+			}
+		}
+	}
+	return out, nil
+}
+
+// consentDecisions is the consent rule alone, for a contact that is not
+// archived.
+func (s *Service) consentDecisions(ctx context.Context, q db.Querier, caseID string, ct *Contact) (map[Category]Decision, error) {
+	out := map[Category]Decision{}
+	list, err := consents(ctx, q, caseID, ct.ID)
 	if err != nil {
 		return nil, err
 	}

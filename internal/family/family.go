@@ -11,7 +11,9 @@
 // record. A record always names at least one category; a detainee who wants
 // nothing shared with anyone (no family contact at all) is recorded by
 // withdrawing their consents (WithdrawAll): without an active consent,
-// nothing is shared and no one can be invited.
+// nothing is shared and no one can be invited. The one way around consent
+// is an Exception: reason-coded, authorised by a supervisor for a few days,
+// never for messages and never against a withdrawal (exceptions.go).
 //
 // Family members sign in with accounts of role family, made only from an
 // invitation. They never pass the case file's need-to-know rule: this
@@ -304,6 +306,7 @@ type Section struct {
 	Invitations []Invitation // newest first
 	Messages    []Message    // oldest first
 	Summaries   []Summary    // newest first
+	Exceptions  []Exception  // disclosures without consent, newest first
 }
 
 // Section reads a case's family channel for its page: one need-to-know
@@ -329,7 +332,10 @@ func (s *Service) Section(ctx context.Context, a cases.Actor, caseID string) (*S
 	if sec.Summaries, err = s.listSummaries(ctx, caseID); err != nil {
 		return nil, err
 	}
+	if sec.Exceptions, err = exceptions(ctx, s.db, caseID, s.now()); err != nil {
+		return nil, err
+	}
 	return &sec, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.family_view", ObjectType: "case", ObjectID: caseID,
-		Detail: fmt.Sprintf("contacts=%d consents=%d invitations=%d messages=%d summaries=%d", len(sec.Contacts), len(sec.Consents),
-			len(sec.Invitations), len(sec.Messages), len(sec.Summaries))})
+		Detail: fmt.Sprintf("contacts=%d consents=%d invitations=%d messages=%d summaries=%d exceptions=%d", len(sec.Contacts), len(sec.Consents),
+			len(sec.Invitations), len(sec.Messages), len(sec.Summaries), len(sec.Exceptions))})
 }

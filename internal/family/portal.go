@@ -242,18 +242,20 @@ func (s *Service) portalCase(ctx context.Context, tx *sql.Tx, a cases.Actor, c *
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read summaries: %w", err)
 	}
-	consentIDs := map[string]bool{}
+	var consentIDs, exceptionIDs []string
 	for _, cat := range pc.Shared {
-		consentIDs[ds[cat].ConsentID] = true
+		if id := ds[cat].ExceptionID; id != "" && !slices.Contains(exceptionIDs, id) {
+			exceptionIDs = append(exceptionIDs, id)
+		} else if id := ds[cat].ConsentID; id != "" && !slices.Contains(consentIDs, id) {
+			consentIDs = append(consentIDs, id)
+		}
 	}
-	var ids []string
-	for id := range consentIDs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	slices.Sort(consentIDs)
+	slices.Sort(exceptionIDs)
 	err = s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.portal_view", ObjectType: "case", ObjectID: c.CaseID,
-		Detail: fmt.Sprintf("contact=%s disclosed=%s withheld=%s consents=%s next_visit=%t messages=%d summaries=%d", c.ID,
-			categoryList(pc.Shared), categoryList(withheldList(ds)), joinOrDash(ids), pc.NextVisit != nil, len(pc.Messages), len(pc.Summaries))})
+		Detail: fmt.Sprintf("contact=%s disclosed=%s withheld=%s consents=%s exceptions=%s next_visit=%t messages=%d summaries=%d", c.ID,
+			categoryList(pc.Shared), categoryList(withheldList(ds)), joinOrDash(consentIDs), joinOrDash(exceptionIDs), pc.NextVisit != nil,
+			len(pc.Messages), len(pc.Summaries))})
 	if err != nil {
 		return nil, err
 	}

@@ -23,8 +23,43 @@ func (s *Server) apiCaseFamily(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"contacts": orEmpty(contacts), "consents": orEmpty(consents), "queue": orEmpty(queue)})
+	exceptions, err := s.Family.Exceptions(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contacts": orEmpty(contacts), "consents": orEmpty(consents), "queue": orEmpty(queue),
+		"exceptions": orEmpty(exceptions)})
 	return nil
+}
+
+// apiAuthorizeException records a disclosure without consent: supervisors.
+func (s *Server) apiAuthorizeException(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		ContactID     string            `json:"contact_id"`
+		Categories    []family.Category `json:"categories"`
+		Reason        string            `json:"reason"`
+		Justification string            `json:"justification"`
+		Days          int               `json:"days"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	e, err := s.Family.AuthorizeException(r.Context(), s.actor(r), r.PathValue("id"), family.ExceptionInput(in))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, e)
+	return nil
+}
+
+func (s *Server) apiEndException(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Note string `json:"note"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	return noContent(w, s.Family.EndException(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("exception"), in.Note))
 }
 
 // orEmpty makes a nil list an empty JSON array.

@@ -19,6 +19,8 @@ var familyRouteAccess = map[string][]string{
 	"POST /cases/{id}/family/messages/{msg}/not-delivered":        workers,
 	"POST /cases/{id}/family/messages/{msg}/release":              workers,
 	"POST /cases/{id}/family/summaries":                           workers,
+	"POST /cases/{id}/family/exceptions":                          approvers,
+	"POST /cases/{id}/family/exceptions/{exception}/end":          workers,
 	"GET /family/invite/{token}":                                  anyone,
 	"POST /family/invite/{token}":                                 anyone,
 	"GET /family":                                                 families,
@@ -32,6 +34,8 @@ var familyRouteAccess = map[string][]string{
 	"POST /api/v1/cases/{id}/family/messages/{msg}/delivered":     workers,
 	"POST /api/v1/cases/{id}/family/messages/{msg}/not-delivered": workers,
 	"POST /api/v1/cases/{id}/family/messages/{msg}/release":       workers,
+	"POST /api/v1/cases/{id}/family/exceptions":                   approvers,
+	"POST /api/v1/cases/{id}/family/exceptions/{exception}/end":   workers,
 	"GET /api/v1/family":                                          families,
 	"POST /api/v1/family/cases/{id}/messages":                     families,
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ var familyFlashes = map[string]string{
 	"family-message-recorded":      "The detainee's message was recorded. It is held until it is released to the family.",
 	"family-message-released":      "The message was released to the family.",
 	"family-summary-written":       "The summary was written.",
+	"family-exception-authorised":  "The disclosure without consent was authorised. It is in the case's audit log.",
+	"family-exception-ended":       "The disclosure without consent was ended: what it covered is withheld again.",
 	"family-welcome":               "Welcome. Your account is ready.",
 	"family-message-sent":          "Your message was sent to the consulate, which will pass it on.",
 }
@@ -51,6 +54,8 @@ func (s *Server) familyRoutes() []Route {
 		{"POST", "/cases/{id}/family/messages/{msg}/not-delivered", auth.UpdateCase, false, s.messageNotDelivered},
 		{"POST", "/cases/{id}/family/messages/{msg}/release", auth.UpdateCase, false, s.releaseMessage},
 		{"POST", "/cases/{id}/family/summaries", auth.UpdateCase, false, s.writeSummary},
+		{"POST", "/cases/{id}/family/exceptions", auth.AuthorizeDisclosure, false, s.authorizeException},
+		{"POST", "/cases/{id}/family/exceptions/{exception}/end", auth.UpdateCase, false, s.endException},
 
 		// Invitations and the family member's own pages.
 		{"GET", "/family/invite/{token}", auth.Public, false, s.invitePage},
@@ -67,6 +72,8 @@ func (s *Server) familyRoutes() []Route {
 		{"POST", "/api/v1/cases/{id}/family/messages/{msg}/delivered", auth.UpdateCase, true, s.apiMessageDelivered},
 		{"POST", "/api/v1/cases/{id}/family/messages/{msg}/not-delivered", auth.UpdateCase, true, s.apiMessageNotDelivered},
 		{"POST", "/api/v1/cases/{id}/family/messages/{msg}/release", auth.UpdateCase, true, s.apiReleaseMessage},
+		{"POST", "/api/v1/cases/{id}/family/exceptions", auth.AuthorizeDisclosure, true, s.apiAuthorizeException},
+		{"POST", "/api/v1/cases/{id}/family/exceptions/{exception}/end", auth.UpdateCase, true, s.apiEndException},
 		{"GET", "/api/v1/family", auth.FamilyPortal, true, s.apiPortal},
 		{"POST", "/api/v1/family/cases/{id}/messages", auth.FamilyPortal, true, s.apiWriteFamilyMessage},
 	}
@@ -183,6 +190,11 @@ type caseFamilyView struct {
 	Held        []family.Message    // from the detainee, not yet released
 	History     []family.Message    // the latest messages, newest first
 	Summaries   []family.Summary
+	// Exceptions are the disclosures without consent that count; Past
+	// those ended, expired or lapsed.
+	Exceptions, PastExceptions []family.Exception
+	// CanAuthorize says whether the user may authorise one.
+	CanAuthorize bool
 	// Visits are the case's visits a message can be delivered, or consent
 	// given, at.
 	Visits []visits.Visit
@@ -214,6 +226,10 @@ func (f *caseFamilyView) onPage(key string) bool {
 		return has(len(f.Queue), func(i int) string { return f.Queue[i].ID })
 	case "release":
 		return has(len(f.Held), func(i int) string { return f.Held[i].ID })
+	case "end-exception":
+		return has(len(f.Exceptions), func(i int) string { return f.Exceptions[i].ID })
+	case "exception":
+		return f.CanAuthorize
 	}
 	return true
 }
@@ -302,7 +318,15 @@ func (s *Server) caseFamily(r *http.Request, c *cases.Case, booked []visits.Visi
 		return nil, err
 	}
 	contacts, consents, invitations, messages, summaries := sec.Contacts, sec.Consents, sec.Invitations, sec.Messages, sec.Summaries
-	fv := &caseFamilyView{Invited: map[string]*family.Invitation{}, Summaries: summaries, Form: familyFormOf(r)}
+	fv := &caseFamilyView{Invited: map[string]*family.Invitation{}, Summaries: summaries, Form: familyFormOf(r),
+		CanAuthorize: s.policy.Can(stateOf(r).user, auth.AuthorizeDisclosure, nil)}
+	for _, e := range sec.Exceptions {
+		if e.State == family.ExceptionActive {
+			fv.Exceptions = append(fv.Exceptions, e)
+		} else {
+			fv.PastExceptions = append(fv.PastExceptions, e)
+		}
+	}
 	for _, ct := range contacts {
 		if ct.Archived.IsZero() {
 			fv.Contacts = append(fv.Contacts, ct)
@@ -425,6 +449,26 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request) error {
 			Categories: categoriesOf(r.PostForm["categories"]), Given: r.PostFormValue("given"), Method: r.PostFormValue("method"),
 			MethodNote: r.PostFormValue("method_note"), VisitID: r.PostFormValue("visit_id")})
 		return err
+	})
+}
+
+func (s *Server) authorizeException(w http.ResponseWriter, r *http.Request) error {
+	return s.familyAction(w, r, "exception:new", "family-exception-authorised", func() error {
+		days, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("days")))
+		if err != nil {
+			days = 0 // the service says what is wanted
+		}
+		_, err = s.Family.AuthorizeException(r.Context(), s.actor(r), r.PathValue("id"), family.ExceptionInput{ContactID: r.PostFormValue("contact_id"),
+			Categories: categoriesOf(r.PostForm["categories"]), Reason: r.PostFormValue("reason"), Justification: r.PostFormValue("justification"),
+			Days: days})
+		return err
+	})
+}
+
+func (s *Server) endException(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("exception")
+	return s.familyAction(w, r, "end-exception:"+id, "family-exception-ended", func() error {
+		return s.Family.EndException(r.Context(), s.actor(r), r.PathValue("id"), id, r.PostFormValue("note"))
 	})
 }
 

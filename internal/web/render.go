@@ -147,7 +147,17 @@ var vocabularies = map[string]cases.Vocab{
 	"call_outcomes": visits.Outcomes, "visit_kinds": visits.Kinds, "recording_policies": visits.RecordingPolicies,
 	"family_categories": family.Categories, "family_relationships": family.Relationships, "consent_methods": family.ConsentMethods,
 	"delivery_methods": family.DeliveryMethods, "family_message_statuses": family.MessageStatuses,
+	"exception_reasons": family.ExceptionReasons, "exception_categories": exceptionCategories,
 }
+
+// exceptionCategories are the family categories an exception may cover.
+var exceptionCategories = func() cases.Vocab {
+	var out cases.Vocab
+	for _, c := range family.ExceptionCategories {
+		out = append(out, cases.Term{Code: string(c), Label: c.Label()})
+	}
+	return out
+}()
 
 // OpensMinutes is how long before a visit's start its room opens.
 func (v *view) OpensMinutes() int { return int(v.s.Visits.Times().OpensBefore.Minutes()) }
