@@ -53,16 +53,26 @@ func newQueue(cfg config.Config, d *db.DB, rem notify.Reminders, log *slog.Logge
 	return notify.New(d, m, log, notify.Options{Reminders: rem})
 }
 
-// systemCJKFonts are TrueType fonts that Debian and Ubuntu install for
-// Chinese, Japanese and Korean; PDF exports use the first one present
-// when --pdf-font names none.
-var systemCJKFonts = []string{
-	"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-	"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+// systemFonts are TrueType fonts that Debian and Ubuntu install, by the
+// scripts they add to the built-in Go fonts; when --pdf-font names none,
+// PDF exports use the first usable one of each group.
+var systemFonts = []struct {
+	scripts string
+	files   []string
+}{
+	{"Chinese, Japanese and Korean", []string{
+		"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+		"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+	}},
+	{"Arabic, Persian and Hebrew", []string{
+		"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+		"/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+	}},
 }
 
 // pdfFonts reads the fonts for PDF exports: those named by --pdf-font (each
-// must be usable), else the first usable system CJK font, else none.
+// must be usable), else the first usable system font of each group of
+// systemFonts, else none.
 func pdfFonts(cfg config.Config, log *slog.Logger) ([][]byte, error) {
 	var out [][]byte
 	for _, f := range cfg.PDFFonts {
@@ -78,12 +88,17 @@ func pdfFonts(cfg config.Config, log *slog.Logger) ([][]byte, error) {
 	if len(out) > 0 {
 		return out, nil
 	}
-	for _, f := range systemCJKFonts {
-		if b, err := os.ReadFile(f); err == nil && export.CheckFont(b) == nil {
-			log.Info("PDF exports use a system font for Chinese, Japanese and Korean", slog.String("font", f))
-			return [][]byte{b}, nil
+	for _, g := range systemFonts {
+		for _, f := range g.files {
+			if b, err := os.ReadFile(f); err == nil && export.CheckFont(b) == nil {
+				log.Info("PDF exports use a system font for "+g.scripts, slog.String("font", f))
+				out = append(out, b)
+				break
+			}
 		}
 	}
-	log.Info("PDF exports print Latin, Greek and Cyrillic; name a TrueType font with --pdf-font for other scripts")
-	return nil, nil
+	if len(out) == 0 {
+		log.Info("PDF exports print Latin, Greek and Cyrillic; name a TrueType font with --pdf-font for other scripts")
+	}
+	return out, nil
 }

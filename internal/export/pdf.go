@@ -428,11 +428,20 @@ func (r *renderer) layout(s string, st style, w float64) []line {
 }
 
 // glyphs places each character of s in the first font that has it: st's
-// own face, then the extra fonts.
+// own face, then the extra fonts. Arabic letters take their contextual
+// forms first (shapeArabic); the order stays logical until segments.
 func (r *renderer) glyphs(s string, st style) []glyph {
 	chain := r.chains[st.face]
 	mm := st.size * ptToMM
 	gs := make([]glyph, 0, len(s))
+	s = shapeArabic(s, func(c rune) bool {
+		for _, f := range chain {
+			if f.covers(c) {
+				return true
+			}
+		}
+		return false
+	})
 	for _, run := range splitRuns(s, chain, replacement) {
 		fi := st.face
 		if run.face > 0 {

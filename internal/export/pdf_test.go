@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"fmt"
+	"golang.org/x/text/unicode/norm"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -193,7 +194,7 @@ func TestWritePDFMissingGlyphs(t *testing.T) {
 
 func TestWritePDFExtraFont(t *testing.T) {
 	const name = "王小明"
-	font := systemFont(t, name+"张伟")
+	font := systemFont(t, name+"张伟", "cjkfont", "fonts-droid-fallback")
 	d := smallDoc("Detainee Wang Xiaoming 王小明")
 	d.Sections = []Section{{Heading: "Names 姓名", Fields: []Field{{"Name", "Wang Xiaoming (王小明), Иван"}},
 		Table: &Table{Header: []string{"Name", "姓名"}, Rows: [][]string{{"Zhang Wei", "张伟"}}}}}
@@ -213,8 +214,9 @@ func TestWritePDFExtraFont(t *testing.T) {
 }
 
 // systemFont returns an installed TrueType font that WritePDF accepts and
-// that has every character of s.
-func systemFont(t *testing.T, s string) []byte {
+// that has every character of s; without one the test skips, unless part
+// (a test requirement) is required. pkg names a Debian package with one.
+func systemFont(t *testing.T, s, part, pkg string) []byte {
 	t.Helper()
 	var found []byte
 	for _, dir := range []string{"/usr/share/fonts", "/usr/local/share/fonts"} {
@@ -243,7 +245,7 @@ func systemFont(t *testing.T, s string) []byte {
 		})
 	}
 	if found == nil {
-		testenv.Missing(t, "cjkfont", "no TrueType font under /usr/share/fonts has "+s+" (Debian package fonts-droid-fallback has one)")
+		testenv.Missing(t, part, "no TrueType font under /usr/share/fonts has "+s+" (Debian package "+pkg+" has one)")
 	}
 	return found
 }
@@ -342,4 +344,33 @@ func BenchmarkWritePDF(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(buf.Len()), "bytes/pdf")
+}
+
+// Arabic and Hebrew names print joined and right to left: the PDF's text,
+// read back by pdftotext and folded to plain letters, holds each name in
+// the order a reader reads it, and nothing is a replacement character.
+func TestWritePDFRightToLeft(t *testing.T) {
+	const arabic, persian, hebrew = "محمد علي", "پژمان", "אבג"
+	// The presentation forms the shaped names use, and the Hebrew letters.
+	font := systemFont(t, shapeArabic(arabic+persian, func(rune) bool { return true })+hebrew, "rtlfont", "fonts-dejavu-core")
+	d := smallDoc("Detainee " + arabic)
+	d.Sections = []Section{{Heading: "Names", Fields: []Field{{"Name", arabic + " (" + persian + ")"}, {"Hebrew", hebrew + " 2020"}},
+		Table: &Table{Header: []string{"Name", "Script"}, Rows: [][]string{{arabic, "Arab"}, {"Ahmad (" + persian + ")", "Latn, Arab"}}}}}
+	pdf := render(t, d, PDFOptions{ExtraFonts: [][]byte{font}})
+	// pdftotext gives each right-to-left word back in reading order (in
+	// embedding marks), and the words in the order they stand on the line,
+	// left to right: the first word of a name is the rightmost.
+	got := strings.NewReplacer("\u202B", "", "\u202C", "").Replace(norm.NFKC.String(poppler(t, pdf, "pdftotext", "-raw")))
+	if strings.ContainsRune(got, '\uFFFD') {
+		t.Errorf("replacement drawn although the font has every character: %s", got)
+	}
+	for _, want := range []string{"Detainee علي محمد", "Name (پژمان) علي محمد", "Hebrew 2020 אבג", "علي محمد Arab", "Ahmad (پژمان) Latn, Arab"} {
+		// pdftotext keeps a bracket with the right-to-left word it read.
+		if !strings.Contains(strings.ReplaceAll(got, ")پژمان", "پژمان)"), want) {
+			t.Errorf("text lacks %q:\n%s", want, got)
+		}
+	}
+	if !bytes.Equal(pdf, render(t, d, PDFOptions{ExtraFonts: [][]byte{font}})) {
+		t.Error("two renders differ")
+	}
 }

@@ -116,7 +116,7 @@ func splitRuns(s string, chain []coverer, repl rune) []run {
 // clean prepares text for layout: composed (NFC) so that accents decomposed
 // by some keyboards and databases find their precomposed glyphs, newlines
 // as \n, tabs as spaces, and control and invisible formatting characters
-// dropped.
+// dropped but the zero-width (non-)joiner.
 func clean(s string) string {
 	s = norm.NFC.String(s)
 	s = strings.ReplaceAll(s, "\r\n", "\n")
@@ -128,6 +128,8 @@ func clean(s string) string {
 			return '\n'
 		case r == '\t':
 			return ' '
+		case r == zwnj || r == zwj:
+			return r // they steer Arabic joining; shapeArabic drops them
 		case unicode.Is(unicode.Cc, r), unicode.Is(unicode.Cf, r):
 			return -1
 		}
@@ -227,8 +229,10 @@ type segment struct {
 	w    float64
 }
 
-// segments groups a line's glyphs by font.
+// segments groups a line's glyphs by font, in the order they are drawn
+// from left to right (visual).
 func segments(line []glyph) []segment {
+	line = visual(line)
 	var segs []segment
 	var b strings.Builder
 	for i, g := range line {
