@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -181,6 +182,19 @@ func TestVisitInvitationsByMail(t *testing.T) {
 		"by": {"detaining_state"}, "reason": {"closed for inspection"}}))
 
 	cals := box.calendars(t, 3)
+	// The queue's workers deliver in parallel, so the mails may arrive in
+	// any order; calendars apply them by SEQUENCE, and so does this test.
+	slices.SortFunc(cals, func(a, b *ical.Calendar) int {
+		seq := func(c *ical.Calendar) string {
+			if ev := c.Events(); len(ev) == 1 {
+				if p := ev[0].Props.Get(ical.PropSequence); p != nil {
+					return p.Value
+				}
+			}
+			return ""
+		}
+		return strings.Compare(seq(a), seq(b))
+	})
 	// The reminders wait in the queue, days ahead: operators see them.
 	metrics := page(http.Get(srv.URL + "/metrics"))
 	if m := regexp.MustCompile(`(?m)^attache_notices_pending (\d+)$`).FindStringSubmatch(metrics); m == nil || m[1] == "0" {
