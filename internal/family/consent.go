@@ -354,7 +354,8 @@ func consents(ctx context.Context, q db.Querier, caseID, contactID string) ([]Co
 }
 
 // Check decides whether category may be disclosed to a contact of a case:
-// yes when an active consent names the contact and the category. Every
+// yes when an active consent names the contact and the category, or, where
+// no consent decides, an active Exception covers them. Every
 // disclosure outside the case team asks it (the family pages and messages
 // here; any other sender of family updates). It reads through q (nil for
 // the database), so it can run inside the caller's transaction; the caller
@@ -488,6 +489,22 @@ func ForFamily(cat Category, contactName string) string {
 		return fmt.Sprintf("The detainee has not consented to exchange messages with %s.", contactName)
 	}
 	return fmt.Sprintf("The detainee has not consented to share %s with %s.", cat.phrase(), contactName)
+}
+
+// bases lists, for the allowed categories among cats (all when cats is
+// nil), what allows each, for the audit log: "visits:consent=<id>,health:
+// exception=<id>", or "-".
+func bases(ds map[Category]Decision, cats []Category) string {
+	var parts []string
+	for _, c := range AllCategories {
+		if (cats == nil || slices.Contains(cats, c)) && ds[c].Allowed {
+			parts = append(parts, string(c)+":"+ds[c].Basis())
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ",")
 }
 
 // allowedList lists the allowed categories of decisions, in order.

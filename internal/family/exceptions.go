@@ -35,9 +35,12 @@ type Exception struct {
 	Ended         time.Time  `json:"ended,omitzero"`
 	EndedBy       string     `json:"ended_by,omitempty"`
 	EndNote       string     `json:"end_note,omitempty"`
-	// State is ExceptionActive, ExceptionEnded, ExceptionExpired or
-	// ExceptionLapsed, as of when it was read.
+	// State is ExceptionActive, ExceptionVoid, ExceptionEnded,
+	// ExceptionExpired or ExceptionLapsed, as of when it was read.
 	State string `json:"state"`
+	// Allows are the categories it lets through now (active only): those
+	// it covers but for any the detainee has since withdrawn.
+	Allows []Category `json:"allows,omitempty"`
 }
 
 // The states of an exception.
@@ -46,6 +49,10 @@ const (
 	ExceptionEnded   = "ended"   // ended by someone of the case team
 	ExceptionExpired = "expired" // its time ran out
 	ExceptionLapsed  = "lapsed"  // not_yet_met, and the detainee has since been in contact
+	// ExceptionVoid is an exception still in time that lets nothing
+	// through: its contact was archived, or the detainee withdrew consent
+	// for everything it covers.
+	ExceptionVoid = "void"
 )
 
 // ExceptionReasons are the reasons for a disclosure without consent.
@@ -134,6 +141,23 @@ func (s *Service) AuthorizeException(ctx context.Context, a cases.Actor, caseID 
 				}
 			}
 		}
+		if e.ContactName != "" {
+			list, err := exceptions(ctx, tx, caseID, now)
+			if err != nil {
+				return err
+			}
+			for _, x := range list {
+				if x.ContactID != e.ContactID || x.State != ExceptionActive {
+					continue
+				}
+				for _, c := range cats {
+					if slices.Contains(x.Categories, c) {
+						f.Add("categories", fmt.Sprintf("An exception authorised on %s covers %s for %s until %s already: end it first to authorise another.",
+							x.Authorised.Format("2006-01-02"), c.phrase(), e.ContactName, x.Expires.Format("2006-01-02 15:04 MST")))
+					}
+				}
+			}
+		}
 		if in.Reason == "not_yet_met" {
 			met, err := hadContact(ctx, tx, caseID)
 			if err != nil {
@@ -187,8 +211,8 @@ func (s *Service) EndException(ctx context.Context, a cases.Actor, caseID, excep
 		if st := list[i].State; st != ExceptionActive {
 			return problem.New(problem.Conflict, "This exception no longer counts (%s).", st)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE family_disclosure_exceptions SET ended_at = $3, ended_by_name = $4, end_note = $5
-			WHERE id = $1 AND case_id = $2 AND ended_at IS NULL`, exceptionID, caseID, db.Instant(s.now()), a.User.DisplayName, note)
+		res, err := tx.ExecContext(ctx, `UPDATE family_disclosure_exceptions SET ended_at = $3, ended_by = $4, ended_by_name = $5, end_note = $6
+			WHERE id = $1 AND case_id = $2 AND ended_at IS NULL`, exceptionID, caseID, db.Instant(s.now()), a.User.ID, a.User.DisplayName, note)
 		if err != nil {
 			return fmt.Errorf("end exception: %w", err)
 		}
@@ -268,10 +292,42 @@ func (s *Service) Exceptions(ctx context.Context, a cases.Actor, caseID string) 
 	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
 		return nil, err
 	}
-	out, err := exceptions(ctx, s.db, caseID, s.now())
+	out, err := s.withEffect(ctx, caseID)
 	if err != nil {
 		return nil, err
 	}
 	return out, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.family_exceptions_view", ObjectType: "case", ObjectID: caseID,
 		Detail: fmt.Sprintf("exceptions=%d", len(out))})
+}
+
+// withEffect reads a case's exceptions and what each active one lets
+// through now: an active one that lets nothing through is void.
+func (s *Service) withEffect(ctx context.Context, caseID string) ([]Exception, error) {
+	list, err := exceptions(ctx, s.db, caseID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	decided := map[string]map[Category]Decision{}
+	for i := range list {
+		e := &list[i]
+		if e.State != ExceptionActive {
+			continue
+		}
+		ds, ok := decided[e.ContactID]
+		if !ok {
+			if ds, err = s.decide(ctx, s.db, caseID, e.ContactID); err != nil {
+				return nil, err
+			}
+			decided[e.ContactID] = ds
+		}
+		for _, c := range e.Categories {
+			if ds[c].ExceptionID == e.ID {
+				e.Allows = append(e.Allows, c)
+			}
+		}
+		if len(e.Allows) == 0 {
+			e.State = ExceptionVoid
+		}
+	}
+	return list, nil
 }

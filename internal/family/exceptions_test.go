@@ -15,11 +15,11 @@ import (
 	"github.com/attache-org/attache/internal/problem"
 )
 
-// supervisor adds a supervisor of a post to the fixture.
-func (fx *fixture) supervisor(username, post string) {
+// user adds a user of a role, post and desk to the fixture.
+func (fx *fixture) user(username string, role auth.Role, post, desk string) {
 	fx.t.Helper()
-	u, err := fx.users.CreateUser(fx.ctx, audit.System, auth.UserInput{Username: username, DisplayName: "Supervisor " + username,
-		Email: username + "@example.org", Role: auth.RoleSupervisor, Post: post}, password, false)
+	u, err := fx.users.CreateUser(fx.ctx, audit.System, auth.UserInput{Username: username, DisplayName: "User " + username,
+		Email: username + "@example.org", Role: role, Post: post, Desk: desk}, password, false)
 	if err != nil {
 		fx.t.Fatal(err)
 	}
@@ -35,8 +35,10 @@ func TestDisclosureExceptions(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		fx := newFixture(t, d)
 		ctx := fx.ctx
-		fx.supervisor("chief", "Beijing")
-		fx.supervisor("farsi", "Tehran")
+		fx.user("chief", auth.RoleSupervisor, "Beijing", "")
+		fx.user("farsi", auth.RoleSupervisor, "Tehran", "")
+		fx.user("deskchief", auth.RoleSupervisor, "", "China")
+		fx.user("root", auth.RoleAdmin, "", "")
 		alice := fx.contact(fx.caseA, "Alice Kovrig", "alice@example.net")
 		tom := fx.contact(fx.caseA, "Tom Kovrig", "tom@example.net")
 		gone := fx.contact(fx.caseA, "Old Friend", "")
@@ -44,7 +46,7 @@ func TestDisclosureExceptions(t *testing.T) {
 		if err := fx.fam.ArchiveContact(ctx, fx.as("barton"), fx.caseA, gone, "moved away"); err != nil {
 			t.Fatal(err)
 		}
-		fx.consent(fx.caseA, []string{alice}, family.Visits)
+		visits := fx.consent(fx.caseA, []string{alice}, family.Visits)
 		withdrawn := fx.consent(fx.caseA, []string{tom}, family.Legal)
 		if err := fx.fam.WithdrawConsent(ctx, fx.as("barton"), fx.caseA, withdrawn, family.Withdrawal{Date: "2026-04-16", Method: "written"}); err != nil {
 			t.Fatal(err)
@@ -134,7 +136,7 @@ func TestDisclosureExceptions(t *testing.T) {
 		if dec := fx.fam.Check(ctx, nil, fx.caseA, alice, family.Health); !dec.Allowed || dec.ExceptionID != e.ID || dec.ConsentID != "" {
 			t.Errorf("health under the exception: %+v", dec)
 		}
-		if dec := fx.fam.Check(ctx, nil, fx.caseA, alice, family.Visits); !dec.Allowed || dec.ExceptionID != "" || dec.Basis() == "consent=" {
+		if dec := fx.fam.Check(ctx, nil, fx.caseA, alice, family.Visits); !dec.Allowed || dec.ExceptionID != "" || dec.Basis() != "consent="+visits {
 			t.Errorf("visits stay under the consent: %+v", dec)
 		}
 		for _, c := range []family.Category{family.Legal, family.Messages} {
@@ -161,6 +163,14 @@ func TestDisclosureExceptions(t *testing.T) {
 		if v := fx.last(fx.caseA, "family.exception_authorise"); v.Actor.ID != fx.staff["chief"].ID || !strings.Contains(v.Detail, "reason=risk_to_life") ||
 			strings.Contains(v.Detail, "collapsed") {
 			t.Errorf("the authorisation audited %+v", v)
+		}
+
+		// One exception at a time per contact and category.
+		_, err = fx.fam.AuthorizeException(ctx, fx.as("chief"), fx.caseA, with(func(in *family.ExceptionInput) {
+			in.Categories = []family.Category{family.Health}
+		}))
+		if pe, ok := problem.As(err); !ok || !strings.Contains(pe.Fields["categories"], "covers health information for Alice Kovrig until") {
+			t.Errorf("an overlapping exception: %v", err)
 		}
 
 		// The withdrawal of a consent the detainee gives later stands
@@ -212,7 +222,25 @@ func TestDisclosureExceptions(t *testing.T) {
 		if dec := fx.fam.Check(ctx, nil, fx.caseA, tom, family.Health); !dec.Allowed {
 			t.Error("Tom's health exception does not count")
 		}
-		fx.clock.Add(48 * time.Hour)
+		// What it allows reaches Tom: an invitation and a summary, each
+		// audited with the exception.
+		if _, _, err := fx.fam.Invite(ctx, fx.as("barton"), fx.caseA, tom); err != nil {
+			t.Errorf("inviting Tom under the exception: %v", err)
+		} else if v := fx.last(fx.caseA, "family.invite"); !strings.Contains(v.Detail, "shared=health:exception="+short.ID) {
+			t.Errorf("the invitation audited %q", v.Detail)
+		}
+		sm, err := fx.fam.WriteSummary(ctx, fx.as("barton"), fx.caseA, family.SummaryInput{ContactID: tom, Categories: []family.Category{family.Health},
+			Text: "He is in the prison hospital and is being treated."})
+		if err != nil || len(sm.Reaches) != 1 || sm.Reaches[0].ContactID != tom {
+			t.Errorf("a summary under the exception: %+v %v", sm, err)
+		} else if v := fx.last(fx.caseA, "family.summary_write"); !strings.Contains(v.Detail, tom+"[health:exception="+short.ID+"]") {
+			t.Errorf("the summary audited %q", v.Detail)
+		}
+		fx.clock.Add(48*time.Hour - time.Second)
+		if dec := fx.fam.Check(ctx, nil, fx.caseA, tom, family.Health); !dec.Allowed {
+			t.Error("the exception stopped before its time")
+		}
+		fx.clock.Add(time.Second)
 		if dec := fx.fam.Check(ctx, nil, fx.caseA, tom, family.Health); dec.Allowed {
 			t.Error("the exception counts after it expired")
 		}
@@ -250,7 +278,7 @@ func TestDisclosureExceptions(t *testing.T) {
 		for _, x := range sec.Exceptions {
 			states[x.ID] = x.State
 		}
-		want := map[string]string{e.ID: family.ExceptionEnded, legal.ID: family.ExceptionActive, short.ID: family.ExceptionExpired, unmet.ID: family.ExceptionLapsed}
+		want := map[string]string{e.ID: family.ExceptionEnded, legal.ID: family.ExceptionVoid, short.ID: family.ExceptionExpired, unmet.ID: family.ExceptionLapsed}
 		if !maps.Equal(states, want) {
 			t.Errorf("states %v, want %v", states, want)
 		}
@@ -259,6 +287,36 @@ func TestDisclosureExceptions(t *testing.T) {
 		}
 		if v := fx.last(fx.caseA, "family.exception_end"); v.Actor.ID != fx.staff["barton"].ID || !strings.Contains(v.Detail, e.ID) {
 			t.Errorf("the end audited %+v", v)
+		}
+
+		// A supervisor of the desk and an administrator may authorise too;
+		// archiving the contact voids what they authorised.
+		sam := fx.contact(fx.caseA, "Sam Kovrig", "")
+		for _, who := range []string{"deskchief", "root"} {
+			x, err := fx.fam.AuthorizeException(ctx, fx.as(who), fx.caseA, with(func(in *family.ExceptionInput) {
+				in.ContactID, in.Categories = sam, []family.Category{family.Location}
+				if who == "root" {
+					in.Categories = []family.Category{family.Legal}
+				}
+			}))
+			if err != nil || x.AuthorisedBy != "User "+who {
+				t.Fatalf("%s authorises: %+v %v", who, x, err)
+			}
+		}
+		if err := fx.fam.ArchiveContact(ctx, fx.as("barton"), fx.caseA, sam, "no longer in touch"); err != nil {
+			t.Fatal(err)
+		}
+		list, err := fx.fam.Exceptions(ctx, fx.as("barton"), fx.caseA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range list {
+			if x.ContactID == sam && (x.State != family.ExceptionVoid || len(x.Allows) != 0) {
+				t.Errorf("an exception for an archived contact is %s, allowing %v", x.State, x.Allows)
+			}
+		}
+		if dec := fx.fam.Check(ctx, nil, fx.caseA, sam, family.Location); dec.Allowed {
+			t.Error("an archived contact is shared with")
 		}
 	})
 }

@@ -332,7 +332,7 @@ func (s *Service) Section(ctx context.Context, a cases.Actor, caseID string) (*S
 	if sec.Summaries, err = s.listSummaries(ctx, caseID); err != nil {
 		return nil, err
 	}
-	if sec.Exceptions, err = exceptions(ctx, s.db, caseID, s.now()); err != nil {
+	if sec.Exceptions, err = s.withEffect(ctx, caseID); err != nil {
 		return nil, err
 	}
 	return &sec, s.audit.Record(ctx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.family_view", ObjectType: "case", ObjectID: caseID,

@@ -74,7 +74,8 @@ func hashToken(token string) string {
 }
 
 // Invite makes a single-use invitation for a contact with an e-mail address
-// and no account yet, whom an active consent names, and mails them the link.
+// and no account yet, to whom something may be disclosed (an active consent
+// or exception names them), and mails them the link.
 // Earlier pending invitations of the contact are revoked. It returns the
 // link's path (InvitePath and the token: the token is not kept).
 func (s *Service) Invite(ctx context.Context, a cases.Actor, caseID, contactID string) (string, *Invitation, error) {
@@ -112,7 +113,7 @@ func (s *Service) Invite(ctx context.Context, a cases.Actor, caseID, contactID s
 		if len(allowedList(ds)) == 0 {
 			refused = problem.New(problem.Forbidden, "The detainee has not consented to share anything with %s: record their consent before inviting them.", ct.Name)
 			return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.invite_refused", ObjectType: "case", ObjectID: caseID,
-				Detail: fmt.Sprintf("contact=%s no active consent", contactID)})
+				Detail: fmt.Sprintf("contact=%s nothing may be disclosed (no active consent or exception)", contactID)})
 		}
 		inv.ContactName, inv.Email = ct.Name, ct.Email
 		if _, err := tx.ExecContext(ctx, `UPDATE family_invitations SET revoked_at = $2, revoked_by = $3 WHERE contact_id = $1 AND used_at IS NULL AND revoked_at IS NULL`,
@@ -133,7 +134,7 @@ func (s *Service) Invite(ctx context.Context, a cases.Actor, caseID, contactID s
 			return err
 		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.invite", ObjectType: "case", ObjectID: caseID,
-			Detail: fmt.Sprintf("contact=%s invitation=%s expires=%s", contactID, inv.ID, inv.Expires.Format(time.RFC3339))})
+			Detail: fmt.Sprintf("contact=%s invitation=%s expires=%s shared=%s", contactID, inv.ID, inv.Expires.Format(time.RFC3339), bases(ds, nil))})
 	})
 	if err != nil {
 		return "", nil, err

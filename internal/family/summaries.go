@@ -93,7 +93,7 @@ func (s *Service) WriteSummary(ctx context.Context, a cases.Actor, caseID string
 		if err := f.Err(); err != nil {
 			return err
 		}
-		var reasons []string
+		var reasons, reached []string
 		for _, ct := range targets {
 			ds, err := s.decide(ctx, tx, caseID, ct.ID)
 			if err != nil {
@@ -101,6 +101,7 @@ func (s *Service) WriteSummary(ctx context.Context, a cases.Actor, caseID string
 			}
 			if coversAll(ds, cats) {
 				sm.Reaches = append(sm.Reaches, Recipient{ContactID: ct.ID, Name: ct.Name})
+				reached = append(reached, ct.ID+"["+bases(ds, cats)+"]")
 				continue
 			}
 			for _, c := range cats {
@@ -129,7 +130,7 @@ func (s *Service) WriteSummary(ctx context.Context, a cases.Actor, caseID string
 			}
 		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.summary_write", ObjectType: "case", ObjectID: caseID,
-			Detail: fmt.Sprintf("summary=%s contact=%s categories=%s reaches=%s", sm.ID, orAll(in.ContactID), categoryList(cats), recipientIDs(sm.Reaches))})
+			Detail: fmt.Sprintf("summary=%s contact=%s categories=%s reaches=%s", sm.ID, orAll(in.ContactID), categoryList(cats), strings.Join(reached, ","))})
 	})
 	if err != nil {
 		return nil, err

@@ -78,8 +78,12 @@ func TestDisclosureWithoutConsentThroughPages(t *testing.T) {
 	} {
 		form := cloneForm(valid)
 		tc.edit(form)
-		wantPost(t, chief, base, form, http.StatusBadRequest, tc.words)
+		// The form comes back with what was posted.
+		wantPost(t, chief, base, form, http.StatusBadRequest, tc.words, `value="`+contact+`" selected`,
+			form.Get("justification")+"</textarea>")
 	}
+	wantPost(t, chief, base, func() url.Values { f := cloneForm(valid); f.Set("days", "45"); return f }(), http.StatusBadRequest,
+		`value="45"`, `value="health" checked`, `value="legal" checked`, `value="risk_to_life" checked`)
 	if res := chief.api("POST", "/api/v1"+base, `{"contact_id": "`+contact+`", "categories": ["messages"], "reason": "risk_to_life", "days": 3,
 		"justification": "A hunger strike since 2 May, he is in the prison hospital."}`); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("messages by API: %d", res.StatusCode)

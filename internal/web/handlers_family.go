@@ -191,10 +191,12 @@ type caseFamilyView struct {
 	History     []family.Message    // the latest messages, newest first
 	Summaries   []family.Summary
 	// Exceptions are the disclosures without consent that count; Past
-	// those ended, expired or lapsed.
+	// those ended, expired, lapsed or void.
 	Exceptions, PastExceptions []family.Exception
-	// CanAuthorize says whether the user may authorise one.
+	// CanAuthorize says whether the user may authorise one, for at most
+	// MaxDays.
 	CanAuthorize bool
+	MaxDays      int
 	// Visits are the case's visits a message can be delivered, or consent
 	// given, at.
 	Visits []visits.Visit
@@ -319,7 +321,7 @@ func (s *Server) caseFamily(r *http.Request, c *cases.Case, booked []visits.Visi
 	}
 	contacts, consents, invitations, messages, summaries := sec.Contacts, sec.Consents, sec.Invitations, sec.Messages, sec.Summaries
 	fv := &caseFamilyView{Invited: map[string]*family.Invitation{}, Summaries: summaries, Form: familyFormOf(r),
-		CanAuthorize: s.policy.Can(stateOf(r).user, auth.AuthorizeDisclosure, nil)}
+		CanAuthorize: s.policy.Can(stateOf(r).user, auth.AuthorizeDisclosure, c.Scope()), MaxDays: family.MaxExceptionDays}
 	for _, e := range sec.Exceptions {
 		if e.State == family.ExceptionActive {
 			fv.Exceptions = append(fv.Exceptions, e)

@@ -317,13 +317,14 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 			}
 			return code
 		},
-		"has":       func(list []string, s string) bool { return slices.Contains(list, s) },
-		"mul100":    func(f float64) float64 { return f * 100 },
-		"seconds":   func(ms int64) float64 { return float64(ms) / 1000 },
-		"minutes":   func(a, b time.Time) int { return int(b.Sub(a).Minutes()) },
-		"mib":       func(b int64) float64 { return float64(b) / (1 << 20) },
-		"next":      access.Next,
-		"nextVisit": visits.NextStatuses,
+		"has":         func(list []string, s string) bool { return slices.Contains(list, s) },
+		"hasCategory": func(list []family.Category, c family.Category) bool { return slices.Contains(list, c) },
+		"mul100":      func(f float64) float64 { return f * 100 },
+		"seconds":     func(ms int64) float64 { return float64(ms) / 1000 },
+		"minutes":     func(a, b time.Time) int { return int(b.Sub(a).Minutes()) },
+		"mib":         func(b int64) float64 { return float64(b) / (1 << 20) },
+		"next":        access.Next,
+		"nextVisit":   visits.NextStatuses,
 		"agreementOf": func(v *view, p any) agreementView {
 			if pp, ok := p.(access.Profile); ok {
 				return agreementView{V: v, P: &pp}

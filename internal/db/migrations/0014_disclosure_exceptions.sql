@@ -16,6 +16,7 @@ CREATE TABLE family_disclosure_exceptions (
     authorised_at      BIGINT NOT NULL,
     expires_at         BIGINT NOT NULL,
     ended_at           BIGINT,
+    ended_by           TEXT NOT NULL DEFAULT '', -- user id
     ended_by_name      TEXT NOT NULL DEFAULT '',
     end_note           TEXT NOT NULL DEFAULT ''
 );
