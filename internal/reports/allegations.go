@@ -76,6 +76,19 @@ func (s *Service) RaiseAllegation(ctx context.Context, a cases.Actor, caseID, vi
 			refused = fmt.Sprintf("report=%s permission=%q", r.id, b.Allegation.Permission)
 			return errNoPermission
 		}
+		// An amendment of the allegation may correct the permission, in
+		// words no program should read as a yes: the detainee's permission
+		// is then taken again and recorded in a later report.
+		var amended sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(created_at) FROM report_amendments WHERE report_id = $1 AND section = 'allegation'`, r.id).
+			Scan(&amended); err != nil {
+			return fmt.Errorf("read amendments: %w", err)
+		}
+		if amended.Valid {
+			refused = fmt.Sprintf("report=%s allegation amended", r.id)
+			return problem.New(problem.Conflict, "The allegation in this report was amended on %s: record the detainee's permission in the report of a later visit, and raise it from there.",
+				db.Time(amended.Int64).Format("2006-01-02"))
+		}
 		rs.PermissionAt, rs.PermissionHow = b.Allegation.PermissionAt, b.Allegation.PermissionHow
 		if _, err := tx.ExecContext(ctx, `INSERT INTO report_allegation_raises (id, report_id, case_id, raised_at, raised_by, raised_name, raised_with, note,
 			permission_at, permission_how) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, rs.ID, r.id, caseID, db.Instant(rs.RaisedAt), rs.RaisedBy,

@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +102,30 @@ func TestAllegationRaisedOnlyWithPermission(t *testing.T) {
 		}
 		if n := fx.audits(t, "report.allegation_raise", "barton", fx.caseID); n != 1 {
 			t.Errorf("raise audited %d times", n)
+		}
+
+		// An amendment of the allegation may take the permission back: the
+		// report no longer serves to raise it. An amendment elsewhere does
+		// not matter.
+		amended := fx.heldVisit(t, fx.caseID, "held", time.Date(2020, 11, 1, 2, 0, 0, 0, time.UTC))
+		approvedWith(t, fx, amended, reports.Allegation{Alleged: true, Narrative: "Kept in a cold cell.", Permission: "yes", PermissionAt: "2020-11-01", PermissionHow: "verbal"})
+		if _, err := fx.reports.Amend(ctx, fx.as("barton"), fx.caseID, amended, reports.AmendmentInput{Section: "needs",
+			Corrected: "Warm clothes, not books.", Reason: "Misheard."}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.reports.Amend(ctx, fx.as("barton"), fx.caseID, amended, reports.AmendmentInput{Section: "allegation",
+			Corrected: "He asked us not to raise it before his trial.", Reason: "The interpreter mistranslated his answer."}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, amended, raise); !problem.Is(err, problem.Conflict) ||
+			!strings.Contains(err.Error(), "was amended on") {
+			t.Errorf("raising after the allegation was amended: %v", err)
+		}
+		if got, _ := fx.reports.Get(ctx, fx.as("barton"), fx.caseID, amended); len(got.Raised) != 0 {
+			t.Errorf("raised after the amendment: %+v", got.Raised)
+		}
+		if n := fx.audits(t, "report.allegation_raise_refused", "barton", fx.caseID); n != 3 {
+			t.Errorf("refusals audited: %d, want 3", n)
 		}
 	})
 }

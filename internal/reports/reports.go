@@ -104,6 +104,17 @@ type Event struct {
 	Comment   string
 }
 
+// AllegationAmended reports whether an amendment corrects the allegation:
+// the report then no longer serves to raise it (RaiseAllegation).
+func (r *Report) AllegationAmended() bool {
+	for _, m := range r.Amendments {
+		if m.Section == "allegation" {
+			return true
+		}
+	}
+	return false
+}
+
 // Amendment corrects a section of an approved report.
 type Amendment struct {
 	ID         string
