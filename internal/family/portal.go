@@ -27,6 +27,10 @@ type PortalCase struct {
 	ContactName string `json:"contact_name"`
 	Detainee    string `json:"detainee"` // display name
 	Post        string `json:"post"`
+	// Reference and Classification are the case's, for staff printing an
+	// update (UpdateFor); the family pages do not show them.
+	Reference      string `json:"-"`
+	Classification string `json:"-"`
 	// Shared lists the categories the consent covers for this contact.
 	Shared []Category `json:"shared"`
 	// NextVisit is the next planned or confirmed consular visit (category
@@ -98,7 +102,7 @@ func (s *Service) Portal(ctx context.Context, a cases.Actor) ([]PortalCase, erro
 			return fmt.Errorf("read contacts: %w", err)
 		}
 		for _, c := range contacts {
-			pc, err := s.portalCase(ctx, tx, a, c)
+			pc, err := s.portalCase(ctx, tx, a, c, "family.portal_view")
 			if err != nil {
 				return err
 			}
@@ -127,13 +131,40 @@ func (s *Service) PortalCase(ctx context.Context, a cases.Actor, caseID string) 
 		if err != nil {
 			return err
 		}
-		pc, err = s.portalCase(ctx, tx, a, c)
+		pc, err = s.portalCase(ctx, tx, a, c, "family.portal_view")
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return pc, refused
+}
+
+// UpdateFor is what an officer may pass on to a contact outside the family
+// pages (a printed or mailed update): exactly what the contact's own pages
+// would show them, under the same consent, audited as a disclosure to that
+// contact (family.update_export). The officer must be able to change the
+// case; an archived contact gets nothing.
+func (s *Service) UpdateFor(ctx context.Context, a cases.Actor, caseID, contactID string) (*PortalCase, error) {
+	var pc *PortalCase
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
+			return err
+		}
+		c, err := contact(ctx, tx, caseID, contactID)
+		if err != nil {
+			return err
+		}
+		if !c.Archived.IsZero() {
+			return problem.New(problem.Conflict, "%s is archived: nothing is shared with them.", c.Name)
+		}
+		pc, err = s.portalCase(ctx, tx, a, c, "family.update_export")
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pc, nil
 }
 
 // ReadMessage returns one message of the family member's, if they may see
@@ -181,11 +212,12 @@ func (s *Service) ReadMessage(ctx context.Context, a cases.Actor, caseID, msgID 
 	return pm, refused
 }
 
-// portalCase gathers what consent lets contact c see, and audits it.
-func (s *Service) portalCase(ctx context.Context, tx *sql.Tx, a cases.Actor, c *Contact) (*PortalCase, error) {
+// portalCase gathers what consent lets contact c see, and audits it as
+// action (the family member's view, or an update an officer exports).
+func (s *Service) portalCase(ctx context.Context, tx *sql.Tx, a cases.Actor, c *Contact, action string) (*PortalCase, error) {
 	pc := &PortalCase{CaseID: c.CaseID, ContactID: c.ID, ContactName: c.Name}
-	if err := tx.QueryRowContext(ctx, `SELECT p.display_name, c.post FROM cases c JOIN people p ON p.id = c.person_id WHERE c.id = $1`, c.CaseID).
-		Scan(&pc.Detainee, &pc.Post); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT p.display_name, c.post, c.reference, c.classification FROM cases c JOIN people p ON p.id = c.person_id WHERE c.id = $1`, c.CaseID).
+		Scan(&pc.Detainee, &pc.Post, &pc.Reference, &pc.Classification); err != nil {
 		return nil, fmt.Errorf("read case: %w", err)
 	}
 	ds, err := s.decide(ctx, tx, c.CaseID, c.ID)
@@ -252,7 +284,7 @@ func (s *Service) portalCase(ctx context.Context, tx *sql.Tx, a cases.Actor, c *
 	}
 	slices.Sort(consentIDs)
 	slices.Sort(exceptionIDs)
-	err = s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.portal_view", ObjectType: "case", ObjectID: c.CaseID,
+	err = s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: action, ObjectType: "case", ObjectID: c.CaseID,
 		Detail: fmt.Sprintf("contact=%s disclosed=%s withheld=%s consents=%s exceptions=%s next_visit=%t messages=%d summaries=%d", c.ID,
 			categoryList(pc.Shared), categoryList(withheldList(ds)), joinOrDash(consentIDs), joinOrDash(exceptionIDs), pc.NextVisit != nil,
 			len(pc.Messages), len(pc.Summaries))})

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/family"
 )
 
@@ -134,5 +136,87 @@ func TestDisclosureWithoutConsentThroughPages(t *testing.T) {
 	acts := h.auditActions(t)
 	if acts["family.exception_authorise"] != 2 || acts["family.exception_end"] != 2 {
 		t.Errorf("audited %d authorisations and %d ends", acts["family.exception_authorise"], acts["family.exception_end"])
+	}
+}
+
+// An update for a contact to print or post holds what their family pages
+// would show them, and nothing consent withholds; it is audited as a
+// disclosure to them.
+func TestFamilyUpdatePDF(t *testing.T) {
+	h := onSQLite(t)
+	ctx := context.Background()
+	officer := h.as(auth.RoleConsularOfficer)
+	meng, id := newFamilyMember(t, h, "meng", family.Visits, family.Messages)
+	contact := famOne(t, h, `SELECT id FROM family_contacts WHERE case_id = $1`, id)
+	if res := officer.api("POST", "/api/v1/cases/"+id+"/visits", `{"modality": "remote_video", "start": "2099-03-02 10:00", "zone": "UTC", "minutes": 30}`); res.StatusCode != http.StatusCreated {
+		t.Fatalf("book a visit: %d %s", res.StatusCode, readBody(t, res))
+	}
+	if _, err := h.family.WriteSummary(ctx, famOfficer(h), id, family.SummaryInput{ContactID: contact, Categories: []family.Category{family.Visits},
+		Text: "The March visit is confirmed."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.family.WriteMessage(ctx, cases.Actor{User: meng, Address: "198.51.100.7"}, id, "We are all well at home."); err != nil {
+		t.Fatal(err)
+	}
+	released, err := h.family.RecordFromDetainee(ctx, famOfficer(h), id, contact, "", "Thank you for the books.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.family.Release(ctx, famOfficer(h), id, released.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.family.RecordFromDetainee(ctx, famOfficer(h), id, contact, "", "Held back: not for the family yet."); err != nil {
+		t.Fatal(err)
+	}
+	path := "/cases/" + id + "/family/contacts/" + contact + "/update.pdf"
+	res := officer.get(path)
+	pdf := readBody(t, res)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("GET %s: %d %s", path, res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	text := pdfText(t, []byte(pdf))
+	for _, want := range []string{"Update for Relative meng", "Mon 2 Mar 2099 10:00", "The March visit is confirmed.", "We are all well at home.",
+		"Thank you for the books.", "has not consented to share health information with Relative meng"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the update lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "Held back") {
+		t.Error("the update holds a message not released")
+	}
+	if e := famOne(t, h, `SELECT detail FROM audit_log WHERE action = 'family.update_export'`); !strings.Contains(e, "disclosed=visits,messages") {
+		t.Errorf("the export audited %q", e)
+	}
+
+	// Nobody else gets it: a family member, an auditor, another post, a
+	// contact of another case, an archived contact.
+	outsider, err := h.auth.CreateUser(ctx, auditSystem(), auth.UserInput{Username: "tehran", DisplayName: "T", Role: auth.RoleConsularOfficer, Post: "Tehran"}, testPassword, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other := newFamilyMember(t, h, "peter", family.Visits)
+	for _, tc := range []struct {
+		name string
+		c    *client
+		path string
+		code int
+	}{
+		{"family member", h.asUser(meng), path, http.StatusForbidden},
+		{"auditor", h.as(auth.RoleAuditor), path, http.StatusForbidden},
+		{"officer of another post", h.asUser(outsider), path, http.StatusNotFound},
+		{"contact of another case", officer, "/cases/" + other + "/family/contacts/" + contact + "/update.pdf", http.StatusNotFound},
+	} {
+		if res := tc.c.get(tc.path); res.StatusCode != tc.code || res.Header.Get("Content-Type") == "application/pdf" {
+			t.Errorf("%s: %d, want %d", tc.name, res.StatusCode, tc.code)
+		}
+	}
+	if err := h.family.ArchiveContact(ctx, famOfficer(h), id, contact, "moved abroad"); err != nil {
+		t.Fatal(err)
+	}
+	if res := officer.get(path); res.StatusCode != http.StatusConflict {
+		t.Errorf("an archived contact's update: %d", res.StatusCode)
+	}
+	if n := famCount(t, h, `SELECT COUNT(*) FROM audit_log WHERE action = 'family.update_export'`); n != 1 {
+		t.Errorf("%d exports audited, want 1", n)
 	}
 }

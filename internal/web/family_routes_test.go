@@ -10,6 +10,7 @@ var familyRouteAccess = map[string][]string{
 	"POST /cases/{id}/family/contacts/{contact}":                  workers,
 	"POST /cases/{id}/family/contacts/{contact}/archive":          workers,
 	"POST /cases/{id}/family/contacts/{contact}/invite":           workers,
+	"GET /cases/{id}/family/contacts/{contact}/update.pdf":        workers,
 	"POST /cases/{id}/family/invitations/{inv}/revoke":            workers,
 	"POST /cases/{id}/family/consents":                            workers,
 	"POST /cases/{id}/family/consents/{consent}/withdraw":         workers,

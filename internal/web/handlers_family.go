@@ -11,6 +11,7 @@ import (
 
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
+	"github.com/attache-org/attache/internal/export"
 	"github.com/attache-org/attache/internal/family"
 	"github.com/attache-org/attache/internal/problem"
 	"github.com/attache-org/attache/internal/visits"
@@ -45,6 +46,7 @@ func (s *Server) familyRoutes() []Route {
 		{"POST", "/cases/{id}/family/contacts/{contact}", auth.UpdateCase, false, s.updateFamilyContact},
 		{"POST", "/cases/{id}/family/contacts/{contact}/archive", auth.UpdateCase, false, s.archiveFamilyContact},
 		{"POST", "/cases/{id}/family/contacts/{contact}/invite", auth.UpdateCase, false, s.inviteFamilyContact},
+		{"GET", "/cases/{id}/family/contacts/{contact}/update.pdf", auth.UpdateCase, false, s.familyUpdatePDF},
 		{"POST", "/cases/{id}/family/invitations/{inv}/revoke", auth.UpdateCase, false, s.revokeFamilyInvitation},
 		{"POST", "/cases/{id}/family/consents", auth.UpdateCase, false, s.recordConsent},
 		{"POST", "/cases/{id}/family/consents/{consent}/withdraw", auth.UpdateCase, false, s.withdrawConsent},
@@ -699,4 +701,65 @@ func (s *Server) writeFamilyMessage(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	return s.renderPortal(w, r, code, "", f)
+}
+
+// familyUpdatePDF is an update for one contact, to print or send by post:
+// what their own family pages would show them, under the same consent.
+func (s *Server) familyUpdatePDF(w http.ResponseWriter, r *http.Request) error {
+	pc, err := s.Family.UpdateFor(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("contact"))
+	if err != nil {
+		return err
+	}
+	v := s.view(r, "Family update")
+	d := s.pdfDoc(v, v.T("Update for %s", pc.ContactName), v.T("About %s, from the consulate in %s (our reference %s)", pc.Detainee, pc.Post, pc.Reference),
+		pc.Classification)
+	sees := func(c family.Category) bool { return slices.Contains(pc.Shared, c) }
+	if sees(family.Visits) {
+		sec := export.Section{Heading: v.T("Next consular visit")}
+		if nv := pc.NextVisit; nv != nil {
+			sec.Fields = []export.Field{{Key: v.T("When"), Value: v.Local(nv.Starts, nv.Zone)}}
+			if nv.Zone != "UTC" {
+				sec.Fields = append(sec.Fields, export.Field{Key: v.T("In UTC"), Value: nv.Starts.UTC().Format("2006-01-02 15:04 UTC")})
+			}
+		} else {
+			sec.Paragraphs = []string{v.T("No visit is planned at the moment.")}
+		}
+		d.Sections = append(d.Sections, sec)
+	}
+	if len(pc.Summaries) > 0 {
+		t := &export.Table{Header: []string{v.T("Written"), v.T("News from the consulate")}, Widths: []float64{1, 4}}
+		for _, sm := range pc.Summaries {
+			t.Rows = append(t.Rows, []string{v.When(sm.Written), sm.Text})
+		}
+		d.Sections = append(d.Sections, export.Section{Heading: v.T("News from the consulate"), Table: t})
+	}
+	if sees(family.Messages) {
+		sec := export.Section{Heading: v.T("Messages")}
+		if len(pc.Messages) == 0 {
+			sec.Paragraphs = []string{v.T("No message yet.")}
+		} else {
+			sec.Table = &export.Table{Header: []string{v.T("Written"), v.T("Way"), v.T("Text"), v.T("Status")}, Widths: []float64{1.2, 1.2, 4, 1.6}}
+			for _, m := range pc.Messages {
+				way, status := v.T("From %s", pc.Detainee), v.T("Passed on %s", v.When(m.Decided))
+				if m.Direction == family.ToDetainee {
+					way, status = v.T("To %s", pc.Detainee), v.T(family.MessageStatuses.Label(m.Status))
+					if m.Status == "not_delivered" {
+						status += ": " + m.Reason
+					}
+				}
+				sec.Table.Rows = append(sec.Table.Rows, []string{v.When(m.Written), way, m.Text, status})
+			}
+		}
+		d.Sections = append(d.Sections, sec)
+	}
+	var withheld []string
+	for _, c := range family.AllCategories {
+		if !sees(c) {
+			withheld = append(withheld, family.ForFamily(c, pc.ContactName))
+		}
+	}
+	if len(withheld) > 0 {
+		d.Sections = append(d.Sections, export.Section{Heading: v.T("What the consulate may not share"), Paragraphs: withheld})
+	}
+	return s.sendPDF(w, d, "update-"+pc.Reference+"-"+time.Now().UTC().Format("20060102")+".pdf")
 }
