@@ -3,6 +3,7 @@ package media
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -394,6 +395,8 @@ func TestLimitWarnsThenEnds(t *testing.T) {
 	s := newServer(t)
 	a := join(t, s, "v3", "officer", RoleOfficer)
 	b := join(t, s, "v3", "detainee", RoleDetainee)
+	seated(t, a, 2)
+	seated(t, b, 2)
 	room := s.Room("v3")
 	room.Limit(time.Now().Add(1500*time.Millisecond), time.Second)
 	room.Limit(time.Now().Add(time.Hour), time.Second) // a later joiner's limit does not extend it
@@ -429,11 +432,16 @@ func TestOfficerEnds(t *testing.T) {
 	detainee := join(t, s, "v6", "detainee", RoleDetainee)
 	interpreter := join(t, s, "v6", "interpreter", RoleInterpreter)
 	ctx := context.Background()
+	seated(t, officer, 3)
 	for _, c := range []*client{detainee, interpreter} {
 		_ = c.conn.Write(ctx, Message{Type: "end"})
 	}
-	time.Sleep(300 * time.Millisecond)
 	for _, c := range []*client{detainee, interpreter} {
+		eventually(t, c.id+" is refused", func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return len(c.errors) > 0
+		})
 		c.mu.Lock()
 		if len(c.errors) != 1 || !strings.Contains(c.errors[0], "only a consular officer") || c.ended != "" {
 			t.Errorf("%s ending the call: errors %v, ended %q", c.id, c.errors, c.ended)
@@ -459,7 +467,7 @@ func TestMonitorCuts(t *testing.T) {
 	officer := join(t, s, "v9", "officer", RoleOfficer)
 	detainee := join(t, s, "v9", "detainee", RoleDetainee)
 	monitor := join(t, s, "v9", "monitor", RoleMonitor)
-	time.Sleep(200 * time.Millisecond)
+	seated(t, officer, 3)
 	_ = officer.conn.Write(context.Background(), Message{Type: "remove", ID: "monitor"})
 	eventually(t, "the officer cannot remove the monitor", func() bool {
 		officer.mu.Lock()
@@ -490,6 +498,18 @@ func (c *client) seenType(typ string, ok func(Message) bool) bool {
 }
 
 // eventually fails the test unless cond becomes true within a few seconds.
+// seated waits until c is told that n participants are in the call: a
+// session is seated only once its peer connection is built and offered, so
+// a step that needs everyone in must wait for it.
+func seated(t *testing.T, c *client, n int) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%s sees %d in the call", c.id, n), func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.people) == n
+	})
+}
+
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -839,7 +859,7 @@ func TestRemove(t *testing.T) {
 	s := newServer(t)
 	officer := join(t, s, "v8", "officer", RoleOfficer)
 	detainee := join(t, s, "v8", "detainee", RoleDetainee)
-	time.Sleep(200 * time.Millisecond)
+	seated(t, officer, 2)
 	s.Remove("v8", "detainee")
 	s.Remove("v8", "nobody")
 	s.Remove("no-such-room", "detainee")
