@@ -657,25 +657,24 @@ func TestHostMutes(t *testing.T) {
 	// Packets already on their way arrive; then the count must stay still.
 	audio := count("detainee/audio")
 	for deadline := time.Now().Add(5 * time.Second); ; audio = count("detainee/audio") {
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 		if count("detainee/audio") == audio || time.Now().After(deadline) {
 			break
 		}
 	}
 	video := count("detainee/video")
+	// Video goes on (however slowly a loaded machine sends it) while no
+	// audio comes, for 600 ms at least.
 	time.Sleep(600 * time.Millisecond)
+	eventually(t, "the muted detainee's video goes on", func() bool { return count("detainee/video") >= video+10 })
 	if got := count("detainee/audio"); got != audio {
 		t.Errorf("%d audio packets of the muted detainee were forwarded", got-audio)
 	}
-	if got := count("detainee/video"); got < video+10 {
-		t.Errorf("the muted detainee's video stopped too: %d packets in 600 ms", got-video)
-	}
-	detainee.mu.Lock()
-	refused := len(detainee.errors) == 1 && strings.Contains(detainee.errors[0], "only a consular officer")
-	detainee.mu.Unlock()
-	if !refused {
-		t.Error("the detainee muting the officer was not refused")
-	}
+	eventually(t, "the detainee muting the officer is refused", func() bool {
+		detainee.mu.Lock()
+		defer detainee.mu.Unlock()
+		return len(detainee.errors) == 1 && strings.Contains(detainee.errors[0], "only a consular officer")
+	})
 	_ = officer.conn.Write(context.Background(), Message{Type: "mute", ID: "detainee", Muted: false})
 	eventually(t, "the detainee is heard again", func() bool { return count("detainee/audio") > audio+10 })
 	officer.mu.Lock()

@@ -546,13 +546,23 @@ func TestQueueResumes(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		// The mail server is down: nothing listens on its port yet.
+		// The mail server is down: its port takes connections and drops
+		// them at once. The port stays held until the server comes up, so
+		// no other test's listener takes it meanwhile.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		addr := l.Addr().String()
-		l.Close()
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
 
 		first := newQueue(t, d, smtpMailer(t, addr), nil, Options{RetryBase: 50 * time.Millisecond})
 		start(t, first)
@@ -569,6 +579,7 @@ func TestQueueResumes(t *testing.T) {
 			t.Fatalf("Pending = %d, want 2", got)
 		}
 
+		l.Close()
 		srv := startSMTP(t, smtpOptions{tls: TLSNone, addr: addr})
 		second := newQueue(t, d, smtpMailer(t, addr), nil, Options{})
 		start(t, second)
