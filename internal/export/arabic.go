@@ -10,9 +10,11 @@ import "unicode"
 // with no shaping engine, so shapeArabic replaces each letter by the
 // presentation form its neighbours call for (Unicode's Arabic Presentation
 // Forms, which fonts such as DejaVu Sans map), before the text is laid out.
-// This is the joining of Unicode's ArabicShaping data for the letters that
-// have presentation forms: Arabic, Persian, Urdu and most others written
-// in the script. Marks (harakat) are transparent to joining.
+// Joining follows Unicode's rules for the letters that have presentation
+// forms (Arabic, Persian and most of Urdu); a letter without them (some
+// Pashto, Kurdish or Sindhi letters) prints unjoined and ends its
+// neighbours' joins, and so does a letter no font has. Marks (harakat)
+// are transparent to joining.
 
 // Joining types, as in Unicode's ArabicShaping.txt.
 const (
@@ -75,6 +77,9 @@ func shapeArabic(s string, has func(rune) bool) string {
 	types := make([]int, len(in))
 	for i, r := range in {
 		types[i] = joining(r)
+		if types[i] != joinTransparent && r != zwj && r != zwnj && !has(r) {
+			types[i] = joinNone // drawn as a replacement: its neighbours end there
+		}
 	}
 	// neighbour returns the index of the nearest character before (step
 	// -1) or after (+1) i that is not transparent, or -1.

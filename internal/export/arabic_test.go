@@ -68,6 +68,7 @@ func TestShapeArabic(t *testing.T) {
 		{"two words", "أحمد علي", "FE83 FEA3 FEE4 FEAA 0020 FECB FEE0 FEF2", all},
 		{"a form no font has stays the letter", "محمد", "0645 FEA4 FEE4 FEAA", func(r rune) bool { return r != 0xFEE3 }},
 		{"no lam-alef ligature without the glyph: lam and alef join", "لا", "FEDF FE8E", func(r rune) bool { return r != 0xFEFB }},
+		{"a letter no font has ends its neighbours' joins", "بخب", "FE8F 062E FE8F", func(r rune) bool { return r != 0x062E && (r < 0xFEA5 || r > 0xFEA8) }},
 		{"Arabic inside Latin", "Ahmad (أحمد)", "0041 0068 006D 0061 0064 0020 0028 FE83 FEA3 FEE4 FEAA 0029", all},
 	}
 	for _, tc := range cases {
@@ -93,6 +94,7 @@ func visualString(s string) string {
 	for _, r := range s {
 		gs = append(gs, glyph{r: r})
 	}
+	setLevels(gs)
 	var b strings.Builder
 	for _, g := range visual(gs) {
 		b.WriteRune(g.r)
@@ -114,6 +116,14 @@ func TestVisualOrder(t *testing.T) {
 		{"brackets in Hebrew are mirrored", "אבג (דהו)", "(והד) גבא"},
 		{"a trailing space stays at the end", "אבג ", "גבא "},
 		{"Latin splits Hebrew in a left-to-right paragraph", "אבג ABC דהו", "גבא ABC והד"},
+		{"brackets around Hebrew at the start", "(אבג) דהו", "(גבא) והד"},
+		{"Arabic in brackets after Latin, then Arabic", "John (محمد) علي", "John (دمحم) يلع"},
+		{"brackets around Latin inside Hebrew", "אבג (ABC) דהו", "גבא (ABC) והד"},
+		{"an unmatched bracket", "אבג) דהו", "והד (גבא"},
+		{"Arabic comma between Arabic words", "محمد، علي", "يلع ،دمحم"},
+		{"an Arabic percent sign ends the run (it is no European number)", "نسبة ٥٠٪", "٥٠ ةبسن٪"},
+		{"Hebrew points stay after their letter", "\u05E9\u05B8\u05C1\u05DC\u05D5\u05B9\u05DD", "\u05DD\u05D5\u05B9\u05DC\u05E9\u05B8\u05C1"},
+		{"harakat stay after their letter", "\u0645\u064F\u062D", "\u062D\u0645\u064F"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

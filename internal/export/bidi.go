@@ -32,15 +32,16 @@ func bidiClass(r rune) int {
 		return bidiEN
 	case r >= 0x0660 && r <= 0x0669, r == 0x066B, r == 0x066C:
 		return bidiAN
+	case r == 0x060C: // Arabic comma
+		return bidiCS
+	case r == 0x066A, r == 0x0609, r == 0x060A: // Arabic percent and per mille signs
+		return bidiET
+	case unicode.In(r, unicode.Mn, unicode.Me):
+		return bidiNSM // Hebrew points and Arabic harakat too
 	case r >= 0x0590 && r <= 0x05FF, r >= 0x07C0 && r <= 0x085F, r >= 0xFB1D && r <= 0xFB4F:
 		return bidiR
 	case r >= 0x0600 && r <= 0x07BF, r >= 0x0860 && r <= 0x08FF, r >= 0xFB50 && r <= 0xFDFF, r >= 0xFE70 && r <= 0xFEFF:
-		if unicode.In(r, unicode.Mn, unicode.Me) {
-			return bidiNSM
-		}
 		return bidiAL
-	case unicode.In(r, unicode.Mn, unicode.Me):
-		return bidiNSM
 	case r == ',' || r == '.' || r == ':' || r == '/' || r == 0x00A0:
 		return bidiCS
 	case r == '+' || r == '-':
@@ -137,9 +138,12 @@ func bidiLevels(rs []rune) []int {
 			}
 		}
 	}
-	// N0, simplified: a pair of brackets around right-to-left text (and
-	// no left-to-right letter) after right-to-left text is right to left,
-	// so "דוד (דודו)" keeps its brackets around the nickname.
+	// N0, simplified: a pair of brackets takes the paragraph's direction
+	// (left to right) when it holds left-to-right text, or right-to-left
+	// text after something that is not right to left; it is right to left
+	// around right-to-left text after right-to-left text, so "דוד (דודו)"
+	// keeps its brackets around the nickname. Brackets around no strong
+	// text are left to the neutral rules.
 	strong := func(c int) int {
 		switch c {
 		case bidiL:
@@ -156,8 +160,7 @@ func bidiLevels(rs []rune) []int {
 			open = append(open, i)
 		case ')', ']', '}':
 			if len(open) == 0 || rs[open[len(open)-1]] != mirrors[r] {
-				open = open[:0] // unbalanced: leave the rest to N1
-				continue
+				continue // unmatched: a neutral like any other
 			}
 			o := open[len(open)-1]
 			open = open[:len(open)-1]
@@ -165,7 +168,7 @@ func bidiLevels(rs []rune) []int {
 			for _, c := range cls[o+1 : i] {
 				hasL, hasR = hasL || strong(c) == bidiL, hasR || strong(c) == bidiR
 			}
-			if hasL || !hasR {
+			if !hasL && !hasR {
 				continue
 			}
 			before := bidiL
@@ -175,9 +178,11 @@ func bidiLevels(rs []rune) []int {
 					break
 				}
 			}
-			if before == bidiR {
-				cls[o], cls[i] = bidiR, bidiR
+			to := bidiL
+			if !hasL && before == bidiR {
+				to = bidiR
 			}
+			cls[o], cls[i] = to, to
 		}
 	}
 	// N1, N2: neutrals between two strong sides of the same direction
@@ -217,28 +222,53 @@ func bidiLevels(rs []rune) []int {
 			levels[i] = 2
 		}
 	}
-	for i := n - 1; i >= 0 && unicode.IsSpace(rs[i]); i-- {
-		levels[i] = 0
-	}
 	return levels
 }
 
-// visual returns a line of glyphs, given in logical order, in the order to
-// draw them from left to right, with mirrored brackets in right-to-left
-// runs. A line without right-to-left text comes back as it is.
-func visual(line []glyph) []glyph {
-	rs := make([]rune, len(line))
+// setLevels resolves the levels of a paragraph's glyphs, in logical order,
+// before it is broken into lines: a line's order depends on the whole
+// paragraph ("… 2020 مصر" wrapped before the number is still a number
+// inside Arabic text).
+func setLevels(gs []glyph) {
 	rtl := false
-	for i, g := range line {
-		rs[i] = g.r
+	for _, g := range gs {
 		if c := bidiClass(g.r); c == bidiR || c == bidiAL || c == bidiAN {
 			rtl = true
+			break
 		}
+	}
+	if !rtl {
+		return // all zero
+	}
+	rs := make([]rune, len(gs))
+	for i, g := range gs {
+		rs[i] = g.r
+	}
+	for i, l := range bidiLevels(rs) {
+		gs[i].level = int8(l)
+	}
+}
+
+// visual returns a line of glyphs, given in logical order with their
+// paragraph's levels (setLevels), in the order to draw them from left to
+// right, with mirrored brackets in right-to-left runs. Spaces that end the
+// line are at the paragraph's level (L1). A line all left to right comes
+// back as it is.
+func visual(line []glyph) []glyph {
+	rtl := false
+	for _, g := range line {
+		rtl = rtl || g.level > 0
 	}
 	if !rtl {
 		return line
 	}
-	levels := bidiLevels(rs)
+	levels := make([]int, len(line))
+	for i, g := range line {
+		levels[i] = int(g.level)
+	}
+	for i := len(line) - 1; i >= 0 && unicode.IsSpace(line[i].r); i-- {
+		levels[i] = 0
+	}
 	out := make([]glyph, len(line))
 	copy(out, line)
 	for i := range out {
@@ -249,23 +279,37 @@ func visual(line []glyph) []glyph {
 		}
 	}
 	// L2: from the highest level down to 1, reverse every run at that
-	// level or higher.
+	// level or higher. A letter and the marks that follow it move as one
+	// (L3): a mark is drawn after its letter, over it, in either direction.
+	type cluster struct{ from, to, level int }
+	var cs []cluster
+	for i := range out {
+		if i > 0 && unicode.In(out[i].r, unicode.Mn, unicode.Me) {
+			cs[len(cs)-1].to = i + 1
+			continue
+		}
+		cs = append(cs, cluster{i, i + 1, levels[i]})
+	}
 	for lvl := 2; lvl >= 1; lvl-- {
-		for i := 0; i < len(out); {
-			if levels[i] < lvl {
+		for i := 0; i < len(cs); {
+			if cs[i].level < lvl {
 				i++
 				continue
 			}
 			j := i
-			for j < len(out) && levels[j] >= lvl {
+			for j < len(cs) && cs[j].level >= lvl {
 				j++
 			}
 			for a, b := i, j-1; a < b; a, b = a+1, b-1 {
-				out[a], out[b] = out[b], out[a]
-				levels[a], levels[b] = levels[b], levels[a]
+				cs[a], cs[b] = cs[b], cs[a]
 			}
 			i = j
 		}
 	}
+	ordered := make([]glyph, 0, len(out))
+	for _, c := range cs {
+		ordered = append(ordered, out[c.from:c.to]...)
+	}
+	out = ordered
 	return out
 }

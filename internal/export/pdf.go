@@ -452,6 +452,7 @@ func (r *renderer) glyphs(s string, st style) []glyph {
 			gs = append(gs, glyph{r: c, face: fi, w: f.advance(c) * mm})
 		}
 	}
+	setLevels(gs)
 	return gs
 }
 
@@ -488,11 +489,28 @@ func (r *renderer) fit(s string, st style, w float64) line {
 	s = strings.Join(strings.Fields(clean(s)), " ")
 	gs := r.glyphs(s, st)
 	if width(gs) > w {
-		ell := r.glyphs("…", st)
-		for len(gs) > 0 && width(gs)+width(ell) > w {
-			gs = gs[:len(gs)-1]
+		// Cut the text, not its glyphs: the last letter kept takes the
+		// form of a word's end, and the ellipsis follows the direction of
+		// the text it ends.
+		rs := []rune(s)
+		for len(rs) > 0 {
+			rs = rs[:len(rs)-1]
+			if gs = r.glyphs(strings.TrimRight(string(rs), " ")+"…", st); width(gs) <= w {
+				break
+			}
 		}
-		gs = append(gs, ell...)
+		if len(rs) == 0 {
+			gs = r.glyphs("…", st)
+		}
+		last := len(gs) - 1
+		for k := last - 1; k >= 0; k-- {
+			if c := bidiClass(gs[k].r); c == bidiL || c == bidiR || c == bidiAL {
+				if c != bidiL {
+					gs[last].level = 1
+				}
+				break
+			}
+		}
 	}
 	return line{segs: segments(gs), w: width(gs)}
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -372,5 +373,63 @@ func TestWritePDFRightToLeft(t *testing.T) {
 	}
 	if !bytes.Equal(pdf, render(t, d, PDFOptions{ExtraFonts: [][]byte{font}})) {
 		t.Error("two renders differ")
+	}
+}
+
+// lineText is a laid-out line's characters in drawing order.
+func lineText(l line) string {
+	var b strings.Builder
+	for _, s := range l.segs {
+		b.WriteString(s.text)
+	}
+	return b.String()
+}
+
+// A wrapped right-to-left paragraph keeps the order of the whole on each
+// line, and a name cut to fit ends its last letter as a word's end, with
+// the ellipsis where the reader of that script finishes.
+func TestRightToLeftWrapAndCut(t *testing.T) {
+	all := func(rune) bool { return true }
+	font := systemFont(t, shapeArabic("محمد علي مصر پژمان", all)+"…()", "rtlfont", "fonts-dejavu-core")
+	r, err := newRenderer(smallDoc("Layout"), PDFOptions{ExtraFonts: [][]byte{font}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shaped := func(s string) string { return shapeArabic(s, all) }
+	reversed := func(s string) string {
+		rs := []rune(s)
+		slices.Reverse(rs)
+		return string(rs)
+	}
+	// "Muhammad Ali 2020 Egypt", wrapped after "Ali": the second line is
+	// the number inside Arabic text, so the number stands at its left.
+	para := "محمد علي 2020 مصر"
+	w := width(r.glyphs("محمد علي", body)) + 0.1
+	lines := r.layout(para, body, w)
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2", len(lines))
+	}
+	if got, want := lineText(lines[0]), reversed(shaped("محمد علي")); got != want {
+		t.Errorf("line 1 %q, want %q", got, want)
+	}
+	if got, want := lineText(lines[1]), reversed(shaped("مصر"))+" 2020"; got != want {
+		t.Errorf("line 2 %q, want %q", got, want)
+	}
+	// "Muhammad A…": the ain kept last stands alone (U+FEC9), not in the
+	// initial form it has at the start of "Ali", and the ellipsis is at
+	// the left, where the reader finishes.
+	cut := r.fit("محمد علي", body, width(r.glyphs("محمد ع…", body))+0.01)
+	if got, want := lineText(cut), "…\uFEC9 "+reversed(shaped("محمد")); got != want {
+		t.Errorf("cut to %q, want %q", got, want)
+	}
+	// A nickname in brackets after the name: one right-to-left run, its
+	// brackets mirrored so that they open and close around it.
+	named := r.layout("محمد علي (پژمان)", body, 200)
+	if got, want := lineText(named[0]), "("+reversed(shaped("پژمان"))+") "+reversed(shaped("علي"))+" "+reversed(shaped("محمد")); got != want {
+		t.Errorf("bracketed nickname drawn as %q, want %q", got, want)
+	}
+	// Latin is cut as before, the ellipsis at the right.
+	if got := lineText(r.fit("Michael Kovrig", body, width(r.glyphs("Michael K…", body))+0.1)); got != "Michael K…" {
+		t.Errorf("Latin cut to %q", got)
 	}
 }

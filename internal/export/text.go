@@ -143,6 +143,10 @@ type glyph struct {
 	r    rune
 	face int
 	w    float64
+	// level is the bidirectional embedding level, resolved over the
+	// whole paragraph (setLevels): 0 left to right, 1 right to left, 2 a
+	// number inside right-to-left text.
+	level int8
 }
 
 // breaksAround reports whether a line may break before and after r without

@@ -112,7 +112,7 @@ func TestBreakLines(t *testing.T) {
 }
 
 func TestSegments(t *testing.T) {
-	gs := []glyph{{'a', 0, 1}, {'b', 0, 2}, {'王', 3, 4}, {'c', 0, 1}}
+	gs := []glyph{{r: 'a', w: 1}, {r: 'b', w: 2}, {r: '王', face: 3, w: 4}, {r: 'c', w: 1}}
 	got := segments(gs)
 	want := []segment{{0, "ab", 3}, {3, "王", 4}, {0, "c", 1}}
 	if !slices.Equal(got, want) {

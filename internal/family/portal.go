@@ -27,10 +27,6 @@ type PortalCase struct {
 	ContactName string `json:"contact_name"`
 	Detainee    string `json:"detainee"` // display name
 	Post        string `json:"post"`
-	// Reference and Classification are the case's, for staff printing an
-	// update (UpdateFor); the family pages do not show them.
-	Reference      string `json:"-"`
-	Classification string `json:"-"`
 	// Shared lists the categories the consent covers for this contact.
 	Shared []Category `json:"shared"`
 	// NextVisit is the next planned or confirmed consular visit (category
@@ -216,8 +212,8 @@ func (s *Service) ReadMessage(ctx context.Context, a cases.Actor, caseID, msgID 
 // action (the family member's view, or an update an officer exports).
 func (s *Service) portalCase(ctx context.Context, tx *sql.Tx, a cases.Actor, c *Contact, action string) (*PortalCase, error) {
 	pc := &PortalCase{CaseID: c.CaseID, ContactID: c.ID, ContactName: c.Name}
-	if err := tx.QueryRowContext(ctx, `SELECT p.display_name, c.post, c.reference, c.classification FROM cases c JOIN people p ON p.id = c.person_id WHERE c.id = $1`, c.CaseID).
-		Scan(&pc.Detainee, &pc.Post, &pc.Reference, &pc.Classification); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT p.display_name, c.post FROM cases c JOIN people p ON p.id = c.person_id WHERE c.id = $1`, c.CaseID).
+		Scan(&pc.Detainee, &pc.Post); err != nil {
 		return nil, fmt.Errorf("read case: %w", err)
 	}
 	ds, err := s.decide(ctx, tx, c.CaseID, c.ID)

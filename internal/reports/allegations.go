@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,18 +76,23 @@ func (s *Service) RaiseAllegation(ctx context.Context, a cases.Actor, caseID, vi
 		case b.Allegation.Permission != "yes":
 			refused = fmt.Sprintf("report=%s permission=%q", r.id, b.Allegation.Permission)
 			return errNoPermission
+		case slices.Contains(b.Wishes.Opposes, "raising_mistreatment"):
+			// The report says both: the detainee's "no" stands.
+			refused = fmt.Sprintf("report=%s opposes raising_mistreatment", r.id)
+			return errNoPermission
 		}
-		// An amendment of the allegation may correct the permission, in
-		// words no program should read as a yes: the detainee's permission
-		// is then taken again and recorded in a later report.
+		// An amendment of the allegation or of the detainee's wishes may
+		// correct the permission, in words no program should read as a
+		// yes: the permission is then taken again and recorded in a later
+		// report.
 		var amended sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MAX(created_at) FROM report_amendments WHERE report_id = $1 AND section = 'allegation'`, r.id).
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(created_at) FROM report_amendments WHERE report_id = $1 AND section IN ('allegation', 'wishes')`, r.id).
 			Scan(&amended); err != nil {
 			return fmt.Errorf("read amendments: %w", err)
 		}
 		if amended.Valid {
-			refused = fmt.Sprintf("report=%s allegation amended", r.id)
-			return problem.New(problem.Conflict, "The allegation in this report was amended on %s: record the detainee's permission in the report of a later visit, and raise it from there.",
+			refused = fmt.Sprintf("report=%s allegation or wishes amended", r.id)
+			return problem.New(problem.Conflict, "The allegation or the detainee's wishes in this report were amended on %s: record the detainee's permission in the report of a later visit, and raise it from there.",
 				db.Time(amended.Int64).Format("2006-01-02"))
 		}
 		rs.PermissionAt, rs.PermissionHow = b.Allegation.PermissionAt, b.Allegation.PermissionHow

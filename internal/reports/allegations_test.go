@@ -16,13 +16,19 @@ import (
 // this allegation.
 func approvedWith(t *testing.T, fx *fixture, visitID string, al reports.Allegation) {
 	t.Helper()
+	b := complete()
+	b.Allegation = al
+	approved(t, fx, visitID, b)
+}
+
+// approved writes, submits and approves the report of visitID with body b.
+func approved(t *testing.T, fx *fixture, visitID string, b reports.Body) {
+	t.Helper()
 	ctx := context.Background()
 	r, err := fx.reports.Create(ctx, fx.as("barton"), fx.caseID, visitID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := complete()
-	b.Allegation = al
 	if err := fx.reports.SaveDraft(ctx, fx.as("barton"), fx.caseID, visitID, b, r.Version); err != nil {
 		t.Fatal(err)
 	}
@@ -113,19 +119,41 @@ func TestAllegationRaisedOnlyWithPermission(t *testing.T) {
 			Corrected: "Warm clothes, not books.", Reason: "Misheard."}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, amended, raise); err != nil {
+			t.Errorf("raising after an amendment of another section: %v", err)
+		}
 		if _, err := fx.reports.Amend(ctx, fx.as("barton"), fx.caseID, amended, reports.AmendmentInput{Section: "allegation",
 			Corrected: "He asked us not to raise it before his trial.", Reason: "The interpreter mistranslated his answer."}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, amended, raise); !problem.Is(err, problem.Conflict) ||
-			!strings.Contains(err.Error(), "was amended on") {
+			!strings.Contains(err.Error(), "were amended on") {
 			t.Errorf("raising after the allegation was amended: %v", err)
 		}
-		if got, _ := fx.reports.Get(ctx, fx.as("barton"), fx.caseID, amended); len(got.Raised) != 0 {
-			t.Errorf("raised after the amendment: %+v", got.Raised)
+		if got, _ := fx.reports.Get(ctx, fx.as("barton"), fx.caseID, amended); len(got.Raised) != 1 || !got.AllegationAmended() {
+			t.Errorf("raised %d times (once before the amendment), amended %v", len(got.Raised), got.AllegationAmended())
 		}
-		if n := fx.audits(t, "report.allegation_raise_refused", "barton", fx.caseID); n != 3 {
-			t.Errorf("refusals audited: %d, want 3", n)
+		// The wishes say what the allegation does not: amended, or opposing
+		// in the approved text itself.
+		wishes := fx.heldVisit(t, fx.caseID, "held", time.Date(2020, 10, 28, 2, 0, 0, 0, time.UTC))
+		approvedWith(t, fx, wishes, reports.Allegation{Alleged: true, Narrative: "Shackled.", Permission: "yes", PermissionAt: "2020-10-28", PermissionHow: "verbal"})
+		if _, err := fx.reports.Amend(ctx, fx.as("barton"), fx.caseID, wishes, reports.AmendmentInput{Section: "wishes",
+			Corrected: "He opposes raising it with the authorities.", Reason: "Noted after the visit."}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, wishes, raise); !problem.Is(err, problem.Conflict) {
+			t.Errorf("raising after the wishes were amended: %v", err)
+		}
+		opposed := fx.heldVisit(t, fx.caseID, "held", time.Date(2020, 10, 27, 2, 0, 0, 0, time.UTC))
+		b2 := complete()
+		b2.Allegation = reports.Allegation{Alleged: true, Narrative: "Shackled.", Permission: "yes", PermissionAt: "2020-10-27", PermissionHow: "verbal"}
+		b2.Wishes.Opposes = append(b2.Wishes.Opposes, "raising_mistreatment")
+		approved(t, fx, opposed, b2)
+		if _, err := fx.reports.RaiseAllegation(ctx, fx.as("barton"), fx.caseID, opposed, raise); !problem.Is(err, problem.Forbidden) {
+			t.Errorf("raising what the wishes oppose: %v", err)
+		}
+		if n := fx.audits(t, "report.allegation_raise_refused", "barton", fx.caseID); n != 5 {
+			t.Errorf("refusals audited: %d, want 5", n)
 		}
 	})
 }

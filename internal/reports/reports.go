@@ -104,11 +104,12 @@ type Event struct {
 	Comment   string
 }
 
-// AllegationAmended reports whether an amendment corrects the allegation:
-// the report then no longer serves to raise it (RaiseAllegation).
+// AllegationAmended reports whether an amendment corrects the allegation
+// or the detainee's wishes: the report then no longer serves to raise it
+// (RaiseAllegation).
 func (r *Report) AllegationAmended() bool {
 	for _, m := range r.Amendments {
-		if m.Section == "allegation" {
+		if m.Section == "allegation" || m.Section == "wishes" {
 			return true
 		}
 	}

@@ -168,6 +168,16 @@ func TestFamilyUpdatePDF(t *testing.T) {
 	if _, err := h.family.RecordFromDetainee(ctx, famOfficer(h), id, contact, "", "Held back: not for the family yet."); err != nil {
 		t.Fatal(err)
 	}
+	// Legal status was consented to, then withdrawn: the family is told
+	// only that it is not shared.
+	legal, err := h.family.RecordConsent(ctx, famOfficer(h), id, family.ConsentInput{Recipients: []string{contact}, Categories: []family.Category{family.Legal},
+		Given: yesterday(), Method: "written"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.family.WithdrawConsent(ctx, famOfficer(h), id, legal.ID, family.Withdrawal{Date: yesterday(), Method: "written"}); err != nil {
+		t.Fatal(err)
+	}
 	path := "/cases/" + id + "/family/contacts/" + contact + "/update.pdf"
 	res := officer.get(path)
 	pdf := readBody(t, res)
@@ -176,13 +186,19 @@ func TestFamilyUpdatePDF(t *testing.T) {
 	}
 	text := pdfText(t, []byte(pdf))
 	for _, want := range []string{"Update for Relative meng", "Mon 2 Mar 2099 10:00", "The March visit is confirmed.", "We are all well at home.",
-		"Thank you for the books.", "has not consented to share health information with Relative meng"} {
+		"Thank you for the books.", "has not consented to share health information with Relative meng",
+		"has not consented to share their legal status with Relative meng"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the update lacks %q:\n%s", want, text)
 		}
 	}
-	if strings.Contains(text, "Held back") {
-		t.Error("the update holds a message not released")
+	for _, not := range []string{"Held back", "withdrawn", "CN-", "PROTECTED", "Legal status"} {
+		if strings.Contains(text, not) {
+			t.Errorf("the update holds %q:\n%s", not, text)
+		}
+	}
+	if !strings.Contains(text, "PERSONAL: FOR RELATIVE MENG") {
+		t.Errorf("the update is not marked personal:\n%s", text)
 	}
 	if e := famOne(t, h, `SELECT detail FROM audit_log WHERE action = 'family.update_export'`); !strings.Contains(e, "disclosed=visits,messages") {
 		t.Errorf("the export audited %q", e)

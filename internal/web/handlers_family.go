@@ -711,8 +711,11 @@ func (s *Server) familyUpdatePDF(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := s.view(r, "Family update")
-	d := s.pdfDoc(v, v.T("Update for %s", pc.ContactName), v.T("About %s, from the consulate in %s (our reference %s)", pc.Detainee, pc.Post, pc.Reference),
-		pc.Classification)
+	// No case reference (it names the detaining state and the year) and no
+	// classification marking: the family may see only what consent allows,
+	// and the paper is theirs.
+	d := s.pdfDoc(v, v.T("Update for %s", pc.ContactName), v.T("About %s, from the consulate in %s", pc.Detainee, pc.Post), "")
+	d.Classification = strings.ToUpper(v.T("Personal: for %s", pc.ContactName))
 	sees := func(c family.Category) bool { return slices.Contains(pc.Shared, c) }
 	if sees(family.Visits) {
 		sec := export.Section{Heading: v.T("Next consular visit")}
@@ -740,14 +743,16 @@ func (s *Server) familyUpdatePDF(w http.ResponseWriter, r *http.Request) error {
 		} else {
 			sec.Table = &export.Table{Header: []string{v.T("Written"), v.T("Way"), v.T("Text"), v.T("Status")}, Widths: []float64{1.2, 1.2, 4, 1.6}}
 			for _, m := range pc.Messages {
-				way, status := v.T("From %s", pc.Detainee), v.T("Passed on %s", v.When(m.Decided))
+				// The detainee's messages are dated when they were passed on,
+				// as on the family pages.
+				when, way, status := v.When(m.Decided), v.T("From %s", pc.Detainee), v.T("Passed on")
 				if m.Direction == family.ToDetainee {
-					way, status = v.T("To %s", pc.Detainee), v.T(family.MessageStatuses.Label(m.Status))
+					when, way, status = v.When(m.Written), v.T("To %s", pc.Detainee), v.T(family.MessageStatuses.Label(m.Status))
 					if m.Status == "not_delivered" {
 						status += ": " + m.Reason
 					}
 				}
-				sec.Table.Rows = append(sec.Table.Rows, []string{v.When(m.Written), way, m.Text, status})
+				sec.Table.Rows = append(sec.Table.Rows, []string{when, way, m.Text, status})
 			}
 		}
 		d.Sections = append(d.Sections, sec)
@@ -761,5 +766,5 @@ func (s *Server) familyUpdatePDF(w http.ResponseWriter, r *http.Request) error {
 	if len(withheld) > 0 {
 		d.Sections = append(d.Sections, export.Section{Heading: v.T("What the consulate may not share"), Paragraphs: withheld})
 	}
-	return s.sendPDF(w, d, "update-"+pc.Reference+"-"+time.Now().UTC().Format("20060102")+".pdf")
+	return s.sendPDF(w, d, "update-"+time.Now().UTC().Format("20060102")+".pdf")
 }
