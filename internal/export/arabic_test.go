@@ -122,8 +122,8 @@ func TestVisualOrder(t *testing.T) {
 		{"an unmatched bracket", "אבג) דהו", "והד (גבא"},
 		{"Arabic comma between Arabic words", "محمد، علي", "يلع ،دمحم"},
 		{"an Arabic percent sign ends the run (it is no European number)", "نسبة ٥٠٪", "٥٠ ةبسن٪"},
-		{"Hebrew points stay after their letter", "\u05E9\u05B8\u05C1\u05DC\u05D5\u05B9\u05DD", "\u05DD\u05D5\u05B9\u05DC\u05E9\u05B8\u05C1"},
-		{"harakat stay after their letter", "\u0645\u064F\u062D", "\u062D\u0645\u064F"},
+		{"Hebrew points are drawn just before (left of) their letter", "\u05E9\u05B8\u05C1\u05DC\u05D5\u05B9\u05DD", "\u05DD\u05B9\u05D5\u05DC\u05C1\u05B8\u05E9"},
+		{"so are harakat", "\u0645\u064F\u062D", "\u062D\u064F\u0645"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -279,37 +279,28 @@ func visual(line []glyph) []glyph {
 		}
 	}
 	// L2: from the highest level down to 1, reverse every run at that
-	// level or higher. A letter and the marks that follow it move as one
-	// (L3): a mark is drawn after its letter, over it, in either direction.
-	type cluster struct{ from, to, level int }
-	var cs []cluster
-	for i := range out {
-		if i > 0 && unicode.In(out[i].r, unicode.Mn, unicode.Me) {
-			cs[len(cs)-1].to = i + 1
-			continue
-		}
-		cs = append(cs, cluster{i, i + 1, levels[i]})
-	}
+	// level or higher. Marks are reversed with their letters, so that in a
+	// right-to-left run a mark is drawn just before (left of) its letter:
+	// fonts for Arabic and Hebrew (DejaVu Sans among them) draw their
+	// zero-width marks to the right of the pen, over the glyph that
+	// follows, as right-to-left layout expects. (Latin marks reach back
+	// over the glyph before them, and stay in left-to-right runs.)
 	for lvl := 2; lvl >= 1; lvl-- {
-		for i := 0; i < len(cs); {
-			if cs[i].level < lvl {
+		for i := 0; i < len(out); {
+			if levels[i] < lvl {
 				i++
 				continue
 			}
 			j := i
-			for j < len(cs) && cs[j].level >= lvl {
+			for j < len(out) && levels[j] >= lvl {
 				j++
 			}
 			for a, b := i, j-1; a < b; a, b = a+1, b-1 {
-				cs[a], cs[b] = cs[b], cs[a]
+				out[a], out[b] = out[b], out[a]
+				levels[a], levels[b] = levels[b], levels[a]
 			}
 			i = j
 		}
 	}
-	ordered := make([]glyph, 0, len(out))
-	for _, c := range cs {
-		ordered = append(ordered, out[c.from:c.to]...)
-	}
-	out = ordered
 	return out
 }
