@@ -63,9 +63,11 @@ func joining(r rune) int {
 // font can draw a rune: a form that none can draw stays the plain letter.
 // Text without Arabic letters comes back unchanged.
 func shapeArabic(s string, has func(rune) bool) string {
-	in := []rune(s)
 	arabic := false
-	for _, r := range in {
+	for _, r := range s {
+		if r < 0x0600 {
+			continue // the fast path: Latin, Greek, Cyrillic, Hebrew
+		}
 		if _, ok := arabicForms[r]; ok || r == zwnj || r == zwj {
 			arabic = true
 			break
@@ -74,6 +76,7 @@ func shapeArabic(s string, has func(rune) bool) string {
 	if !arabic {
 		return s
 	}
+	in := []rune(s)
 	types := make([]int, len(in))
 	for i, r := range in {
 		types[i] = joining(r)

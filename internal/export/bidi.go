@@ -232,6 +232,9 @@ func bidiLevels(rs []rune) []int {
 func setLevels(gs []glyph) {
 	rtl := false
 	for _, g := range gs {
+		if g.r < 0x0590 {
+			continue // the fast path: nothing before Hebrew is right to left
+		}
 		if c := bidiClass(g.r); c == bidiR || c == bidiAL || c == bidiAN {
 			rtl = true
 			break

@@ -335,6 +335,27 @@ func TestTenPageDoc(t *testing.T) {
 	}
 }
 
+// BenchmarkWritePDFArabic is BenchmarkWritePDF with every visit's summary
+// in Arabic (a name and a sentence), shaped and reordered, in DejaVu Sans.
+func BenchmarkWritePDFArabic(b *testing.B) {
+	font, err := os.ReadFile("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+	if err != nil {
+		b.Skip("DejaVu Sans is not installed (Debian package fonts-dejavu-core)")
+	}
+	d := tenPageDoc()
+	for _, row := range d.Sections[2].Table.Rows {
+		row[2] = "زيارة محمد علي (پژمان): الطعام كافٍ والرعاية الطبية متاحة، وسيتابع القنصل طلب محامٍ يتكلم الفرنسية، 2026."
+	}
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := WritePDF(&buf, d, PDFOptions{ExtraFonts: [][]byte{font}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/pdf")
+}
+
 func BenchmarkWritePDF(b *testing.B) {
 	d := tenPageDoc()
 	var buf bytes.Buffer
