@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -30,7 +31,18 @@ type Service struct {
 	// Throttle slows repeated failed sign-ins.
 	Throttle ThrottleRules
 
+	// OnRevoke, when set, is told after a credential stops counting (an
+	// account disabled, a session ended, a password changed, a token
+	// revoked): calls take out whoever it let in.
+	OnRevoke func(context.Context)
+
 	dummyHash func() string
+}
+
+func (s *Service) revoked(ctx context.Context) {
+	if s.OnRevoke != nil {
+		s.OnRevoke(ctx)
+	}
 }
 
 // NewService returns a Service with production defaults.

@@ -207,12 +207,16 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*User, *Sessio
 
 // Logout ends the session of this cookie token.
 func (s *Service) Logout(ctx context.Context, u *User, sessionID, address string) error {
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, u.ID); err != nil {
 			return fmt.Errorf("end session: %w", err)
 		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: u.Actor(address), Action: "session.logout", ObjectType: "user", ObjectID: u.ID})
 	})
+	if err == nil {
+		s.revoked(ctx)
+	}
+	return err
 }
 
 // Sessions lists the live sessions of a user, newest first.
@@ -238,7 +242,7 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error
 
 // EndSession ends one of the user's own sessions (a lost laptop).
 func (s *Service) EndSession(ctx context.Context, u *User, address, sessionID string) error {
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, u.ID)
 		if err != nil {
 			return fmt.Errorf("end session: %w", err)
@@ -248,6 +252,10 @@ func (s *Service) EndSession(ctx context.Context, u *User, address, sessionID st
 		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: u.Actor(address), Action: "session.revoke", ObjectType: "user", ObjectID: u.ID})
 	})
+	if err == nil {
+		s.revoked(ctx)
+	}
+	return err
 }
 
 func (s *Service) isKnownDevice(ctx context.Context, userID, token string) bool {
@@ -257,4 +265,21 @@ func (s *Service) isKnownDevice(ctx context.Context, userID, token string) bool 
 	var owner string
 	err := s.db.QueryRowContext(ctx, `SELECT user_id FROM known_devices WHERE token_hash = $1`, hashToken(token)).Scan(&owner)
 	return err == nil && owner == userID
+}
+
+// SessionLive reports whether a user's session, by its id, still stands:
+// not ended or expired, and the account not disabled. A call checks it for
+// the officers in it (idleness does not count: the call is the activity).
+func (s *Service) SessionLive(ctx context.Context, userID, sessionID string) (bool, error) {
+	var expires int64
+	var disabled bool
+	err := s.db.QueryRowContext(ctx, `SELECT s.expires_at, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.user_id = $2`,
+		sessionID, userID).Scan(&expires, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read session: %w", err)
+	}
+	return !disabled && s.now().Before(db.Time(expires)), nil
 }

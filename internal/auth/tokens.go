@@ -80,7 +80,7 @@ func (s *Service) Tokens(ctx context.Context, userID string) ([]Token, error) {
 // RevokeToken revokes one of the user's tokens; another user's token is
 // "not found".
 func (s *Service) RevokeToken(ctx context.Context, actor audit.Actor, userID, tokenID string) error {
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`,
 			tokenID, userID, db.Instant(s.now()))
 		if err != nil {
@@ -91,6 +91,10 @@ func (s *Service) RevokeToken(ctx context.Context, actor audit.Actor, userID, to
 		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "token.revoke", ObjectType: "api_token", ObjectID: tokenID})
 	})
+	if err == nil {
+		s.revoked(ctx)
+	}
+	return err
 }
 
 var errBadToken = problem.New(problem.Unauthorized, "The API token is missing, unknown or revoked.")

@@ -217,6 +217,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor audit.Actor, id string, 
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "user.update", ObjectType: "user", ObjectID: id,
 			Detail: describeChange(old, in)})
 	})
+	if err == nil && in.Disabled {
+		s.revoked(ctx)
+	}
 	return out, err
 }
 
@@ -244,7 +247,7 @@ func describeChange(old *User, in UserInput) string {
 // mustChange is set (an administrator's reset), the user must choose a new
 // one at next sign-in.
 func (s *Service) SetPassword(ctx context.Context, actor audit.Actor, id, password string, mustChange bool) error {
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		u, err := getUser(ctx, tx, `id = $1`, id)
 		if err != nil {
 			return err
@@ -254,6 +257,10 @@ func (s *Service) SetPassword(ctx context.Context, actor audit.Actor, id, passwo
 		}
 		return s.setPassword(ctx, tx, actor, u, password, mustChange)
 	})
+	if err == nil {
+		s.revoked(ctx)
+	}
+	return err
 }
 
 func (s *Service) setPassword(ctx context.Context, tx *sql.Tx, actor audit.Actor, u *User, password string, mustChange bool) error {
@@ -295,9 +302,13 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, u *User, address, curre
 	if err := f.Err(); err != nil {
 		return err
 	}
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		return s.setPassword(ctx, tx, u.Actor(address), u, next, false)
 	})
+	if err == nil {
+		s.revoked(ctx)
+	}
+	return err
 }
 
 func (s *Service) passwordHash(ctx context.Context, id string) (string, error) {

@@ -73,6 +73,7 @@ Usage:
   attache token create --user NAME [--name LABEL]
   attache audit verify                 check the audit log's hash chain
   attache backup FILE                  consistent copy of the SQLite database, safe while serving
+  attache nodes [--json]               the nodes serving this database, their state and calls
   attache bench search [--people N] [--queries N] [--database URL]
                                        time the name search on generated people (empty database)
   attache recording verify --recording-key FILE [--sha256 HEX] FILE...
@@ -130,6 +131,8 @@ func run(ctx context.Context, args []string, stdio IO) error {
 		return auditCmd(ctx, rest, stdio)
 	case "backup":
 		return backup(ctx, rest, stdio)
+	case "nodes":
+		return nodesCmd(ctx, rest, stdio)
 	case "bench":
 		return bench(ctx, rest, stdio)
 	case "loadtest":

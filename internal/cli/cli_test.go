@@ -123,8 +123,19 @@ func TestServeDemoAndSignIn(t *testing.T) {
 func TestDemoIsIdempotent(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"ATTACHE_DATA": dir}
-	servertest.Start(t, "--data", dir, "--demo")
+	first := servertest.Start(t, "--data", dir, "--demo")
 	list1 := run(t, env, "", "user", "list")
+	// SQLite is the one-machine setup: a second server on the same file is
+	// refused, saying why, and changes nothing.
+	refused := run(t, env, "", "serve", "--addr", "127.0.0.1:0", "--media-udp", "127.0.0.1:0", "--media-tcp", "off", "--demo")
+	if refused.code != 1 || !strings.Contains(refused.stderr, "another attache serve is running on this SQLite database") ||
+		!strings.Contains(refused.stderr, "PostgreSQL") {
+		t.Fatalf("a second server on the same SQLite file: %d %s", refused.code, refused.stderr)
+	}
+	if first.Out.String() == "" || strings.Contains(refused.stdout, "is running at") {
+		t.Fatalf("the refused server started: %s", refused.stdout)
+	}
+	first.Stop()
 	second := servertest.Start(t, "--data", dir, "--demo")
 	if !strings.Contains(second.Out.String(), "already exist") {
 		t.Fatalf("second demo load: %s", second.Out.String())

@@ -2,15 +2,18 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/cluster"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/loadtest"
@@ -343,4 +346,51 @@ func loadtestCmd(ctx context.Context, args []string, stdio IO) error {
 func loadtestServer(ctx context.Context, args []string, stdio IO) error {
 	log := slog.New(slog.NewTextHandler(stdio.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return loadtest.ServeChild(ctx, args, stdio.Stdin, stdio.Stdout, stdio.Stderr, log)
+}
+
+// nodesCmd lists the nodes that serve (or served) this database.
+func nodesCmd(ctx context.Context, args []string, stdio IO) error {
+	var asJSON bool
+	var timeout time.Duration
+	cfg, _, err := parse("nodes", config.Storage, args, stdio, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		fs.DurationVar(&timeout, "node-timeout", config.Default().NodeTimeout, "how long a silent node counts as alive (as the nodes were started with)")
+	})
+	if err != nil {
+		return err
+	}
+	s, err := open(ctx, cfg, stdio)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	nodes, err := cluster.List(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if asJSON {
+		type row struct {
+			cluster.Node
+			State string `json:"state"`
+		}
+		out := make([]row, len(nodes))
+		for i, n := range nodes {
+			out[i] = row{n, n.State(now, timeout)}
+		}
+		enc := json.NewEncoder(stdio.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	if len(nodes) == 0 {
+		fmt.Fprintln(stdio.Stdout, "No node has served this database yet.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdio.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tSTATE\tCALLS\tLAST BEAT\tINTERNAL URL\tMEDIA UDP\tMEDIA TCP\tVERSION")
+	for _, n := range nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s ago\t%s\t%s\t%s\t%s\n", n.ID, n.State(now, timeout), n.Calls, now.Sub(n.HeartbeatAt).Round(time.Second),
+			n.InternalURL, n.MediaUDP, n.MediaTCP, n.Version)
+	}
+	return tw.Flush()
 }

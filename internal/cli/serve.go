@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/attache-org/attache/internal/calls"
+	"github.com/attache-org/attache/internal/cluster"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/demo"
 	"github.com/attache-org/attache/internal/devcert"
@@ -84,38 +87,56 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	}
 	vs := visits.NewService(s.db, s.audit, s.cases, s.access)
 	vs.SetTimes(visits.Times{OpensBefore: cfg.VisitOpensBefore, Grace: cfg.VisitGrace})
-	if n, err := vs.CloseStalePresence(ctx); err != nil {
-		return err
-	} else if n > 0 {
-		log.Warn("calls were cut by the last stop of the server", slog.Int64("sessions", n))
-	}
-	mc := media.Config{UDPAddr: cfg.MediaUDP, TCPAddr: cfg.MediaTCP, PublicIPs: cfg.MediaPublicIPs, Loopback: isLoopback(cfg.MediaUDP),
-		OnEnd: web.CallEnded(vs, log)}
 	rec, err := callRecorder(cfg, vs, log)
 	if err != nil {
 		return err
 	}
-	if rec != nil {
-		mc.Recorder = rec
+	cl, err := joinCluster(ctx, cfg, s, rec, log)
+	if err != nil {
+		return err
 	}
+	// The node leaves last, after its calls moved and its sessions were recorded.
+	defer func() {
+		leaveCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := cl.Leave(leaveCtx); err != nil {
+			log.Warn("leaving the cluster", slog.String("error", err.Error()))
+		}
+	}()
+	mc := media.Config{UDPAddr: cfg.MediaUDP, TCPAddr: cfg.MediaTCP, PublicIPs: cfg.MediaPublicIPs, Loopback: isLoopback(cfg.MediaUDP)}
 	switch cfg.MediaTCP {
 	case "off":
 		mc.TCPAddr = ""
 	case "":
 		mc.TCPAddr = cfg.MediaUDP // the same address, over TCP
 	}
-	ms, err := media.New(mc, log)
+	cd := calls.Deps{DB: s.db, Visits: vs, Auth: s.auth, Cluster: cl, Recorder: rec, Log: log}
+	cs, err := calls.New(cd, mc)
 	if err != nil && cfg.MediaTCP == "" {
 		// ICE-TCP was not asked for by name: without it, calls still work
 		// for every network that lets UDP through.
 		log.Warn("call media over TCP is off: cannot listen on TCP", slog.String("address", mc.TCPAddr), slog.String("error", err.Error()))
 		mc.TCPAddr = ""
-		ms, err = media.New(mc, log)
+		cs, err = calls.New(cd, mc)
 	}
 	if err != nil {
 		return err
 	}
+	ms := cs.Media()
 	defer ms.Close()
+	if n, err := cs.Start(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("calls were cut by the last stop of this node", slog.Int64("sessions", n))
+	}
+	s.auth.OnRevoke = cs.Recheck
+	tcpAddr := ""
+	if a := ms.TCPAddr(); a != nil {
+		tcpAddr = a.String()
+	}
+	if err := cl.Announce(ctx, ms.UDPAddr().String(), tcpAddr); err != nil {
+		return err
+	}
 	log.Info("call media", slog.String("udp", ms.UDPAddr().String()), slog.Any("tcp", ms.TCPAddr()), slog.Any("announced", cfg.MediaPublicIPs))
 	ts, err := startTURN(cfg, ms, log)
 	if err != nil {
@@ -123,7 +144,19 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	}
 	if ts != nil {
 		defer ts.Close()
+		cs.SetTURN(ts)
 	}
+	// The heartbeat outlives the request context: a draining node still beats.
+	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	beatDone := make(chan struct{})
+	go func() {
+		defer close(beatDone)
+		cl.Run(beatCtx, cs.Beat)
+	}()
+	defer func() {
+		stopBeat()
+		<-beatDone
+	}()
 	queue, err := newQueue(cfg, s.db, vs, log)
 	if err != nil {
 		return err
@@ -147,7 +180,7 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 		return err
 	}
 	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: vs, Catalog: catalog, Log: log,
-		Registry: reg, Version: version(), Media: ms, TURN: ts, Recorder: rec, Reports: rs, Family: fam, PDFFonts: fonts})
+		Registry: reg, Version: version(), Calls: cs, Reports: rs, Family: fam, PDFFonts: fonts})
 	if err != nil {
 		return err
 	}
@@ -214,16 +247,17 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	log.Info("shutting down", slog.Duration("grace", shutdownGrace))
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	// Calls first: every page is told the server is stopping (it reconnects
-	// by itself), and each session's record is written before the
-	// database closes.
-	if err := ms.Close(); err != nil {
+	// Calls first: this node takes no new call, gives up those it holds and
+	// tells every page to reconnect (to another node, or here after a
+	// restart); each session's record is written before the database
+	// closes.
+	if err := cs.Close(shutCtx); err != nil {
 		log.Warn("closing the media server", slog.String("error", err.Error()))
 	}
 	if err := httpServer.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	srv.WaitCalls(shutCtx)
+	cs.Wait(shutCtx)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -298,7 +332,7 @@ func startTURN(cfg config.Config, ms *media.Server, log *slog.Logger) (*turn.Ser
 // callRecorder sets up recording when there is a key to encrypt with:
 // --recording-key, or for the demo a key made once in the data directory
 // (next to the data, which a real deployment must not do).
-func callRecorder(cfg config.Config, vs *visits.Service, log *slog.Logger) (*web.CallRecorder, error) {
+func callRecorder(cfg config.Config, vs *visits.Service, log *slog.Logger) (*calls.Recorder, error) {
 	path := cfg.RecordingKey
 	if path == "" && cfg.Demo {
 		path = filepath.Join(cfg.DataDir, "demo-recording.key")
@@ -325,7 +359,7 @@ func callRecorder(cfg config.Config, vs *visits.Service, log *slog.Logger) (*web
 		return nil, fmt.Errorf("--recordings %s: %w", dir, err)
 	}
 	log.Info("recording available", slog.String("directory", dir), slog.String("recipient", keys.Recipient()))
-	return &web.CallRecorder{Visits: vs, Keys: keys, Dir: dir, Log: log}, nil
+	return &calls.Recorder{Visits: vs, Keys: keys, Dir: dir, Log: log}, nil
 }
 
 // purgeDaily deletes the recordings whose retention is over (and not under
@@ -357,4 +391,35 @@ func purgeRecordings(ctx context.Context, vs *visits.Service, dir string, log *s
 		log.Info("recording purged", slog.String("file", p.File), slog.String("sha256", p.SHA256), slog.String("case", p.CaseID))
 	}
 	return err
+}
+
+// joinCluster registers this node. On SQLite it is the only one (a second
+// process on the same file is refused); on PostgreSQL it checks that the
+// settings every node must share are the same as the live nodes'.
+func joinCluster(ctx context.Context, cfg config.Config, s *services, rec *calls.Recorder, log *slog.Logger) (*cluster.Cluster, error) {
+	id := cfg.NodeID
+	if id == "" {
+		var err error
+		if id, err = cluster.LoadID(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	secrets := map[string]string{}
+	if cfg.TURNUDP != "" {
+		secret := cfg.TURNSecret
+		if secret == "" {
+			secret = "random " + rand.Text() // made at start: never the same as another node's
+		}
+		secrets["--turn-secret"] = secret
+	}
+	if rec != nil {
+		secrets["--recording-key"] = rec.Keys.Recipient()
+	}
+	cl, err := cluster.Join(ctx, s.db, cluster.Config{ID: id, InternalURL: cfg.InternalURL(), MediaUDP: cfg.MediaUDP, MediaTCP: cfg.MediaTCP,
+		PublicIPs: cfg.MediaPublicIPs, Version: version(), Timeout: cfg.NodeTimeout, Secrets: secrets}, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("node", slog.String("id", id), slog.String("internal_url", cfg.InternalURL()), slog.Duration("timeout", cfg.NodeTimeout))
+	return cl, nil
 }

@@ -75,6 +75,13 @@ type Config struct {
 	// PDFFonts are TrueType files for PDF exports, for scripts the built-in
 	// fonts lack (e.g. Noto Sans SC for Chinese names).
 	PDFFonts []string
+	// NodeID names this node among several on one PostgreSQL database
+	// (default: made once and kept in DataDir); NodeURL is where the other
+	// nodes reach it (default: from Addr); NodeTimeout is how long a node
+	// whose heartbeat stopped counts as alive.
+	NodeID      string
+	NodeURL     string
+	NodeTimeout time.Duration
 }
 
 // Default returns the defaults.
@@ -91,6 +98,7 @@ func Default() Config {
 		SMTPTLS:          "starttls",
 		VisitOpensBefore: 15 * time.Minute,
 		VisitGrace:       2 * time.Minute,
+		NodeTimeout:      10 * time.Second,
 	}
 }
 
@@ -167,6 +175,9 @@ func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet 
 			}
 			return nil
 		})
+		fs.StringVar(&c.NodeID, "node-id", c.NodeID, "this node's name among several on one PostgreSQL database (default: made once and kept in --data)")
+		fs.StringVar(&c.NodeURL, "node-url", c.NodeURL, "URL at which the other nodes reach this one, e.g. http://10.0.0.5:8080 (default: from --addr, with this host's name when --addr names no host)")
+		fs.DurationVar(&c.NodeTimeout, "node-timeout", c.NodeTimeout, "how long a node whose heartbeat stopped counts as alive; its calls then move to another node")
 		fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "end sessions unused for this long")
 		fs.DurationVar(&c.SessionMax, "session-max", c.SessionMax, "end every session this long after sign-in")
 		fs.Func("trusted-proxies", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed", func(v string) error {
@@ -262,6 +273,19 @@ func (c *Config) Validate() error {
 		}
 	} else if c.TURNTCP != "" || c.TURNRelayIP != "" || c.TURNRelayPorts != "" {
 		bad("--turn-tcp, --turn-relay-ip and --turn-relay-ports need --turn-udp")
+	}
+	if c.NodeTimeout < 500*time.Millisecond || c.NodeTimeout > 5*time.Minute {
+		bad("--node-timeout %s: want a duration from 500ms to 5m, e.g. 10s", c.NodeTimeout)
+	}
+	if c.NodeURL != "" {
+		if u, err := url.Parse(c.NodeURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("--node-url %q: want http://HOST:PORT or https://HOST:PORT", c.NodeURL)
+		}
+	}
+	if c.NodeID != "" && strings.IndexFunc(c.NodeID, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_' && r != '.'
+	}) >= 0 {
+		bad("--node-id %q: use letters, digits, '-', '_' and '.' only", c.NodeID)
 	}
 	if c.VisitOpensBefore < 0 || c.VisitOpensBefore > 24*time.Hour {
 		bad("--visit-opens-before %s: want a duration from 0 to 24h, e.g. 15m", c.VisitOpensBefore)
@@ -364,6 +388,26 @@ func (c Config) PublicURL() string {
 	if c.BaseURL != "" {
 		return strings.TrimRight(c.BaseURL, "/")
 	}
+	return c.urlOfAddr("localhost")
+}
+
+// InternalURL is where the other nodes reach this one: NodeURL, or one
+// derived from the listen address (with this host's name when it names no
+// host).
+func (c Config) InternalURL() string {
+	if c.NodeURL != "" {
+		return strings.TrimRight(c.NodeURL, "/")
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return c.urlOfAddr(host)
+}
+
+// urlOfAddr is the URL of the listen address, with anyHost for a host
+// that listens on every interface.
+func (c Config) urlOfAddr(anyHost string) string {
 	scheme := "http"
 	if c.TLS() {
 		scheme = "https"
@@ -373,7 +417,7 @@ func (c Config) PublicURL() string {
 		return scheme + "://localhost"
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "localhost"
+		host = anyHost
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
 }

@@ -40,6 +40,17 @@ type Config struct {
 	OnEnd func(room, reason string, by Info)
 	// Recorder, when set, lets calls be recorded as its policy allows.
 	Recorder Recorder
+	// Ledger, when set, keeps the admissions and mutes a host decides, so
+	// that a call rebuilt elsewhere keeps them.
+	Ledger Ledger
+}
+
+// Ledger keeps what a host decides in a call beyond this process. Admitted
+// is called before the participant is let in (an error keeps them waiting).
+type Ledger interface {
+	Admitted(room, id, token string) error
+	Removed(room, id string) error
+	Muted(room, id string, on bool) error
 }
 
 // Role is what a participant may do in a call.
@@ -74,6 +85,7 @@ type Server struct {
 	tcpMx    ice.TCPMux
 	onEnd    func(room, reason string, by Info)
 	recorder Recorder
+	ledger   Ledger
 
 	closeOnce sync.Once
 	closeErr  error
@@ -102,7 +114,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	var se webrtc.SettingEngine
 	mux := webrtc.NewICEUDPMux(nil, conn)
 	se.SetICEUDPMux(mux)
-	s := &Server{log: log, udp: conn, mux: mux, onEnd: cfg.OnEnd, recorder: cfg.Recorder, rooms: map[string]*Room{}}
+	s := &Server{log: log, udp: conn, mux: mux, onEnd: cfg.OnEnd, recorder: cfg.Recorder, ledger: cfg.Ledger, rooms: map[string]*Room{}}
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if cfg.TCPAddr != "" {
 		ln, err := net.Listen("tcp", cfg.TCPAddr)
@@ -226,6 +238,33 @@ func (s *Server) Remove(room, id string) {
 	if ok {
 		_ = r.remove(id, false)
 	}
+}
+
+// Release ends a visit's call here without ending the visit: everyone is
+// told the server stops (their pages reconnect, to wherever the call goes
+// on) and the room is forgotten, so that it can be held here again later.
+func (s *Server) Release(room string) {
+	s.mu.Lock()
+	r, ok := s.rooms[room]
+	s.mu.Unlock()
+	if ok {
+		r.End(EndedShutdown)
+	}
+}
+
+// Rooms lists the visits whose calls this server holds.
+func (s *Server) Rooms() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.rooms))
+	for id, r := range s.rooms {
+		r.mu.Lock()
+		if !r.ended {
+			out = append(out, id)
+		}
+		r.mu.Unlock()
+	}
+	return out
 }
 
 // Ended reports whether the call of a visit was ended, without making a room.

@@ -59,6 +59,9 @@ type Participant struct {
 	// the waiting room, and a copy of their link does not skip it.
 	Admitted bool
 	Resume   string
+	// Muted keeps them muted, as a host left them (in this call's earlier
+	// room, on another server).
+	Muted bool
 	// Entered, when set, is called once they are in the call.
 	Entered func()
 }
@@ -228,7 +231,7 @@ func (r *Room) Session(ctx context.Context, pt Participant, conn Conn) (string, 
 		}
 	})
 
-	if err := r.seat(p, pt.Admitted, token); err != nil {
+	if err := r.seat(p, pt.Admitted, pt.Muted, token); err != nil {
 		return p.reason(), err
 	}
 	defer r.leave(p)
@@ -387,7 +390,7 @@ func (r *Room) claim() error {
 // seat puts p in the call, unless the call ended or a host removed them
 // while they connected. A session of the same person already in the call,
 // or waiting, is replaced: the new one wins.
-func (r *Room) seat(p *Peer, direct bool, token string) error {
+func (r *Room) seat(p *Peer, direct, muted bool, token string) error {
 	r.server.mu.Lock()
 	r.mu.Lock()
 	err := r.claim()
@@ -404,6 +407,9 @@ func (r *Room) seat(p *Peer, direct bool, token string) error {
 	// Another session of theirs waiting to be let in is one too many.
 	w := r.waiting[p.ID]
 	delete(r.waiting, p.ID)
+	if muted {
+		r.muted[p.ID] = true
+	}
 	p.hostMuted.Store(r.muted[p.ID])
 	for _, f := range r.tracks {
 		if f.from != p {
@@ -443,14 +449,28 @@ func (p *Peer) failed(err error) (string, error) {
 
 // admit lets someone in from the waiting room, with a new resume token.
 func (r *Room) admit(id string) error {
+	errNobody := errors.New("nobody of that name is waiting")
+	r.mu.Lock()
+	p := r.waiting[id]
+	r.mu.Unlock()
+	if p == nil {
+		return errNobody
+	}
+	token := rand.Text()
+	if l := r.server.ledger; l != nil {
+		// Kept before they are let in: a call rebuilt elsewhere lets them back.
+		if err := l.Admitted(r.id, id, token); err != nil {
+			r.server.log.Error("media: keep an admission", slog.String("room", r.id), slog.String("error", err.Error()))
+			return errors.New("could not admit them: try again")
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p := r.waiting[id]
-	if p == nil {
-		return errors.New("nobody of that name is waiting")
+	if r.waiting[id] != p {
+		return errNobody
 	}
 	delete(r.waiting, id)
-	p.token = rand.Text()
+	p.token = token
 	r.admitted[id] = p.token
 	close(p.admit)
 	return nil
@@ -471,6 +491,13 @@ func (r *Room) remove(id string, byHost bool) error {
 	}
 	// Whoever is connecting right now must be admitted again.
 	delete(r.admitted, id)
+	r.mu.Unlock()
+	if l := r.server.ledger; l != nil {
+		if err := l.Removed(r.id, id); err != nil {
+			r.server.log.Error("media: forget an admission", slog.String("room", r.id), slog.String("error", err.Error()))
+		}
+	}
+	r.mu.Lock()
 	if p == nil {
 		r.mu.Unlock()
 		if byHost {
@@ -505,6 +532,11 @@ func (r *Room) mute(id string, on bool) error {
 	}
 	p.hostMuted.Store(on)
 	r.mu.Unlock()
+	if l := r.server.ledger; l != nil {
+		if err := l.Muted(r.id, id, on); err != nil {
+			r.server.log.Error("media: keep a mute", slog.String("room", r.id), slog.String("error", err.Error()))
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = p.send(ctx, Message{Type: "muted", Muted: on})
@@ -839,6 +871,15 @@ func (r *Room) end(reason string, by Info) {
 	}
 	for _, p := range r.broadcast(Message{Type: "ended", Reason: reason}) {
 		p.close(reason)
+	}
+	if reason == EndedShutdown {
+		// Not over: the call goes on elsewhere, or here later in a new room.
+		r.server.mu.Lock()
+		if r.server.rooms[r.id] == r {
+			delete(r.server.rooms, r.id)
+		}
+		r.server.mu.Unlock()
+		return
 	}
 	// The room stays, ended, so that nobody starts the call again.
 }

@@ -25,9 +25,15 @@ func (s *Buffer) String() string              { s.mu.Lock(); defer s.mu.Unlock()
 
 // Server is a running "attache serve".
 type Server struct {
-	URL string  // e.g. http://127.0.0.1:41234
-	Out *Buffer // what it printed on standard output
+	URL  string  // e.g. http://127.0.0.1:41234
+	Out  *Buffer // what it printed on standard output
+	Errs *Buffer // what it printed on standard error (its log)
+	stop func()
 }
+
+// Stop stops the server as SIGTERM would and waits until it has exited,
+// failing the test if it does not exit cleanly within 20 seconds.
+func (s *Server) Stop() { s.stop() }
 
 var runningAt = regexp.MustCompile(`is running at (https?://127\.0\.0\.1:\d+)`)
 
@@ -49,20 +55,24 @@ func Start(t testing.TB, args ...string) *Server {
 		done <- cli.Run(ctx, args, cli.IO{Stdin: strings.NewReader(""), Stdout: out, Stderr: errs,
 			Getenv: func(string) string { return "" }})
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("serve exited with %d: %s", code, lastLines(errs.String(), 20))
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Errorf("serve exited with %d: %s", code, lastLines(errs.String(), 20))
+				}
+			case <-time.After(20 * time.Second):
+				t.Error("serve did not stop within 20 s of cancellation")
 			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop within 20 s of cancellation")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(startTimeout); time.Now().Before(deadline); {
 		if m := runningAt.FindStringSubmatch(out.String()); m != nil {
-			return &Server{URL: m[1], Out: out}
+			return &Server{URL: m[1], Out: out, Errs: errs, stop: stop}
 		}
 		select {
 		case code := <-done:

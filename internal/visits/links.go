@@ -210,3 +210,16 @@ func (s *Service) Admit(ctx context.Context, token, address string) (*Admission,
 	}
 	return &ad, nil
 }
+
+// LinkLive reports whether a link still lets its holder in (not withdrawn).
+func (s *Service) LinkLive(ctx context.Context, linkID string) (bool, error) {
+	var revoked sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT revoked_at FROM visit_links WHERE id = $1`, linkID).Scan(&revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read link: %w", err)
+	}
+	return !revoked.Valid, nil
+}

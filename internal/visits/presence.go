@@ -18,7 +18,7 @@ var Outcomes = cases.Vocab{
 	{Code: "left", Label: "Left"}, {Code: "network", Label: "Connection lost"}, {Code: "reconnected", Label: "Reconnected"},
 	{Code: "removed", Label: "Removed by the officer"}, {Code: "host", Label: "Ended by the officer"},
 	{Code: "monitor", Label: "Cut by the monitor"}, {Code: "time", Label: "Time up"}, {Code: "server", Label: "Server stopped"},
-	{Code: "error", Label: "Failed"},
+	{Code: "node", Label: "Server lost"}, {Code: "error", Label: "Failed"},
 }
 
 // Presence is one session of one participant in a visit's call. A
@@ -31,7 +31,8 @@ type Presence struct {
 	Joined      time.Time  `json:"joined"`
 	Left        *time.Time `json:"left,omitempty"` // nil while in the call
 	// Reason is why the session ended: left, network, reconnected,
-	// removed, host, monitor, time, server.
+	// removed, host, monitor, time, server, node (the server that held
+	// the call was lost; the call went on on another).
 	Reason  string  `json:"reason,omitempty"`
 	Quality Quality `json:"quality"`
 }
@@ -96,6 +97,7 @@ type Seat struct {
 	Participant     string // "user:<id>" or "link:<id>"
 	Name, Role      string
 	Actor           audit.Actor
+	Node            string // the node that holds the call
 }
 
 // CallEntered records that someone is in the call, and starts the visit
@@ -105,8 +107,8 @@ func (s *Service) CallEntered(ctx context.Context, st Seat) (string, error) {
 	id := db.NewID()
 	now := s.now()
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO visit_presence (id, visit_id, participant, name, role, joined_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			id, st.VisitID, st.Participant, st.Name, st.Role, db.Instant(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO visit_presence (id, visit_id, participant, name, role, joined_at, node_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			id, st.VisitID, st.Participant, st.Name, st.Role, db.Instant(now), st.Node); err != nil {
 			return fmt.Errorf("record presence: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE visits SET status = 'in_progress', updated_at = $3 WHERE id = $1 AND case_id = $2 AND status IN ('planned', 'confirmed')`,
@@ -186,14 +188,64 @@ func (s *Service) CallOver(ctx context.Context, visitID string) (bool, string, e
 	return ended.Valid, why, nil
 }
 
-// CloseStalePresence closes the sessions a stopped server left open: they
+// CloseStalePresence closes the sessions that this node left open when it
+// last stopped (and those of servers from before nodes had names): they
 // ended when it stopped, at the latest. It runs at start, before any call.
-func (s *Service) CloseStalePresence(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE visit_presence SET left_at = $1, reason = 'server' WHERE left_at IS NULL`, db.Instant(s.now()))
+// Sessions held by other nodes are theirs.
+func (s *Service) CloseStalePresence(ctx context.Context, node string) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE visit_presence SET left_at = $1, reason = 'server' WHERE left_at IS NULL AND node_id IN ($2, '')`,
+		db.Instant(s.now()), node)
 	if err != nil {
 		return 0, fmt.Errorf("close stale presence: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// CloseLostPresence closes the sessions held by nodes that stopped or were
+// lost (reason "node"), as of the node's last beat, each audited. Any live
+// node may run it; each session is closed once.
+func (s *Service) CloseLostPresence(ctx context.Context) (int, error) {
+	n := 0
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE visit_presence SET reason = 'node',
+				left_at = (SELECT MAX(n.stopped_at) FROM nodes n WHERE n.id = visit_presence.node_id)
+			WHERE left_at IS NULL AND node_id IN (SELECT id FROM nodes WHERE stopped_at IS NOT NULL)
+			RETURNING visit_id, participant, name, role, node_id, joined_at, left_at`)
+		if err != nil {
+			return fmt.Errorf("close lost presence: %w", err)
+		}
+		type closed struct {
+			visit, participant, name, role, node string
+			joined, left                         int64
+		}
+		var all []closed
+		for rows.Next() {
+			var c closed
+			if err := rows.Scan(&c.visit, &c.participant, &c.name, &c.role, &c.node, &c.joined, &c.left); err != nil {
+				rows.Close()
+				return fmt.Errorf("close lost presence: %w", err)
+			}
+			all = append(all, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("close lost presence: %w", err)
+		}
+		for _, c := range all {
+			var caseID string
+			if err := tx.QueryRowContext(ctx, `SELECT case_id FROM visits WHERE id = $1`, c.visit).Scan(&caseID); err != nil {
+				return fmt.Errorf("close lost presence: %w", err)
+			}
+			if err := s.audit.Append(ctx, tx, audit.Entry{Actor: audit.Actor{ID: c.participant, Name: c.name}, Action: "visit.call_leave", ObjectType: "case",
+				ObjectID: caseID, Detail: fmt.Sprintf("visit=%s role=%s seconds=%d reason=node node=%s", c.visit, c.role,
+					int(db.Time(c.left).Sub(db.Time(c.joined)).Seconds()), c.node)}); err != nil {
+				return err
+			}
+		}
+		n = len(all)
+		return nil
+	})
+	return n, err
 }
 
 // presenceOf reads the call records of a case's visits, by visit.

@@ -454,7 +454,7 @@ func TestCallRecord(t *testing.T) {
 			Actor: audit.System}); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := fx.visits.CloseStalePresence(ctx); n != 1 || err != nil {
+		if n, err := fx.visits.CloseStalePresence(ctx, ""); n != 1 || err != nil {
 			t.Errorf("stale sessions closed: %d %v", n, err)
 		}
 		if over, _, _ := fx.visits.CallOver(ctx, v2.ID); over {

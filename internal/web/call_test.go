@@ -340,9 +340,8 @@ func TestShutdownDuringCall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := h.media.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closed := make(chan error, 1)
+	go func() { closed <- h.calls.Close(ctx) }()
 	for m.Type != "ended" {
 		if err := wsjson.Read(ctx, c, &m); err != nil {
 			t.Fatalf("the page was not told the server stops: %v", err)
@@ -351,7 +350,9 @@ func TestShutdownDuringCall(t *testing.T) {
 	if m.Reason != media.EndedShutdown {
 		t.Errorf("the page was told %q", m.Reason)
 	}
-	h.srv.WaitCalls(ctx)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
 	var reason string
 	if err := h.db.QueryRowContext(ctx, `SELECT reason FROM visit_presence WHERE visit_id = $1 AND left_at IS NOT NULL`, visitID).Scan(&reason); err != nil || reason != "server" {
 		t.Errorf("the session was recorded as %q (%v), want server", reason, err)

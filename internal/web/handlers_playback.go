@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/attache-org/attache/internal/calls"
 	"io"
 	"net/http"
 	"os"
@@ -23,13 +24,13 @@ func (s *Server) playbackPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := s.view(r, "Recording")
 	v.Data = map[string]any{"Files": files, "CaseID": r.PathValue("id"), "VisitID": r.PathValue("visit"), "Recording": r.PathValue("rec"),
-		"Playable": s.Recorder != nil}
+		"Playable": s.recorder() != nil}
 	return s.render(w, "playback", v)
 }
 
 // recordedFile finds a recorded file the user may read, and its path.
 func (s *Server) recordedFile(r *http.Request) (visits.RecordedFile, string, error) {
-	if s.Recorder == nil {
+	if s.recorder() == nil {
 		return visits.RecordedFile{}, "", errNoRecordingKey
 	}
 	f, err := s.Visits.RecordedFileFor(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), r.PathValue("file"))
@@ -39,7 +40,7 @@ func (s *Server) recordedFile(r *http.Request) (visits.RecordedFile, string, err
 	if f.Recording != r.PathValue("rec") || !filepath.IsLocal(f.File) {
 		return f, "", problem.New(problem.NotFound, "No such recording (it may have been purged).")
 	}
-	return f, filepath.Join(s.Recorder.Dir, f.File), nil
+	return f, filepath.Join(s.recorder().Dir, f.File), nil
 }
 
 // recordingMedia streams a recorded file decrypted, with byte ranges, for
@@ -50,7 +51,7 @@ func (s *Server) recordingMedia(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	file, err := recording.Open(path, s.Recorder.Keys)
+	file, err := recording.Open(path, s.recorder().Keys)
 	if err != nil {
 		return err
 	}
@@ -101,4 +102,12 @@ func (s *Server) legalHold(w http.ResponseWriter, r *http.Request) error {
 		return s.Visits.SetLegalHold(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), r.PostFormValue("hold") == "on",
 			strings.TrimSpace(r.PostFormValue("reason")))
 	})
+}
+
+// recorder is the calls' recorder: nil without a recording key.
+func (s *Server) recorder() *calls.Recorder {
+	if s.Calls == nil {
+		return nil
+	}
+	return s.Calls.Recorder()
 }

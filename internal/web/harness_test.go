@@ -20,6 +20,7 @@ import (
 	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/calls"
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
@@ -56,8 +57,8 @@ type harness struct {
 	access  *access.Service
 	clock   *testenv.Clock
 	users   map[auth.Role]*auth.User
-	media   *media.Server
-	rec     *web.CallRecorder
+	calls   *calls.Service
+	rec     *calls.Recorder
 	visits  *visits.Service
 	reports *reports.Service
 	family  *family.Service
@@ -117,22 +118,23 @@ func newHarness(t testing.TB, d *db.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &web.CallRecorder{Visits: vs, Keys: keys, Dir: filepath.Join(recDir, "recordings"), Log: log}
-	ms, err := media.New(media.Config{UDPAddr: "127.0.0.1:0", Loopback: true, OnEnd: web.CallEnded(vs, log), Recorder: rec}, log)
+	rec := &calls.Recorder{Visits: vs, Keys: keys, Dir: filepath.Join(recDir, "recordings"), Log: log}
+	callSvc, err := calls.New(calls.Deps{DB: d, Visits: vs, Auth: as, Recorder: rec, Log: log}, media.Config{UDPAddr: "127.0.0.1:0", Loopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ms.Close() })
+	t.Cleanup(func() { callSvc.Media().Close() })
+	as.OnRevoke = callSvc.Recheck
 	ob := &outbox{}
 	vs.SetNotices(visits.Notices{Sender: ob, BaseURL: "http://attache.test"})
 	rs := reports.NewService(d, a, cs, ob, reports.Options{BaseURL: "http://attache.test"})
 	fs := family.NewService(d, a, cs, as, ob, family.Options{BaseURL: "http://attache.test"})
 	srv, err := web.New(web.Deps{Config: cfg, DB: d, Auth: as, Audit: a, Cases: cs, Access: acc, Visits: vs, Catalog: cat, Log: log,
-		Registry: prometheus.NewRegistry(), Version: "test", Media: ms, Recorder: rec, Reports: rs, Family: fs})
+		Registry: prometheus.NewRegistry(), Version: "test", Calls: callSvc, Reports: rs, Family: fs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, access: acc, clock: c, users: map[auth.Role]*auth.User{}, media: ms, rec: rec,
+	h := &harness{t: t, db: d, srv: srv, h: srv.Handler(), auth: as, audit: a, cases: cs, access: acc, clock: c, users: map[auth.Role]*auth.User{}, calls: callSvc, rec: rec,
 		visits: vs, reports: rs, family: fs, outbox: ob}
 	for _, r := range auth.Roles {
 		u, err := as.CreateUser(context.Background(), audit.System, auth.UserInput{Username: string(r), DisplayName: "The " + string(r),

@@ -17,7 +17,6 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,14 +24,13 @@ import (
 	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/calls"
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/family"
 	"github.com/attache-org/attache/internal/i18n"
-	"github.com/attache-org/attache/internal/media"
 	"github.com/attache-org/attache/internal/reports"
-	"github.com/attache-org/attache/internal/turn"
 	"github.com/attache-org/attache/internal/visits"
 )
 
@@ -49,10 +47,8 @@ type Deps struct {
 	Log      *slog.Logger
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
 	Version  string
-	Media    *media.Server // the call rooms
-	TURN     *turn.Server  // the embedded TURN server, or nil
-	Recorder *CallRecorder // recording and playback, or nil without a recording key
-	PDFFonts [][]byte      // TrueType fonts for PDF exports beyond the built-in ones
+	Calls    *calls.Service // the video calls, or nil where there are none
+	PDFFonts [][]byte       // TrueType fonts for PDF exports beyond the built-in ones
 	Reports  *reports.Service
 	Family   *family.Service
 }
@@ -66,8 +62,6 @@ type Server struct {
 	routes  []Route
 	mux     *http.ServeMux
 	metrics *metrics
-	joins   joinLimiter
-	calls   sync.WaitGroup // the call sessions running
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -105,6 +99,10 @@ func New(d Deps) (*Server, error) {
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Pattern(), s.guard(rt))
+	}
+	if d.Calls != nil {
+		// The other nodes' requests, authenticated by the calls themselves.
+		s.mux.Handle("/internal/", d.Calls.InternalHandler())
 	}
 	s.mux.Handle("/", http.HandlerFunc(s.notFound))
 	return s, nil

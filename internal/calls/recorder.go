@@ -1,4 +1,4 @@
-package web
+package calls
 
 import (
 	"context"
@@ -20,21 +20,21 @@ import (
 	"github.com/attache-org/attache/internal/visits"
 )
 
-// CallRecorder is the media server's Recorder: it asks the visit's
+// Recorder is the media server's Recorder: it asks the visit's
 // recording policy, writes each track to an encrypted file in Dir/<visit>,
 // and keeps each closed file, with its SHA-256, on the visit.
-type CallRecorder struct {
+type Recorder struct {
 	Visits *visits.Service
 	Keys   *recording.Keys
 	Dir    string
 	Log    *slog.Logger
 }
 
-var _ media.Recorder = (*CallRecorder)(nil)
+var _ media.Recorder = (*Recorder)(nil)
 
 // Permit applies the policy: never, with everyone's consent, or always
 // (then nobody may stop it).
-func (c *CallRecorder) Permit(room string, by media.Info, on bool) (bool, error) {
+func (c *Recorder) Permit(room string, by media.Info, on bool) (bool, error) {
 	ctx := context.Background()
 	_, rp, err := c.Visits.CallPolicy(ctx, room)
 	if err != nil {
@@ -63,7 +63,7 @@ func (c *CallRecorder) Permit(room string, by media.Info, on bool) (bool, error)
 }
 
 // Track opens the encrypted file of one track.
-func (c *CallRecorder) Track(room, rec string, from media.Info, codec webrtc.RTPCodecParameters, start time.Time) (media.TrackSink, error) {
+func (c *Recorder) Track(room, rec string, from media.Info, codec webrtc.RTPCodecParameters, start time.Time) (media.TrackSink, error) {
 	dir := filepath.Join(c.Dir, room)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("recordings directory: %w", err)
@@ -83,7 +83,7 @@ func (c *CallRecorder) Track(room, rec string, from media.Info, codec webrtc.RTP
 }
 
 // Stopped audits why a recording ended.
-func (c *CallRecorder) Stopped(room, rec string, by media.Info, why string) {
+func (c *Recorder) Stopped(room, rec string, by media.Info, why string) {
 	if err := c.Visits.RecordingEvent(context.Background(), room, "recording.end", "recording="+rec+" reason="+why, actorOf(by)); err != nil {
 		c.Log.Error("recording: audit the end", slog.String("visit", room), slog.String("error", err.Error()))
 	}
@@ -91,7 +91,7 @@ func (c *CallRecorder) Stopped(room, rec string, by media.Info, why string) {
 
 // recordedTrack is one track being written.
 type recordedTrack struct {
-	rec  *CallRecorder
+	rec  *Recorder
 	t    *recording.Track
 	file visits.RecordedFile
 }
