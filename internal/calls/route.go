@@ -349,6 +349,9 @@ func (s *Service) Drain(ctx context.Context) {
 	s.Wait(ctx)
 }
 
+// Draining reports whether this node is stopping: it takes no new call.
+func (s *Service) Draining() bool { return s.draining.Load() }
+
 // Close drains and stops the media server.
 func (s *Service) Close(ctx context.Context) error {
 	s.Drain(ctx)

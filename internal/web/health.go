@@ -27,6 +27,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if s.Calls != nil && s.Calls.Draining() {
+		// A load balancer sends nobody here any more: the node is stopping.
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("draining\n"))
+		return nil
+	}
 	if err := s.DB.PingContext(ctx); err != nil {
 		s.Log.Warn("readiness check failed", "error", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
