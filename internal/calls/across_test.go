@@ -12,6 +12,7 @@ import (
 
 	"github.com/attache-org/attache/internal/calltest"
 	"github.com/attache-org/attache/internal/media"
+	"github.com/attache-org/attache/internal/nodetest"
 )
 
 // openPage opens a call page that reaches the nodes in the order given, as
@@ -20,7 +21,7 @@ func openPage(t *testing.T, path string, header http.Header, name string, publis
 	t.Helper()
 	var urls []string
 	for _, n := range nodes {
-		urls = append(urls, n.ws(path))
+		urls = append(urls, n.WS(path))
 	}
 	p, err := calltest.Open(urls, header, name, publish)
 	if err != nil {
@@ -54,7 +55,7 @@ func admit(t *testing.T, officer *calltest.Page, name string, logs ...*calltest.
 // token of the signed-in browser.
 func post(t *testing.T, via *node, header http.Header, page, path string, form url.Values) int {
 	t.Helper()
-	req, _ := http.NewRequest("GET", via.url+page, nil)
+	req, _ := http.NewRequest("GET", via.URL+page, nil)
 	req.Header = header.Clone()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -67,7 +68,7 @@ func post(t *testing.T, via *node, header http.Header, page, path string, form u
 		t.Fatalf("no CSRF token on %s: %d", page, res.StatusCode)
 	}
 	form.Set("csrf", string(m[1]))
-	req, _ = http.NewRequest("POST", via.url+path, strings.NewReader(form.Encode()))
+	req, _ = http.NewRequest("POST", via.URL+path, strings.NewReader(form.Encode()))
 	req.Header = header.Clone()
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -151,8 +152,8 @@ func TestCallAcrossNodes(t *testing.T) {
 
 	// A node started later disturbs no live call.
 	sessions := []int{officer.Sessions(), detainee.Sessions(), monitor.Sessions()}
-	n4 := newNode(t, 4, c.url, "--recording-key", c.key)
-	n4.start()
+	n4 := nodetest.New(t, 4, c.url, "--recording-key", c.key)
+	n4.Start()
 	c.nodes = append(c.nodes, n4)
 	later := time.Now()
 	time.Sleep(2 * time.Second)
@@ -181,7 +182,7 @@ func TestCallAcrossNodes(t *testing.T) {
 	// node), the call is rebuilt on a live node, the detainee comes back
 	// without the waiting room, and media flows again.
 	killed := time.Now()
-	n1.kill()
+	n1.Kill()
 	waitFor(t, nodeTimeout, "media flowing again within the node timeout after the holder was killed", func() bool {
 		return officer.Flowing(killed, "detainee") && detainee.Flowing(killed, "officer")
 	}, officer, detainee)

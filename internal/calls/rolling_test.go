@@ -41,7 +41,7 @@ func (c *testCluster) browser(via *node, username string) *browser {
 // redirects are not followed).
 func (b *browser) do(method, path, contentType string, body io.Reader) (string, *http.Response) {
 	b.t.Helper()
-	req, _ := http.NewRequest(method, b.via.url+path, body)
+	req, _ := http.NewRequest(method, b.via.URL+path, body)
 	req.Header = b.header.Clone()
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -177,10 +177,10 @@ func TestRollingRestart(t *testing.T) {
 	waitFor(t, 60*time.Second, "all ten visits flowing", flowing(time.Now()), pages...)
 	for _, nd := range c.nodes {
 		stopped := time.Now()
-		nd.stop()
-		waitFor(t, 30*time.Second, "all ten visits flowing again after "+nd.name+" stopped", flowing(time.Now()), pages...)
-		t.Logf("%s stopped: all visits flowing again %s later", nd.name, time.Since(stopped).Round(10*time.Millisecond))
-		nd.start()
+		nd.Stop()
+		waitFor(t, 30*time.Second, "all ten visits flowing again after "+nd.Name+" stopped", flowing(time.Now()), pages...)
+		t.Logf("%s stopped: all visits flowing again %s later", nd.Name, time.Since(stopped).Round(10*time.Millisecond))
+		nd.Start()
 	}
 	waitFor(t, 30*time.Second, "all ten visits flowing after the restart", flowing(time.Now()), pages...)
 	var ended int
