@@ -2,15 +2,19 @@ package calls_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/attache-org/attache/internal/calltest"
+	"github.com/attache-org/attache/internal/cli"
 	"github.com/attache-org/attache/internal/media"
 	"github.com/attache-org/attache/internal/nodetest"
 )
@@ -178,6 +182,28 @@ func TestCallAcrossNodes(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "the monitor is taken out", func() bool { return monitor.Ended() == media.EndedRemoved }, monitor)
 
+	// A second officer joins through the second node; an administrator
+	// disables their account through the third: they are taken out of the
+	// call held by the first at once.
+	colleague := openPage(t, callPath, c.signIn(n2, "officer"), "colleague", true, n2, n3, n1)
+	waitFor(t, 20*time.Second, "the colleague in the call", func() bool {
+		people, _ := officer.People()
+		return len(people) == 3
+	}, colleague, officer)
+	var colleagueID string
+	if err := c.db.QueryRowContext(ctx, `SELECT id FROM users WHERE username = 'officer'`).Scan(&colleagueID); err != nil {
+		t.Fatal(err)
+	}
+	admin := c.browser(n3, "admin")
+	if body, res := admin.do("PATCH", "/api/v1/users/"+colleagueID, "application/json", strings.NewReader(`{"disabled": true}`)); res.StatusCode != http.StatusOK {
+		t.Fatalf("disable the colleague: %d %s", res.StatusCode, body)
+	}
+	waitFor(t, 5*time.Second, "the disabled colleague taken out", func() bool { return colleague.Ended() == media.EndedRemoved }, colleague)
+	waitFor(t, 5*time.Second, "the others see the colleague leave", func() bool {
+		people, _ := officer.People()
+		return len(people) == 2
+	}, officer)
+
 	// The holder dies: the pages reconnect (the officer's to the next
 	// node), the call is rebuilt on a live node, the detainee comes back
 	// without the waiting room, and media flows again.
@@ -208,5 +234,48 @@ func TestCallAcrossNodes(t *testing.T) {
 	var why string
 	if err := c.db.QueryRowContext(ctx, `SELECT call_end_reason FROM visits WHERE id = $1`, c.visit).Scan(&why); err != nil || why != media.EndedByHost {
 		t.Errorf("the visit's end was kept as %q (%v)", why, err)
+	}
+
+	// attache nodes tells the operator which node was lost and which serve.
+	var out, errs strings.Builder
+	if code := cli.Run(ctx, []string{"nodes", "--json", "--database", c.url, "--data", t.TempDir()}, cli.IO{Stdin: strings.NewReader(""), Stdout: &out,
+		Stderr: &errs, Getenv: func(string) string { return "" }}); code != 0 {
+		t.Fatalf("attache nodes: %s", errs.String())
+	}
+	var listed []struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &listed); err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, l := range listed {
+		states[l.ID] = l.State
+	}
+	want := map[string]string{n1.ID(): "lost", n2.ID(): "alive", n3.ID(): "alive", n4.ID(): "alive"}
+	if !reflect.DeepEqual(states, want) {
+		t.Errorf("attache nodes: %v, want %v", states, want)
+	}
+
+	// Guessing join links counts on every node: twenty unknown links spread
+	// over three nodes, and the fourth refuses the next guess.
+	for i := range 20 {
+		res, err := http.Get(c.nodes[1+i%3].URL + "/join/guess" + strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Fatalf("guess %d: %d, want 404", i, res.StatusCode)
+		}
+	}
+	res, err := http.Get(n4.URL + "/join/guess-again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the 21st guess, on another node: %d, want 429", res.StatusCode)
 	}
 }
