@@ -87,6 +87,9 @@ func New(d Deps, mc media.Config) (*Service, error) {
 		return nil, err
 	}
 	s.media = ms
+	if d.Recorder != nil {
+		d.Recorder.calls = s
+	}
 	if s.cluster != nil {
 		s.cluster.Subscribe(s.onEvent)
 		s.cluster.OnFenced(s.releaseAll)
@@ -123,6 +126,7 @@ func (s *Service) Start(ctx context.Context) (int64, error) {
 			return n, err
 		}
 	}
+	s.salvage(ctx, true)
 	return n, nil
 }
 
@@ -255,6 +259,7 @@ func (s *Service) host(ctx context.Context, c *websocket.Conn, st Seat) {
 	// when; everyone is warned five minutes before the scheduled end.
 	rm := s.media.Room(room)
 	rm.Limit(st.Ends.Add(times.Grace), visits.EndWarning+times.Grace)
+	s.resumeRecording(ctx, rm, room)
 	if st.Recording == visits.RecordAlways {
 		// Recorded from the start, by policy; everyone was told before joining.
 		if err := rm.Record(media.Info{}, true); err != nil {

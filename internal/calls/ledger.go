@@ -6,12 +6,16 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/media"
+	"github.com/attache-org/attache/internal/visits"
 )
 
 // The Service is the media server's Ledger: admissions and mutes are kept
@@ -91,4 +95,64 @@ func (s *Service) mutedBefore(ctx context.Context, room, id string) (bool, error
 		return false, fmt.Errorf("read mute: %w", err)
 	}
 	return n > 0, nil
+}
+
+// Recording keeps the recording running in room (rec), or forgets it (nil).
+func (s *Service) Recording(room string, rec *media.RecordingState) error {
+	ctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
+	defer cancel()
+	if rec == nil {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM call_recordings WHERE visit_id = $1`, room); err != nil {
+			return fmt.Errorf("forget recording: %w", err)
+		}
+		return nil
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO call_recordings (visit_id, recording_id, state, started_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (visit_id) DO UPDATE SET recording_id = excluded.recording_id, state = excluded.state, started_at = excluded.started_at`,
+		room, rec.ID, string(b), db.Instant(rec.Start))
+	if err != nil {
+		return fmt.Errorf("keep recording: %w", err)
+	}
+	return nil
+}
+
+// resumeRecording continues, in a call rebuilt here, the recording that ran
+// in it on another node, unless the policy no longer lets it run (a
+// privileged visit is never recorded).
+func (s *Service) resumeRecording(ctx context.Context, rm *media.Room, room string) {
+	if s.recorder == nil {
+		return
+	}
+	var state string
+	err := s.db.QueryRowContext(ctx, `SELECT state FROM call_recordings WHERE visit_id = $1`, room).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return
+	}
+	if err != nil {
+		s.log.Error("call: read the recording's state", slog.String("visit", room), slog.String("error", err.Error()))
+		return
+	}
+	var st media.RecordingState
+	if err := json.Unmarshal([]byte(state), &st); err != nil {
+		s.log.Error("call: read the recording's state", slog.String("visit", room), slog.String("error", err.Error()))
+		return
+	}
+	_, rp, err := s.visits.CallPolicy(ctx, room)
+	if err != nil {
+		s.log.Error("call: read the recording policy", slog.String("visit", room), slog.String("error", err.Error()))
+		return
+	}
+	if rp.Policy == visits.RecordNever || visits.Privileged(rp.Kind) {
+		_ = s.Recording(room, nil)
+		return
+	}
+	if rm.Resume(st) {
+		if err := s.visits.RecordingEvent(ctx, room, "recording.resume", "recording="+st.ID+" node="+s.node(), audit.System); err != nil {
+			s.log.Error("call: audit the recording's resumption", slog.String("visit", room), slog.String("error", err.Error()))
+		}
+	}
 }

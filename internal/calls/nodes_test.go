@@ -104,10 +104,13 @@ func (c *testCluster) signIn(via *node, username string) http.Header {
 	return http.Header{"Cookie": {strings.Join(cookies, "; ")}}
 }
 
-// holder is the node that holds the visit's call.
-func (c *testCluster) holder() string {
+// holder is the id of the node that holds the demo visit's call.
+func (c *testCluster) holder() string { return c.holderOf(c.visit) }
+
+// holderOf is the id of the node that holds a visit's call.
+func (c *testCluster) holderOf(visit string) string {
 	var id string
-	_ = c.db.QueryRowContext(context.Background(), `SELECT node_id FROM call_leases WHERE visit_id = $1`, c.visit).Scan(&id)
+	_ = c.db.QueryRowContext(context.Background(), `SELECT node_id FROM call_leases WHERE visit_id = $1`, visit).Scan(&id)
 	return id
 }
 

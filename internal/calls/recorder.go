@@ -28,6 +28,8 @@ type Recorder struct {
 	Keys   *recording.Keys
 	Dir    string
 	Log    *slog.Logger
+
+	calls *Service // keeps the files being written (set by New)
 }
 
 var _ media.Recorder = (*Recorder)(nil)
@@ -78,8 +80,14 @@ func (c *Recorder) Track(room, rec string, from media.Info, codec webrtc.RTPCode
 	if err != nil {
 		return nil, err
 	}
-	return &recordedTrack{rec: c, t: t, file: visits.RecordedFile{VisitID: room, Recording: rec, Participant: from.ID, Name: from.Name,
-		Role: string(from.Role), Kind: kind, StartedAt: start}}, nil
+	rt := &recordedTrack{rec: c, t: t, part: room + "/" + name, file: visits.RecordedFile{VisitID: room, Recording: rec, Participant: from.ID,
+		Name: from.Name, Role: string(from.Role), Kind: kind, StartedAt: start}}
+	if c.calls != nil {
+		if err := c.calls.partOpened(rt.part, rt.file); err != nil {
+			c.Log.Error("recording: keep a file being written", slog.String("visit", room), slog.String("error", err.Error()))
+		}
+	}
+	return rt, nil
 }
 
 // Stopped audits why a recording ended.
@@ -93,6 +101,7 @@ func (c *Recorder) Stopped(room, rec string, by media.Info, why string) {
 type recordedTrack struct {
 	rec  *Recorder
 	t    *recording.Track
+	part string // VISIT/NAME
 	file visits.RecordedFile
 }
 
@@ -102,6 +111,9 @@ func (r *recordedTrack) NeedsKeyframe() bool                          { return r
 // Close finishes the file and keeps it on the visit with its SHA-256.
 func (r *recordedTrack) Close() {
 	res, err := r.t.Close()
+	if r.rec.calls != nil {
+		defer r.rec.calls.partClosed(r.part)
+	}
 	if errors.Is(err, recording.ErrNoMedia) {
 		return // nothing came: no file
 	}
@@ -109,15 +121,19 @@ func (r *recordedTrack) Close() {
 		r.rec.Log.Error("recording: finish a track", slog.String("visit", r.file.VisitID), slog.String("error", err.Error()))
 		return
 	}
-	f := r.file
-	rel, err := filepath.Rel(r.rec.Dir, res.Path)
+	r.rec.keep(r.file, res)
+}
+
+// keep keeps a finished file on the visit with its SHA-256.
+func (c *Recorder) keep(f visits.RecordedFile, res recording.Result) {
+	rel, err := filepath.Rel(c.Dir, res.Path)
 	if err != nil {
 		rel = res.Path
 	}
 	f.File, f.Size, f.SHA256, f.Codec, f.Frames = rel, res.Size, res.SHA256, res.Codec, res.Frames
 	f.StartMS, f.DurationMS, f.ClosedAt = res.Start.Milliseconds(), res.Duration.Milliseconds(), time.Now()
-	if err := r.rec.Visits.SaveRecordedFile(context.Background(), f); err != nil {
-		r.rec.Log.Error("recording: keep a file", slog.String("visit", f.VisitID), slog.String("file", rel), slog.String("error", err.Error()))
+	if err := c.Visits.SaveRecordedFile(context.Background(), f); err != nil {
+		c.Log.Error("recording: keep a file", slog.String("visit", f.VisitID), slog.String("file", rel), slog.String("error", err.Error()))
 	}
 }
 

@@ -69,7 +69,7 @@ var detaineeNames = []string{"Amélie Tremblay", "Bashir Rahimi", "Chloé Gagnon
 // videoVisit makes a case with a video visit open now and a detainee
 // link, hosted by the officer host, and returns the officer's call path
 // and the link's.
-func (b *browser) videoVisit(i int, post, host string) (officerPath, linkPath string) {
+func (b *browser) videoVisit(i int, post, host, kind string) (officerPath, linkPath string) {
 	t := b.t
 	t.Helper()
 	body, res := b.form("/cases", url.Values{
@@ -84,7 +84,7 @@ func (b *browser) videoVisit(i int, post, host string) (officerPath, linkPath st
 	}
 	start := time.Now().UTC().Add(5 * time.Minute).Format("2006-01-02 15:04")
 	body, res = b.do("POST", "/api/v1/cases/"+caseID+"/visits", "application/json",
-		strings.NewReader(`{"modality": "remote_video", "start": "`+start+`", "zone": "UTC", "minutes": 60, "host_id": "`+host+`"}`))
+		strings.NewReader(`{"modality": "remote_video", "kind": "`+kind+`", "start": "`+start+`", "zone": "UTC", "minutes": 60, "host_id": "`+host+`"}`))
 	var out struct {
 		Visit struct {
 			ID string `json:"id"`
@@ -147,7 +147,7 @@ func TestRollingRestart(t *testing.T) {
 		officerPath := "/cases/" + c.caseID + "/visits/" + c.visit + "/call/ws"
 		linkPath := c.links["detainee terminal"]
 		if i > 0 {
-			officerPath, linkPath = b.videoVisit(i, post, c.addOfficer(fmt.Sprintf("host%d", i), post))
+			officerPath, linkPath = b.videoVisit(i, post, c.addOfficer(fmt.Sprintf("host%d", i), post), "consular")
 		}
 		o := openPage(t, officerPath, b.header, fmt.Sprintf("officer%d", i), true, rotate(c.nodes, i)...)
 		d := openPage(t, linkPath+"/ws", nil, fmt.Sprintf("detainee%d", i), true, rotate(c.nodes, i+1)...)

@@ -319,6 +319,7 @@ func (s *Service) Beat(ctx context.Context) {
 	s.mu.Unlock()
 	if check {
 		s.sweep(ctx)
+		s.salvage(ctx, false)
 	}
 }
 

@@ -55,6 +55,9 @@ type Page struct {
 	count    map[string]int
 	errs     []string
 	log      []string
+	consent  bool // agree when asked to consent to a recording
+	records  bool // the server says the call is recorded
+	pad      int  // bytes added to each packet sent
 }
 
 // Open opens a page on the call WebSocket at the first of wsURLs
@@ -184,6 +187,7 @@ func (p *Page) session() bool {
 			if !ok {
 				continue
 			}
+			from, _, _ = strings.Cut(from, "\x00")
 			key := from + "/" + tr.Kind().String()
 			p.mu.Lock()
 			p.count[key]++
@@ -283,6 +287,15 @@ func (p *Page) session() bool {
 			p.mu.Lock()
 			p.errs = append(p.errs, m.Error)
 			p.mu.Unlock()
+		case "consent":
+			p.mu.Lock()
+			agree := p.consent
+			p.mu.Unlock()
+			write(media.Message{Type: "consent", On: agree})
+		case "recording":
+			p.mu.Lock()
+			p.records = m.On
+			p.mu.Unlock()
 		}
 	}
 }
@@ -307,8 +320,10 @@ func (p *Page) send() {
 		case <-tick.C:
 		}
 		p.mu.Lock()
-		tracks := p.tracks
+		tracks, pad := p.tracks, p.pad
 		p.mu.Unlock()
+		payload := []byte("from " + p.Name + "\x00")
+		payload = append(payload, make([]byte, pad)...)
 		seq++
 		for i, tr := range tracks {
 			pt := uint8(111)
@@ -316,7 +331,7 @@ func (p *Page) send() {
 				pt = 96
 			}
 			_ = tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: uint32(seq) * 960, SSRC: uint32(1000 + i)},
-				Payload: []byte("from " + p.Name)})
+				Payload: payload})
 		}
 	}
 }
@@ -356,6 +371,28 @@ func (p *Page) Ended() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.ended
+}
+
+// Pad makes every packet the page sends n bytes longer, for a bit rate
+// closer to a camera's.
+func (p *Page) Pad(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pad = n
+}
+
+// Consent makes the page agree (or not) when asked to consent to a recording.
+func (p *Page) Consent(agree bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.consent = agree
+}
+
+// Recorded reports whether the server last said the call is recorded.
+func (p *Page) Recorded() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.records
 }
 
 // URL is the address the page uses now.

@@ -47,10 +47,25 @@ type Config struct {
 
 // Ledger keeps what a host decides in a call beyond this process. Admitted
 // is called before the participant is let in (an error keeps them waiting).
+// Recording is told when a recording starts running (the state to resume
+// it from) and when it ends for good (nil); a recording stopped because
+// its room moves to another server is not ended.
 type Ledger interface {
 	Admitted(room, id, token string) error
 	Removed(room, id string) error
 	Muted(room, id string, on bool) error
+	Recording(room string, rec *RecordingState) error
+}
+
+// RecordingState is a running recording as kept beyond this process: a
+// call rebuilt on another server continues it (Room.Resume) in new files on
+// the same timeline.
+type RecordingState struct {
+	ID      string    `json:"id"`
+	Start   time.Time `json:"start"`
+	Consent bool      `json:"consent"`          // it needs everyone's consent
+	Agreed  []string  `json:"agreed,omitempty"` // who consented
+	By      Info      `json:"by"`               // who started it
 }
 
 // Role is what a participant may do in a call.

@@ -43,6 +43,7 @@ const (
 	RecordCallEnded = "ended"    // the call ended
 	RecordDeclined  = "declined" // someone did not consent: it never started
 	RecordEmpty     = "empty"    // everyone left the call
+	RecordMoved     = "moved"    // the call moved to another server, where it goes on
 )
 
 // recording is a room's running recording, or its request for consent.
@@ -172,12 +173,55 @@ func (r *Room) startRecording() error {
 	}
 	rec.running, rec.start = true, time.Now()
 	tracks := append([]*forward(nil), r.tracks...)
+	st := RecordingState{ID: rec.id, Start: rec.start, Consent: rec.consent, By: rec.by}
+	for id := range rec.agreed {
+		st.Agreed = append(st.Agreed, id)
+	}
+	slices.Sort(st.Agreed)
 	r.mu.Unlock()
+	r.keepRecording(&st)
 	for _, f := range tracks {
 		r.sink(f, rec)
 	}
 	r.broadcast(Message{Type: "recording", On: true})
 	return nil
+}
+
+// keepRecording tells the ledger that a recording runs (st) or ended (nil).
+func (r *Room) keepRecording(st *RecordingState) {
+	if l := r.server.ledger; l != nil {
+		if err := l.Recording(r.id, st); err != nil {
+			r.server.log.Error("media: keep the recording's state", slog.String("room", r.id), slog.String("error", err.Error()))
+		}
+	}
+}
+
+// Resume continues a recording that ran in this call on another server:
+// the tracks are recorded as they come, in new files on the recording's
+// timeline, and the people who consented need not consent again. It
+// reports whether it did: a room that records or asks already, or ended,
+// does not.
+func (r *Room) Resume(st RecordingState) bool {
+	if r.server.recorder == nil {
+		return false
+	}
+	r.mu.Lock()
+	if r.ended || r.rec != nil {
+		r.mu.Unlock()
+		return false
+	}
+	agreed := map[string]bool{}
+	for _, id := range st.Agreed {
+		agreed[id] = true
+	}
+	rec := &recording{id: st.ID, by: st.By, start: st.Start, running: true, consent: st.Consent, agreed: agreed}
+	r.rec = rec
+	tracks := append([]*forward(nil), r.tracks...)
+	r.mu.Unlock()
+	for _, f := range tracks {
+		r.sink(f, rec)
+	}
+	return true
 }
 
 // sink opens the recording of one track. Opening takes a moment: the sink
@@ -229,6 +273,9 @@ func (r *Room) stopRecording(by Info, why string) {
 		if b := f.sink.Swap(nil); b != nil {
 			r.server.closeSink(b.sink)
 		}
+	}
+	if why != RecordMoved {
+		r.keepRecording(nil)
 	}
 	r.server.recorder.Stopped(r.id, rec.id, by, why)
 	r.broadcast(Message{Type: "recording", Reason: why})

@@ -791,7 +791,10 @@ func (r *Room) vacate() {
 	if rec := r.rec; rec != nil {
 		// Everyone left: the recording (its tracks closed as they left) ends.
 		r.rec = nil
-		go r.server.recorder.Stopped(r.id, rec.id, Info{}, RecordEmpty)
+		go func() {
+			r.keepRecording(nil)
+			r.server.recorder.Stopped(r.id, rec.id, Info{}, RecordEmpty)
+		}()
 	}
 }
 
@@ -865,7 +868,11 @@ func (r *Room) end(reason string, by Info) {
 	}
 	r.ended, r.why = true, reason
 	r.mu.Unlock()
-	r.stopRecording(by, RecordCallEnded)
+	why := RecordCallEnded
+	if reason == EndedShutdown {
+		why = RecordMoved // it goes on where the call goes on
+	}
+	r.stopRecording(by, why)
 	if r.server.onEnd != nil {
 		r.server.onEnd(r.id, reason, by)
 	}

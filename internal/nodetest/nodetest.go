@@ -47,6 +47,7 @@ type Node struct {
 	Host string // its loopback address
 	Port int
 	URL  string // http://127.0.0.N:PORT
+	Data string // its --data directory
 	Out  *servertest.Buffer
 	Errs *servertest.Buffer
 
@@ -74,9 +75,10 @@ func New(t testing.TB, n int, dbURL string, extra ...string) *Node {
 	host := fmt.Sprintf("127.0.0.%d", n+1)
 	port := FreePort(t, host)
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	args := append([]string{"serve", "--database", dbURL, "--data", t.TempDir(), "--addr", addr,
+	data := t.TempDir()
+	args := append([]string{"serve", "--database", dbURL, "--data", data, "--addr", addr,
 		"--media-udp", host + ":0", "--media-tcp", "off", "--log-level", "debug"}, extra...)
-	return &Node{Name: fmt.Sprintf("n%d", n), Host: host, Port: port, URL: "http://" + addr, t: t, args: args}
+	return &Node{Name: fmt.Sprintf("n%d", n), Host: host, Port: port, URL: "http://" + addr, Data: data, t: t, args: args}
 }
 
 var runningAt = regexp.MustCompile(`is running at http://`)

@@ -72,6 +72,8 @@ type Report struct {
 	Codec    string // Matroska codec ID: V_VP8, V_VP9 or A_OPUS
 	Frames   int
 	Duration time.Duration // from the segment's Duration element
+
+	firstMS, lastMS int64 // the first and last frame's time, from the recording's start
 }
 
 // Verify checks the recording at path against wantSHA256, the hex SHA-256
@@ -168,6 +170,10 @@ func parseWebM(r io.Reader) (Report, error) {
 				blockErr = fmt.Errorf("block at %d ms after one at %d ms", ts, last)
 			}
 			last = ts
+			if rep.Frames == 0 {
+				rep.firstMS = ts
+			}
+			rep.lastMS = ts
 			rep.Frames++
 		}
 	}

@@ -49,6 +49,32 @@ CREATE TABLE call_mutes (
     PRIMARY KEY (visit_id, participant)
 );
 
+-- The recording running in a call (its id, start, who consented), so that
+-- the node that takes the call over continues it in new files on the same
+-- timeline; removed when the recording ends for good.
+CREATE TABLE call_recordings (
+    visit_id     TEXT PRIMARY KEY REFERENCES visits (id) ON DELETE CASCADE,
+    recording_id TEXT NOT NULL,
+    state        TEXT NOT NULL, -- media.RecordingState as JSON
+    started_at   BIGINT NOT NULL
+);
+
+-- The recorded files being written, and by which node. A node that dies
+-- leaves them as live files: the node itself when it starts again, or any
+-- node that reaches its recordings directory, finishes what was written
+-- and keeps it with the visit.
+CREATE TABLE recording_parts (
+    file        TEXT PRIMARY KEY, -- VISIT/NAME, relative to the recordings directory, without extension
+    visit_id    TEXT NOT NULL REFERENCES visits (id) ON DELETE CASCADE,
+    recording   TEXT NOT NULL,
+    participant TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    started_at  BIGINT NOT NULL,
+    node_id     TEXT NOT NULL
+);
+
 -- Unknown join links per client address, counted across nodes.
 CREATE TABLE join_throttle (
     address      TEXT PRIMARY KEY,
