@@ -177,4 +177,3 @@ func vintLen(b byte) int {
 	}
 	return 0
 }
-
