@@ -311,9 +311,11 @@ func (s *Service) ended(room, reason string, by media.Info) {
 	if reason == media.EndedShutdown {
 		return
 	}
-	if err := s.visits.CallEnded(context.Background(), room, reason, actorOf(by)); err != nil {
+	ctx := context.Background()
+	if err := s.visits.CallEnded(ctx, room, reason, actorOf(by)); err != nil {
 		s.log.Error("call: record the end", slog.String("visit", room), slog.String("reason", reason), slog.String("error", err.Error()))
 	}
+	s.releaseLease(ctx, room)
 }
 
 // RemoveLink takes the holder of a withdrawn link out of the call at once,

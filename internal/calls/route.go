@@ -285,27 +285,38 @@ func (s *Service) internalSession(w http.ResponseWriter, r *http.Request) {
 // the sessions of lost nodes are closed, and every few beats the people in
 // this node's calls are checked again.
 func (s *Service) Beat(ctx context.Context) {
-	rooms := s.media.Rooms()
-	if len(rooms) > 0 {
-		held := map[string]bool{}
-		rows, err := s.db.QueryContext(ctx, `SELECT visit_id FROM call_leases WHERE node_id = $1`, s.node())
-		if err == nil {
-			for rows.Next() {
-				var v string
-				if rows.Scan(&v) == nil {
-					held[v] = true
+	rooms := map[string]bool{}
+	for _, r := range s.media.Rooms() {
+		rooms[r] = true
+	}
+	held := map[string]bool{}
+	var idle []string
+	rows, err := s.db.QueryContext(ctx, `SELECT visit_id, taken_at FROM call_leases WHERE node_id = $1`, s.node())
+	if err == nil {
+		for rows.Next() {
+			var v string
+			var taken int64
+			if rows.Scan(&v, &taken) == nil {
+				held[v] = true
+				// A call nobody is in any more (they all left, or it ended)
+				// is given up, unless it was just taken.
+				if !rooms[v] && time.Since(db.Time(taken)) > time.Minute {
+					idle = append(idle, v)
 				}
 			}
-			err = rows.Err()
-			rows.Close()
 		}
-		if err == nil {
-			for _, r := range rooms {
-				if !held[r] {
-					s.log.Warn("call: another node holds this call now; its pages move", slog.String("visit", r))
-					s.media.Release(r)
-				}
+		err = rows.Err()
+		rows.Close()
+	}
+	if err == nil {
+		for r := range rooms {
+			if !held[r] {
+				s.log.Warn("call: another node holds this call now; its pages move", slog.String("visit", r))
+				s.media.Release(r)
 			}
+		}
+		for _, v := range idle {
+			s.releaseLease(ctx, v)
 		}
 	}
 	if n, err := s.visits.CloseLostPresence(ctx); err != nil {
@@ -357,4 +368,14 @@ func (s *Service) Draining() bool { return s.draining.Load() }
 func (s *Service) Close(ctx context.Context) error {
 	s.Drain(ctx)
 	return s.media.Close()
+}
+
+// releaseLease gives up this node's lease of a visit's call.
+func (s *Service) releaseLease(ctx context.Context, visit string) {
+	if s.cluster == nil {
+		return
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM call_leases WHERE visit_id = $1 AND node_id = $2`, visit, s.node()); err != nil {
+		s.log.Warn("call: give up a lease", slog.String("visit", visit), slog.String("error", err.Error()))
+	}
 }

@@ -69,6 +69,16 @@ func TestParse(t *testing.T) {
 				return c.TURNUDP == ":3478" && c.TURNSecret == "0123456789abcdef0123" && lo == 49160 && hi == 49200 && err == nil
 			}},
 		{name: "turn ports backwards", args: []string{"--turn-udp", ":3478", "--turn-relay-ports", "50000-40000"}, wantErr: "--turn-relay-ports"},
+		{name: "nodes", args: []string{"--node-id", "n1.beijing", "--node-url", "http://10.0.0.5:8080/", "--node-timeout", "5s"},
+			check: func(c config.Config) bool {
+				return c.NodeID == "n1.beijing" && c.InternalURL() == "http://10.0.0.5:8080" && c.NodeTimeout == 5*time.Second
+			}},
+		{name: "node url from the listen address", args: []string{"--addr", "10.0.0.6:9000"},
+			check: func(c config.Config) bool { return c.InternalURL() == "http://10.0.0.6:9000" && c.NodeTimeout == 10*time.Second }},
+		{name: "node timeout too short", args: []string{"--node-timeout", "100ms"}, wantErr: "--node-timeout"},
+		{name: "node url not a base", args: []string{"--node-url", "10.0.0.5:8080"}, wantErr: "--node-url"},
+		{name: "node url with a path", args: []string{"--node-url", "http://10.0.0.5:8080/attache"}, wantErr: "--node-url"},
+		{name: "node id with a slash", env: map[string]string{"ATTACHE_NODE_ID": "a/b"}, wantErr: "--node-id"},
 		{name: "turn short secret", args: []string{"--turn-udp", ":3478", "--turn-secret", "hunter2"}, wantErr: "too short"},
 		{name: "turn relay ip", args: []string{"--turn-udp", ":3478", "--turn-relay-ip", "turn.example"}, wantErr: "--turn-relay-ip"},
 		{name: "turn parts without turn", args: []string{"--turn-tcp", ":3478"}, wantErr: "need --turn-udp"},
