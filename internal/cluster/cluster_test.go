@@ -70,7 +70,6 @@ func TestCredentialsAndSharedSettings(t *testing.T) {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-
 // A node that stops beating is declared lost by a live one after the
 // timeout; when it beats again it learns it was fenced, drops its calls
 // and joins again.

@@ -74,7 +74,9 @@ func TestParse(t *testing.T) {
 				return c.NodeID == "n1.beijing" && c.InternalURL() == "http://10.0.0.5:8080" && c.NodeTimeout == 5*time.Second
 			}},
 		{name: "node url from the listen address", args: []string{"--addr", "10.0.0.6:9000"},
-			check: func(c config.Config) bool { return c.InternalURL() == "http://10.0.0.6:9000" && c.NodeTimeout == 10*time.Second }},
+			check: func(c config.Config) bool {
+				return c.InternalURL() == "http://10.0.0.6:9000" && c.NodeTimeout == 10*time.Second
+			}},
 		{name: "node timeout too short", args: []string{"--node-timeout", "100ms"}, wantErr: "--node-timeout"},
 		{name: "node url not a base", args: []string{"--node-url", "10.0.0.5:8080"}, wantErr: "--node-url"},
 		{name: "node url with a path", args: []string{"--node-url", "http://10.0.0.5:8080/attache"}, wantErr: "--node-url"},
