@@ -170,6 +170,34 @@ func TestCallAcrossNodes(t *testing.T) {
 		t.Error("media stopped when a node started")
 	}
 
+	// The officer (on n1) cannot remove the detaining state's monitor, but
+	// removes the detainee (relayed from n2): taken out, and back only
+	// through the waiting room.
+	people, _ = officer.People()
+	var monitorID string
+	for _, p := range people {
+		if p.Role == media.RoleMonitor {
+			monitorID = p.ID
+		}
+	}
+	if err := officer.Do(media.Message{Type: "remove", ID: monitorID}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the officer told the monitor stays", func() bool { return len(officer.Errors()) == 1 }, officer)
+	if err := officer.Do(media.Message{Type: "remove", ID: detaineeID}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the detainee removed by the host", func() bool { return detainee.Ended() == media.EndedRemoved }, detainee)
+	if monitor.Ended() != "" {
+		t.Errorf("the monitor left: %s", monitor.Ended())
+	}
+	detainee = openPage(t, c.links["detainee terminal"]+"/ws", nil, "detainee", true, n2, n3, n1)
+	admit(t, officer, "Michael Kovrig (terminal)", detainee)
+	start = time.Now()
+	waitFor(t, 20*time.Second, "the detainee back after being admitted again", func() bool {
+		return officer.Flowing(start, "detainee") && detainee.Flowing(start, "officer")
+	}, detainee, officer)
+
 	// The monitor's link is withdrawn through the third node: its holder
 	// is taken out of the call held by the first at once.
 	var monitorLink string
