@@ -238,6 +238,9 @@ func TestCallSignalling(t *testing.T) {
 	if err := wsjson.Read(ctx, late, &m); err != nil || m.Type != "ended" || m.Reason != media.EndedByHost {
 		t.Errorf("a late page was told %+v (%v), want ended by the host", m, err)
 	}
+	if res := officer.get("/cases/" + caseID + "/visits/" + visitID + "/call/ws"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("the officer's socket after the end, without WebSocket: %d, want 403", res.StatusCode)
+	}
 	if n := h.auditActions(t)["visit.call_enter"]; n < 2 {
 		t.Errorf("%d call entries audited, want the page and the socket", n)
 	}

@@ -28,8 +28,14 @@ func (s *Server) callSocket(w http.ResponseWriter, r *http.Request, st calls.Sea
 	if err != nil && !over {
 		return err
 	}
+	if !over {
+		// Ended for everyone, though its time is not up.
+		if over, _, err = s.Calls.Over(r.Context(), st.Visit); err != nil {
+			return err
+		}
+	}
 	if over && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		return err
+		return visits.ErrVisitOver
 	}
 	// The server's read and write timeouts are for requests, not for a
 	// call that lasts an hour.
