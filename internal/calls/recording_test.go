@@ -83,7 +83,7 @@ func TestRecordingFollowsTheCall(t *testing.T) {
 	waitFor(t, 10*time.Second, "the recording stopped", func() bool { return !officer.Recorded() }, officer)
 
 	type part struct {
-		file, node       string
+		file             string
 		startMS, started int64
 		sha              string
 	}
