@@ -306,4 +306,13 @@ func TestCallAcrossNodes(t *testing.T) {
 	if res.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("the 21st guess, on another node: %d, want 429", res.StatusCode)
 	}
+	// A valid link from the same address still opens its page.
+	res, err = http.Get(n4.URL + c.links["detainee terminal"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("a valid link from an address that guessed: %d, want 200", res.StatusCode)
+	}
 }

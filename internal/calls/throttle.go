@@ -20,24 +20,28 @@ const (
 	joinWindow   = 10 * time.Minute
 )
 
-// Admit checks a join link's token for its visit, throttling addresses that
-// guess: an unknown token counts against the address.
+// Admit checks a join link's token for its visit, slowing addresses that
+// guess: an unknown token counts against the address, and an address with
+// too many is answered "too many" for unknown tokens until its window
+// ends. A valid link always works, whatever its address guessed (a
+// facility's terminals may share one address with whoever guesses).
 func (s *Service) Admit(ctx context.Context, token, address string) (*visits.Admission, error) {
 	now := time.Now()
-	blocked, err := s.joinBlocked(ctx, address, now)
-	if err != nil {
-		return nil, err
+	ad, err := s.visits.Admit(ctx, token, address)
+	if !problem.Is(err, problem.NotFound) {
+		return ad, err
+	}
+	blocked, berr := s.joinBlocked(ctx, address, now)
+	if berr != nil {
+		return nil, berr
 	}
 	if blocked {
 		e := problem.New(problem.RateLimited, "Too many invalid links from this address. Try again in ten minutes.")
 		e.RetryAfter = int(joinWindow.Seconds())
 		return nil, e
 	}
-	ad, err := s.visits.Admit(ctx, token, address)
-	if problem.Is(err, problem.NotFound) {
-		if ferr := s.joinFailed(ctx, address, now); ferr != nil {
-			return nil, ferr
-		}
+	if ferr := s.joinFailed(ctx, address, now); ferr != nil {
+		return nil, ferr
 	}
 	return ad, err
 }

@@ -184,4 +184,14 @@ func TestJoinLinksThroughPages(t *testing.T) {
 	if res := guest.get("/join/another-guess"); res.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("after 20 guesses: %d", res.StatusCode)
 	}
+	// Only guesses are slowed: a valid link from that address still works.
+	res = officer.post("/cases/"+id+"/visits/"+vid+"/links", url.Values{"role": {"detainee"}, "name": {"Terminal 4"}})
+	body = readBody(t, res)
+	i = strings.Index(body, "/join/")
+	if res.StatusCode != http.StatusCreated || i < 0 {
+		t.Fatalf("new link: %d", res.StatusCode)
+	}
+	if res := guest.get(body[i : i+strings.IndexAny(body[i:], "<\" ")]); res.StatusCode != http.StatusOK {
+		t.Errorf("a valid link from an address that guessed: %d, want 200", res.StatusCode)
+	}
 }
