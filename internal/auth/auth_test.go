@@ -174,11 +174,45 @@ func TestLoginAndSessions(t *testing.T) {
 		}
 		r4, _ := s.Login(ctx, auth.LoginRequest{Username: "barton", Password: "a brand new password", Address: "127.0.0.1"})
 		mkUser(t, s, "root", auth.RoleAdmin)
+		// A new password revokes the API tokens as well as the sessions.
+		secret, _, err := s.CreateToken(ctx, audit.System, u.ID, "script")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPassword(ctx, audit.System, u.ID, "a brand new password", false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TokenUser(ctx, secret); err == nil {
+			t.Fatal("an API token survived a password reset")
+		}
+		if _, _, err := s.SessionUser(ctx, r4.SessionToken); err == nil {
+			t.Fatal("a session survived a password reset")
+		}
+		r4, _ = s.Login(ctx, auth.LoginRequest{Username: "barton", Password: "a brand new password", Address: "127.0.0.1"})
+		secret, _, err = s.CreateToken(ctx, audit.System, u.ID, "script")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.UpdateUser(ctx, audit.System, u.ID, auth.UserInput{DisplayName: "B", Role: auth.RoleConsularOfficer, Post: "Beijing", Disabled: true}); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := s.SessionUser(ctx, r4.SessionToken); err == nil {
 			t.Fatal("session survived disabling the account")
+		}
+		if _, err := s.TokenUser(ctx, secret); err == nil {
+			t.Fatal("an API token survived disabling the account")
+		}
+		// The change is in the audit log as what it was, not "no change".
+		updates, _ := a.List(ctx, audit.Filter{Limit: 1000})
+		var detail string
+		for _, e := range updates {
+			if e.Action == "user.update" && e.ObjectID == u.ID {
+				detail = e.Detail
+				break
+			}
+		}
+		if !strings.Contains(detail, `disabled: "false"→"true"`) || !strings.Contains(detail, `display_name:`) {
+			t.Errorf("the update is audited as %q", detail)
 		}
 		if _, err := s.Login(ctx, auth.LoginRequest{Username: "barton", Password: "a brand new password", Address: "127.0.0.1"}); !problem.Is(err, problem.Unauthorized) {
 			t.Fatalf("disabled account signed in: %v", err)

@@ -207,15 +207,16 @@ func (s *Service) UpdateUser(ctx context.Context, actor audit.Actor, id string, 
 			return fmt.Errorf("update user: %w", err)
 		}
 		if in.Disabled {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
-				return fmt.Errorf("end sessions: %w", err)
+			if err := endCredentials(ctx, tx, id, now); err != nil {
+				return err
 			}
 		}
+		detail := describeChange(old, in) // before old becomes the result
 		out = old
 		out.DisplayName, out.Email, out.Role, out.Post, out.Desk, out.Lang, out.Disabled, out.UpdatedAt =
 			in.DisplayName, in.Email, in.Role, in.Post, in.Desk, in.Lang, in.Disabled, now
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "user.update", ObjectType: "user", ObjectID: id,
-			Detail: describeChange(old, in)})
+			Detail: detail})
 	})
 	if err == nil && in.Disabled {
 		s.revoked(ctx)
@@ -270,15 +271,27 @@ func (s *Service) setPassword(ctx context.Context, tx *sql.Tx, actor audit.Actor
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID); err != nil {
-		return fmt.Errorf("end sessions: %w", err)
+	if err := endCredentials(ctx, tx, u.ID, s.now()); err != nil {
+		return err
 	}
 	action := "user.password_change"
 	if actor.ID != u.ID {
 		action = "user.password_reset"
 	}
 	return s.audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: action, ObjectType: "user", ObjectID: u.ID,
-		Detail: "all sessions ended"})
+		Detail: "all sessions ended, API tokens revoked"})
+}
+
+// endCredentials ends every session of a user and revokes their API tokens:
+// a new password or a disabled account leaves nothing signed in.
+func endCredentials(ctx context.Context, tx *sql.Tx, userID string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("end sessions: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, db.Instant(now)); err != nil {
+		return fmt.Errorf("revoke API tokens: %w", err)
+	}
+	return nil
 }
 
 // ChangeOwnPassword checks the current password, sets the new one and ends
