@@ -25,6 +25,7 @@ const (
 	Unauthorized Kind = "unauthorized" // the caller must sign in
 	Conflict     Kind = "conflict"     // the record changed or the slot is taken
 	RateLimited  Kind = "rate_limited" // too many attempts; try again later
+	TooLarge     Kind = "too_large"    // the request is larger than allowed
 	Internal     Kind = "internal"     // anything else: details stay in the log
 )
 

@@ -25,6 +25,8 @@ func status(k problem.Kind) int {
 		return http.StatusConflict
 	case problem.RateLimited:
 		return http.StatusTooManyRequests
+	case problem.TooLarge:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }

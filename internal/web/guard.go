@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"crypto/subtle"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -45,6 +48,10 @@ func (s *Server) guard(rt Route) http.Handler {
 		st := stateOf(r)
 		st.api = rt.API
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if err := refuseNUL(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		if err := s.identify(r, st, rt.API); err != nil {
 			s.fail(w, r, err)
 			return
@@ -149,4 +156,52 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 func (s *Server) setDeviceCookie(w http.ResponseWriter, token string) {
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(deviceCookie), Value: token, Path: "/",
 		HttpOnly: true, Secure: s.Config.TLS(), SameSite: http.SameSiteStrictMode, MaxAge: 400 * 24 * 3600})
+}
+
+var (
+	errNUL      = problem.New(problem.Invalid, "Text may not contain a NUL character.")
+	errTooLarge = problem.New(problem.TooLarge, "The request is too large: at most 1 MiB.")
+)
+
+// refuseNUL refuses a request whose path, query, form or JSON body holds a
+// NUL character, which no text here needs (and PostgreSQL cannot store):
+// 400 on both engines, before anything reads it. It reads a form (as
+// handlers would) or a JSON body (and puts it back) itself.
+func refuseNUL(r *http.Request) error {
+	if strings.ContainsRune(r.URL.Path, 0) || strings.Contains(strings.ToLower(r.URL.RawQuery), "%00") {
+		return errNUL
+	}
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	switch strings.TrimSpace(strings.ToLower(ct)) {
+	case "application/x-www-form-urlencoded":
+		if err := r.ParseForm(); err != nil {
+			return bodyError(err)
+		}
+		for _, vs := range r.PostForm {
+			for _, v := range vs {
+				if strings.ContainsRune(v, 0) {
+					return errNUL
+				}
+			}
+		}
+	case "application/json":
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return bodyError(err)
+		}
+		if bytes.IndexByte(b, 0) >= 0 || bytes.Contains(bytes.ToLower(b), []byte(`\u0000`)) {
+			return errNUL
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return nil
+}
+
+// bodyError says what was wrong with a body that could not be read.
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return errTooLarge
+	}
+	return problem.Field("body", "The request's body could not be read.")
 }

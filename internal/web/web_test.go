@@ -604,3 +604,52 @@ func TestCookiesOverTLS(t *testing.T) {
 		t.Fatal("no HSTS over TLS")
 	}
 }
+
+// A NUL character anywhere a person or a script can put text is refused
+// with 400 on both engines, before it reaches the database; a form larger
+// than the limit gets 413, not the CSRF error.
+func TestNULAndOversizedBodies(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d)
+		officer := h.as(auth.RoleConsularOfficer)
+		anon := h.anonymous()
+		before := caseCount(t, h)
+		for _, tc := range []struct {
+			name string
+			res  func() *http.Response
+			code int
+		}{
+			{"sign-in form", func() *http.Response {
+				return anon.post("/login", url.Values{"username": {"officer\x00"}, "password": {"x"}})
+			}, http.StatusBadRequest},
+			{"case form", func() *http.Response {
+				f := kovrigForm()
+				f.Set("names.0.value", "Michael\x00Kovrig")
+				return officer.post("/cases", f)
+			}, http.StatusBadRequest},
+			{"query", func() *http.Response { return officer.get("/people?q=Kov%00rig") }, http.StatusBadRequest},
+			{"JSON escape", func() *http.Response {
+				return officer.api("POST", "/api/v1/cases", `{"names": [{"value": "Michael\u0000Kovrig"}]}`)
+			}, http.StatusBadRequest},
+			{"oversized form", func() *http.Response {
+				f := kovrigForm()
+				f.Set("notes", strings.Repeat("x", 2<<20))
+				return officer.post("/cases", f)
+			}, http.StatusRequestEntityTooLarge},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res := tc.res()
+				body := readBody(t, res)
+				if res.StatusCode != tc.code {
+					t.Errorf("%d, want %d: %.200s", res.StatusCode, tc.code, body)
+				}
+				if want := map[int]string{400: "NUL character", 413: "too large"}[tc.code]; !strings.Contains(body, want) {
+					t.Errorf("the answer does not say %q: %.300s", want, body)
+				}
+			})
+		}
+		if n := caseCount(t, h); n != before {
+			t.Errorf("%d cases, want %d: a refused request changed something", n, before)
+		}
+	})
+}
