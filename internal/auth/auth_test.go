@@ -2,9 +2,14 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -373,4 +378,115 @@ func TestSetup(t *testing.T) {
 			t.Fatalf("setup token issued with an admin present: %q %v", again, err)
 		}
 	})
+}
+
+// Wrong passwords sent in parallel are counted before they are checked:
+// only the free attempts are checked, the rest are slowed at once.
+func TestParallelWrongPasswords(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, _, _ := newService(t, d)
+		mkUser(t, s, "kovrig", auth.RoleConsularOfficer)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		got := map[problem.Kind]int{}
+		for i := range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.Login(ctx, auth.LoginRequest{Username: "kovrig", Password: "guess number " + strconv.Itoa(i), Address: "198.51.100." + strconv.Itoa(i)})
+				pe, _ := problem.As(err)
+				mu.Lock()
+				defer mu.Unlock()
+				if pe == nil {
+					got["error: "+problem.Kind(fmt.Sprint(err))]++
+					return
+				}
+				got[pe.Kind]++
+			}()
+		}
+		wg.Wait()
+		if got[problem.Unauthorized] != s.Throttle.AccountFree || got[problem.RateLimited] != 40-s.Throttle.AccountFree {
+			t.Errorf("40 parallel wrong passwords: %v, want %d checked and the rest slowed", got, s.Throttle.AccountFree)
+		}
+	})
+}
+
+// Anyone can ask for a password check by signing in, and each takes the
+// memory of argon2id's cost (64 MiB in production): a hundred sign-ins at
+// once add less than 512 MiB, and those that wait too long for a slot are
+// told the server is busy (429), never 500.
+func TestSignInMemoryIsBounded(t *testing.T) {
+	d := dbtest.Open(t, db.SQLite)
+	ctx := context.Background()
+	s, _, _ := newService(t, d)
+	mkUser(t, s, "kovrig", auth.RoleConsularOfficer)
+	s.Params = auth.DefaultPasswordParams // checks cost what they cost in production
+	if err := s.SetPassword(ctx, audit.System, mustUser(t, s, "kovrig"), "the production-cost password", false); err != nil {
+		t.Fatal(err)
+	}
+	s.HashWait = time.Second
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.Sys > peak.Load() {
+				peak.Store(m.Sys)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[string]int{}
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := "kovrig"
+			if i%2 == 1 {
+				name = "nobody" + strconv.Itoa(i) // unknown users cost a check too
+			}
+			_, err := s.Login(ctx, auth.LoginRequest{Username: name, Password: "a wrong guess", Address: "198.51.100." + strconv.Itoa(i)})
+			pe, _ := problem.As(err)
+			mu.Lock()
+			defer mu.Unlock()
+			if pe == nil {
+				got[fmt.Sprint(err)]++
+				return
+			}
+			got[string(pe.Kind)]++
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	grew := int64(peak.Load()) - int64(before.Sys)
+	t.Logf("100 sign-ins at once: %v; memory grew by %d MiB", got, grew>>20)
+	if grew > 512<<20 {
+		t.Errorf("100 sign-ins at once added %d MiB, want less than 512", grew>>20)
+	}
+	if got[string(problem.Unauthorized)]+got[string(problem.RateLimited)] != 100 {
+		t.Errorf("answers %v, want only 401 and 429", got)
+	}
+}
+
+func mustUser(t *testing.T, s *auth.Service, name string) string {
+	t.Helper()
+	u, err := s.UserByName(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
 }

@@ -8,11 +8,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/problem"
 )
 
 // Service manages accounts, sessions and tokens. Every change it makes is
@@ -35,14 +37,46 @@ type Service struct {
 	// account disabled, a session ended, a password changed, a token
 	// revoked): calls take out whoever it let in.
 	OnRevoke func(context.Context)
+	// HashWait is how long a password check waits for one of the slots
+	// that bound how many run at once, before the caller is told the
+	// server is busy.
+	HashWait time.Duration
 
 	dummyHash func() string
+	// hashSlots bound the password checks that run at once: each takes the
+	// memory of its argon2id cost (64 MiB in production), and anyone can
+	// ask for one by signing in.
+	hashSlots chan struct{}
 }
 
 func (s *Service) revoked(ctx context.Context) {
 	if s.OnRevoke != nil {
 		s.OnRevoke(ctx)
 	}
+}
+
+// errBusy answers a sign-in when every password check slot stays taken.
+func errBusy() error {
+	e := problem.New(problem.RateLimited, "The server is busy signing people in. Try again in a few seconds.")
+	e.RetryAfter = 3
+	return e
+}
+
+// checkPassword checks a password against the hash encoded returns, in
+// one of the bounded slots (encoded may itself hash, as the dummy does).
+func (s *Service) checkPassword(ctx context.Context, password string, encoded func() string) (bool, error) {
+	t := time.NewTimer(s.HashWait)
+	defer t.Stop()
+	select {
+	case s.hashSlots <- struct{}{}:
+	case <-t.C:
+		s.log.Warn("sign-in refused: every password check slot is busy", slog.Int("slots", cap(s.hashSlots)))
+		return false, errBusy()
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.hashSlots }()
+	return CheckPassword(password, encoded())
 }
 
 // NewService returns a Service with production defaults.
@@ -53,6 +87,8 @@ func NewService(d *db.DB, a *audit.Log, log *slog.Logger) *Service {
 		SessionIdle: 2 * time.Hour,
 		SessionMax:  12 * time.Hour,
 		Throttle:    DefaultThrottleRules,
+		HashWait:    3 * time.Second,
+		hashSlots:   make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	s.dummyHash = sync.OnceValue(func() string { return HashPassword("attache-dummy-password", s.Params) })
 	return s

@@ -65,7 +65,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if !knownDevice {
 		keys = append(keys, throttleKey{"user:" + username, s.Throttle.AccountFree, s.Throttle.AccountCap})
 	}
-	if wait, err := s.throttled(ctx, keys, now); err != nil {
+	if wait, err := s.reserve(ctx, keys, now); err != nil {
 		return nil, err
 	} else if wait > 0 {
 		s.log.Warn("sign-in throttled", slog.String("username", username), slog.String("address", req.Address), slog.Duration("retry_after", wait))
@@ -75,17 +75,25 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		return nil, e
 	}
 
+	// The attempt counts from here: a check that does not run, or a right
+	// password, takes it back.
 	ok := false
+	encoded := func() string { return hash }
 	if userID == "" {
-		// An unknown user takes as long to refuse as a wrong password.
-		_, _ = CheckPassword(req.Password, s.dummyHash())
-	} else if ok, err = CheckPassword(req.Password, hash); err != nil {
+		encoded = s.dummyHash // an unknown user takes as long to refuse as a wrong password
+	}
+	ok, err = s.checkPassword(ctx, req.Password, encoded)
+	if problem.Is(err, problem.RateLimited) || ctx.Err() != nil {
+		if uerr := s.unreserve(context.WithoutCancel(ctx), keys); uerr != nil {
+			s.log.Error("sign-in: take back an attempt", slog.String("error", uerr.Error()))
+		}
+		return nil, err
+	}
+	if err != nil && userID != "" {
 		return nil, fmt.Errorf("check password of %s: %w", username, err)
 	}
+	ok = ok && userID != ""
 	if !ok || disabled {
-		if err := s.recordFailure(ctx, keys, now); err != nil {
-			return nil, err
-		}
 		why := "wrong password"
 		switch {
 		case userID == "":
@@ -102,6 +110,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 
 	u, err := s.User(ctx, userID)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.unreserve(ctx, keys); err != nil {
 		return nil, err
 	}
 	res := &LoginResult{User: u, DeviceToken: req.DeviceToken}

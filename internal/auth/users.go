@@ -302,7 +302,9 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, u *User, address, curre
 	if err != nil {
 		return err
 	}
-	if ok, err := CheckPassword(current, hash); err != nil {
+	if ok, err := s.checkPassword(ctx, current, func() string { return hash }); problem.Is(err, problem.RateLimited) {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("check password of %s: %w", u.Username, err)
 	} else if !ok {
 		f.Add("current", "This is not your current password.")
