@@ -262,6 +262,26 @@ func TestLoginThrottle(t *testing.T) {
 		if _, err := s.Login(ctx, auth.LoginRequest{Username: "kovrig", Password: pw, Address: "10.0.0.5", DeviceToken: owner.DeviceToken}); err != nil {
 			t.Fatalf("owner locked out by an attacker: %v", err)
 		}
+		// Nor by others failing behind the same address (one NAT): once the
+		// address is slowed, a new browser there is refused, the owner's not.
+		for i := range s.Throttle.AddressFree {
+			_, _ = s.Login(ctx, auth.LoginRequest{Username: "someone" + strconv.Itoa(i), Password: "wrong", Address: "192.0.2.44"})
+		}
+		if _, err := s.Login(ctx, auth.LoginRequest{Username: "kovrig", Password: pw, Address: "192.0.2.44"}); !problem.Is(err, problem.RateLimited) {
+			t.Fatalf("a new browser behind a slowed address: %v, want 429", err)
+		}
+		if _, err := s.Login(ctx, auth.LoginRequest{Username: "kovrig", Password: pw, Address: "192.0.2.44", DeviceToken: owner.DeviceToken}); err != nil {
+			t.Fatalf("owner locked out by others behind their address: %v", err)
+		}
+		// A known browser's own count still slows guesses made with it.
+		for i := range s.Throttle.AccountFree {
+			if _, err := s.Login(ctx, auth.LoginRequest{Username: "kovrig", Password: "not it", Address: "10.0.0.5", DeviceToken: owner.DeviceToken}); !problem.Is(err, problem.Unauthorized) {
+				t.Fatalf("guess %d with the known browser: %v", i, err)
+			}
+		}
+		if _, err := s.Login(ctx, auth.LoginRequest{Username: "kovrig", Password: "not it", Address: "10.0.0.5", DeviceToken: owner.DeviceToken}); !problem.Is(err, problem.RateLimited) {
+			t.Fatalf("guesses with a known browser are not slowed: %v", err)
+		}
 		// The wait is bounded: after the cap, the account can be tried again.
 		for range 20 {
 			c.Add(s.Throttle.AccountCap)

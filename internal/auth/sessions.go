@@ -61,9 +61,14 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	}
 	knownDevice := userID != "" && s.isKnownDevice(ctx, userID, req.DeviceToken)
 
-	keys := []throttleKey{{"addr:" + req.Address, s.Throttle.AddressFree, s.Throttle.AddressCap}}
-	if !knownDevice {
-		keys = append(keys, throttleKey{"user:" + username, s.Throttle.AccountFree, s.Throttle.AccountCap})
+	// A browser that signed in to this account before is held only by its
+	// own count: neither an attacker hammering the account nor others
+	// failing behind the same address (a facility's or a ministry's NAT)
+	// lock its owner out.
+	keys := []throttleKey{{"addr:" + req.Address, s.Throttle.AddressFree, s.Throttle.AddressCap},
+		{"user:" + username, s.Throttle.AccountFree, s.Throttle.AccountCap}}
+	if knownDevice {
+		keys = []throttleKey{{"device:" + hashToken(req.DeviceToken), s.Throttle.AccountFree, s.Throttle.AccountCap}}
 	}
 	if wait, err := s.reserve(ctx, keys, now); err != nil {
 		return nil, err
@@ -117,7 +122,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	}
 	res := &LoginResult{User: u, DeviceToken: req.DeviceToken}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, "user:"+username); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key IN ($1, $2)`, "user:"+username, "device:"+hashToken(req.DeviceToken)); err != nil {
 			return fmt.Errorf("clear throttle: %w", err)
 		}
 		if knownDevice {

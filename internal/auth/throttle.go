@@ -15,8 +15,10 @@ import (
 // wait 1 s, then 2 s, 4 s… up to Cap; attempts refused while waiting do not
 // count. Failures are forgotten after Quiet without one, and the account's
 // count on a successful sign-in. A browser that signed in to the account
-// before is not held by the account's count (only by its address's), so
-// that an attacker hammering an account cannot lock its owner out.
+// before is held only by a count of its own (with the account's rules), not
+// by the account's nor its address's, so that neither an attacker
+// hammering the account nor others failing behind the same address can
+// lock its owner out.
 type ThrottleRules struct {
 	AccountFree, AddressFree int
 	AccountCap, AddressCap   time.Duration
