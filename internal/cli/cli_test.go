@@ -288,9 +288,11 @@ func TestBackupRefusesPostgres(t *testing.T) {
 	}
 }
 
+// On PostgreSQL the demo starts with a data directory that does not exist
+// yet: it is made (it holds the node's id and the demo's recording key).
 func TestServeOnPostgres(t *testing.T) {
 	_, u := dbtest.ConnectURL(t, db.Postgres)
-	srv := servertest.Start(t, "--database", u, "--demo", "--data", t.TempDir())
+	srv := servertest.Start(t, "--database", u, "--demo", "--data", filepath.Join(t.TempDir(), "not", "yet"))
 	base, out := srv.URL, srv.Out
 	if !strings.Contains(out.String(), "database: PostgreSQL") {
 		t.Fatalf("not on PostgreSQL: %s", out.String())

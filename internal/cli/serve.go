@@ -41,6 +41,11 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	if err != nil {
 		return err
 	}
+	// The data directory holds the node's id, recordings, the outbox and
+	// certificates, whatever the database.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("--data %s: %w", cfg.DataDir, err)
+	}
 	s, err := open(ctx, cfg, stdio)
 	if err != nil {
 		return err
