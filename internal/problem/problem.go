@@ -26,6 +26,7 @@ const (
 	Conflict     Kind = "conflict"     // the record changed or the slot is taken
 	RateLimited  Kind = "rate_limited" // too many attempts; try again later
 	TooLarge     Kind = "too_large"    // the request is larger than allowed
+	Unavailable  Kind = "unavailable"  // a part the server needs (the database) cannot be reached now
 	Internal     Kind = "internal"     // anything else: details stay in the log
 )
 

@@ -1,11 +1,19 @@
 package web
 
 import (
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/attache-org/attache/internal/problem"
 )
@@ -27,6 +35,8 @@ func status(k problem.Kind) int {
 		return http.StatusTooManyRequests
 	case problem.TooLarge:
 		return http.StatusRequestEntityTooLarge
+	case problem.Unavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -47,13 +57,27 @@ type apiError struct {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	st := stateOf(r)
 	pe, ok := problem.As(err)
-	if !ok {
+	switch {
+	case ok:
+	case r.Context().Err() != nil:
+		// The client went away: nothing failed on our side, and nobody
+		// reads an answer. Logged and counted as 499, as proxies do.
+		s.Log.Debug("request abandoned by the client", slog.String("error", err.Error()), slog.String("path", loggedPath(r)),
+			slog.String("request_id", st.id))
+		w.WriteHeader(statusClientClosed)
+		return
+	case databaseDown(err):
+		s.Log.Warn("request failed: the database cannot be reached", slog.String("error", err.Error()), slog.String("path", loggedPath(r)),
+			slog.String("request_id", st.id))
+		pe = problem.New(problem.Unavailable, "The service cannot reach its database just now. Try again in a moment.")
+		pe.RetryAfter = 5
+	default:
 		s.Log.Error("request failed", slog.String("error", err.Error()), slog.String("method", r.Method),
 			slog.String("path", loggedPath(r)), slog.String("request_id", st.id))
 		pe = problem.New(problem.Internal, "Something went wrong on our side. The error was logged with reference %s.", st.id)
 	}
 	code := status(pe.Kind)
-	if pe.Kind == problem.RateLimited && pe.RetryAfter > 0 {
+	if (pe.Kind == problem.RateLimited || pe.Kind == problem.Unavailable) && pe.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(pe.RetryAfter))
 	}
 	tr := func(msg string, args ...any) string { return s.Catalog.T(st.lang, msg, args...) }
@@ -97,4 +121,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// statusClientClosed is what a request the client abandoned is logged and
+// counted as (nginx's convention): not a failure of ours.
+const statusClientClosed = 499
+
+// databaseDown reports whether err says the database cannot be reached
+// (refused, reset, timed out, closed), rather than that a query was wrong.
+func databaseDown(err error) bool {
+	var op *net.OpError
+	var conn *pgconn.ConnectError
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.As(err, &op) || errors.As(err, &conn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }

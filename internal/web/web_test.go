@@ -3,10 +3,14 @@ package web_test
 import (
 	"context"
 	"database/sql"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -652,4 +656,99 @@ func TestNULAndOversizedBodies(t *testing.T) {
 			t.Errorf("%d cases, want %d: a refused request changed something", n, before)
 		}
 	})
+}
+
+// tcpProxy forwards 127.0.0.1 connections to to until closed, when it
+// stops listening and cuts every connection: the database "goes down".
+type tcpProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newTCPProxy(t *testing.T, to string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *tcpProxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// While the database cannot be reached, requests answer 503 with a retry
+// time, not 500; a request its client abandoned is counted as 499, not as
+// a failure of ours.
+func TestDatabaseDownAndClientGone(t *testing.T) {
+	base, u := dbtest.ConnectURL(t, db.Postgres)
+	if err := base.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, parsed.Host)
+	parsed.Host = proxy.ln.Addr().String()
+	q := parsed.Query()
+	q.Set("connect_timeout", "2")
+	parsed.RawQuery = q.Encode()
+	d, err := db.Connect(context.Background(), parsed.String(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	h := newHarness(t, d)
+	officer := h.as(auth.RoleConsularOfficer)
+	if res := officer.get("/cases"); res.StatusCode != http.StatusOK {
+		t.Fatalf("cases with the database up: %d", res.StatusCode)
+	}
+
+	// A client that gives up while its request runs.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest("GET", "/cases", nil).WithContext(ctx)
+	req.Header.Set("Cookie", "attache_session="+officer.cookies["attache_session"])
+	rec := httptest.NewRecorder()
+	h.h.ServeHTTP(rec, req)
+	if rec.Code != 499 {
+		t.Errorf("an abandoned request: %d, want 499", rec.Code)
+	}
+
+	proxy.close()
+	for _, path := range []string{"/cases", "/api/v1/cases"} {
+		res := officer.get(path)
+		body := readBody(t, res)
+		if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !strings.Contains(body, "cannot reach its database") {
+			t.Errorf("%s with the database down: %d %q %.200s", path, res.StatusCode, res.Header.Get("Retry-After"), body)
+		}
+	}
 }
