@@ -304,6 +304,35 @@ func TestServeOnPostgres(t *testing.T) {
 	res.Body.Close()
 }
 
+// --metrics-addr serves the metrics on an address of their own, and the
+// main address no longer does, not even to loopback.
+func TestMetricsAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := servertest.Start(t, "--data", t.TempDir(), "--metrics-addr", addr)
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "attache_notices_pending") {
+		t.Errorf("metrics address: %d", res.StatusCode)
+	}
+	res, err = http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics on the main address: %d, want 404", res.StatusCode)
+	}
+}
+
 func TestServeSelfSignedTLS(t *testing.T) {
 	dir := t.TempDir()
 	base := servertest.Start(t, "--data", dir, "--demo", "--tls-self-signed").URL

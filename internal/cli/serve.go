@@ -217,6 +217,19 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: cannot listen on %s: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		metricsServer := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go func() { _ = metricsServer.Serve(mln) }()
+		defer metricsServer.Close()
+		log.Info("metrics", slog.String("addr", mln.Addr().String()))
+	}
 	url := cfg.PublicURL()
 	if n, err := s.auth.CountUsers(ctx); err != nil {
 		return err

@@ -82,6 +82,10 @@ type Config struct {
 	NodeID      string
 	NodeURL     string
 	NodeTimeout time.Duration
+	// MetricsAddr, when set, is the only address /metrics is served on (for
+	// a Prometheus on an internal network); otherwise the main address
+	// serves it to loopback clients only.
+	MetricsAddr string
 }
 
 // Default returns the defaults.
@@ -175,6 +179,7 @@ func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet 
 			}
 			return nil
 		})
+		fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address, HOST:PORT, that serves /metrics (default: the main address, to loopback clients only)")
 		fs.StringVar(&c.NodeID, "node-id", c.NodeID, "this node's name among several on one PostgreSQL database (default: made once and kept in --data)")
 		fs.StringVar(&c.NodeURL, "node-url", c.NodeURL, "URL at which the other nodes reach this one, e.g. http://10.0.0.5:8080 (default: from --addr, with this host's name when --addr names no host)")
 		fs.DurationVar(&c.NodeTimeout, "node-timeout", c.NodeTimeout, "how long a node whose heartbeat stopped counts as alive; its calls then move to another node")
@@ -273,6 +278,11 @@ func (c *Config) Validate() error {
 		}
 	} else if c.TURNTCP != "" || c.TURNRelayIP != "" || c.TURNRelayPorts != "" {
 		bad("--turn-tcp, --turn-relay-ip and --turn-relay-ports need --turn-udp")
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			bad("--metrics-addr %q: want HOST:PORT, e.g. 10.0.0.5:9090", c.MetricsAddr)
+		}
 	}
 	if c.NodeTimeout < 500*time.Millisecond || c.NodeTimeout > 5*time.Minute {
 		bad("--node-timeout %s: want a duration from 500ms to 5m, e.g. 10s", c.NodeTimeout)

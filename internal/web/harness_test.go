@@ -150,6 +150,7 @@ func newHarness(t testing.TB, d *db.DB) *harness {
 // client is a browser (or script) talking to the harness.
 type client struct {
 	h       *harness
+	addr    string // the client's address, HOST:PORT (default: httptest's)
 	cookies map[string]string
 	csrf    string
 	bearer  string
@@ -181,6 +182,9 @@ func (h *harness) asUser(u *auth.User) *client {
 func (c *client) request(method, path string, body io.Reader, contentType string) *http.Response {
 	c.h.t.Helper()
 	req := httptest.NewRequest(method, path, body)
+	if c.addr != "" {
+		req.RemoteAddr = c.addr
+	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -43,13 +44,27 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// serveMetrics serves the metrics on the main address to loopback clients
+// only (a Prometheus on the same host), unless they have an address of
+// their own (--metrics-addr): they tell how busy the service is, which is
+// nobody else's business.
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
-	if s.Registry == nil {
-		http.NotFound(w, r)
+	a, err := netip.ParseAddr(stateOf(r).address)
+	if s.Registry == nil || s.Config.MetricsAddr != "" || err != nil || !a.IsLoopback() {
+		s.notFound(w, r)
 		return nil
 	}
-	promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	s.MetricsHandler().ServeHTTP(w, r)
 	return nil
+}
+
+// MetricsHandler serves the metrics in Prometheus's format to anyone who
+// reaches it: for the --metrics-addr listener.
+func (s *Server) MetricsHandler() http.Handler {
+	if s.Registry == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})
 }
 
 // metrics are the web layer's Prometheus series.

@@ -485,7 +485,13 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Errorf("%s: %d", p, res.StatusCode)
 		}
 	}
-	res := c.get("/metrics")
+	// The metrics are for a Prometheus on the same host, not for anyone.
+	if res := c.get("/metrics"); res.StatusCode != http.StatusNotFound || strings.Contains(readBody(t, res), "attache_http_requests_total") {
+		t.Errorf("metrics to a remote client: %d", res.StatusCode)
+	}
+	local := h.anonymous()
+	local.addr = "127.0.0.1:40000"
+	res := local.get("/metrics")
 	if body := readBody(t, res); !strings.Contains(body, `attache_http_requests_total{code="200",method="GET",route="GET /healthz"} 1`) {
 		t.Fatalf("metrics:\n%s", body)
 	}
