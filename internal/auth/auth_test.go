@@ -510,3 +510,37 @@ func mustUser(t *testing.T, s *auth.Service, name string) string {
 	}
 	return u.ID
 }
+
+// Passwords an attacker tries first are refused, whatever their length;
+// long passphrases and random strings are not.
+func TestGuessablePasswords(t *testing.T) {
+	d := dbtest.Open(t, db.SQLite)
+	s, _, _ := newService(t, d)
+	u := mkUser(t, s, "barton", auth.RoleConsularOfficer)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		password string
+		refused  bool
+	}{
+		{"passwordpassword", true},
+		{"Password2024!", true},
+		{"  Welcome123!!  ", true},
+		{"Qwertyuiop12", true},
+		{"123456789012", true},
+		{"abcdefghijkl", true},
+		{"zxcvbnmasdfg", false}, // not one run of the keyboard: two
+		{"abcabcabcabc", true},
+		{"aaaaaaaaaaaa", true},
+		{"barton-is-great", true},
+		{"Ambassador2020", true},
+		{"correct horse battery", false},
+		{"seven purple otters juggle", false},
+		{"k7#Qm2!vX9pL", false},
+		{"845920371652", false},
+	} {
+		err := s.SetPassword(ctx, audit.System, u.ID, tc.password, false)
+		if refused := problem.Is(err, problem.Invalid); refused != tc.refused {
+			t.Errorf("%q: refused %v (%v), want %v", tc.password, refused, err, tc.refused)
+		}
+	}
+}

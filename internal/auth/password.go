@@ -3,10 +3,12 @@ package auth
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -86,8 +88,71 @@ func checkPasswordRules(username, password string) string {
 		return fmt.Sprintf("Use at most %d characters.", maxPasswordLength)
 	case strings.EqualFold(password, username):
 		return "The password must not be the username."
+	case guessable(username, password):
+		return "This password is among the first an attacker tries: choose another, e.g. four unrelated words."
 	}
 	return ""
+}
+
+//go:embed common_passwords.txt
+var commonPasswordsText string
+
+// commonPasswords are the passwords and bases an attacker tries first.
+var commonPasswords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, l := range strings.Split(commonPasswordsText, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			m[l] = true
+		}
+	}
+	return m
+}()
+
+// Runs of keys an attacker walks: digits, the alphabet, keyboard rows.
+var keyRuns = []string{"01234567890123456789", "9876543210987654321", "abcdefghijklmnopqrstuvwxyz", "zyxwvutsrqponmlkjihgfedcba",
+	"qwertyuiopasdfghjklzxcvbnm", "azertyuiopqsdfghjklmwxcvbn", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p"}
+
+// guessable reports whether a password (long enough already) is one an
+// attacker tries early: a common password or base with a few digits or
+// signs around it, a walk along the keys, a short pattern repeated, or the
+// username inside it.
+func guessable(username, password string) bool {
+	p := strings.ToLower(password)
+	if commonPasswords[p] {
+		return true
+	}
+	// Strip what people add around a base: digits, signs, spaces.
+	core := strings.TrimFunc(p, func(r rune) bool { return !unicode.IsLetter(r) })
+	if core != "" && commonPasswords[core] && utf8.RuneCountInString(strings.TrimSpace(p))-utf8.RuneCountInString(core) <= 6 {
+		return true
+	}
+	compact := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return -1
+	}, p)
+	for _, run := range keyRuns {
+		if len(compact) >= 6 && strings.Contains(run, compact) {
+			return true
+		}
+	}
+	// A pattern of up to four characters, repeated.
+	runes := []rune(compact)
+	for period := 1; period <= 4 && period < len(runes); period++ {
+		repeated := true
+		for i := period; i < len(runes); i++ {
+			if runes[i] != runes[i-period] {
+				repeated = false
+				break
+			}
+		}
+		if repeated {
+			return true
+		}
+	}
+	u := strings.ToLower(username)
+	return len(u) >= 4 && strings.Contains(p, u)
 }
 
 // GeneratePassword returns a random password of 20 letters and digits in

@@ -110,7 +110,7 @@ func (c *testCluster) addOfficer(username, post string) string {
 	var out, errs strings.Builder
 	code := cli.Run(context.Background(), []string{"user", "add", "--database", c.url, "--data", t.TempDir(), "--username", username,
 		"--role", "consular_officer", "--post", post, "--name", "Host " + username, "--password-stdin"},
-		cli.IO{Stdin: strings.NewReader("a long enough password for " + username + "\n"), Stdout: &out, Stderr: &errs, Getenv: func(string) string { return "" }})
+		cli.IO{Stdin: strings.NewReader("seven purple otters juggle lanterns\n"), Stdout: &out, Stderr: &errs, Getenv: func(string) string { return "" }})
 	if code != 0 {
 		t.Fatalf("user add %s: %s", username, errs.String())
 	}
