@@ -12,6 +12,7 @@ import (
 
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/names"
 	"github.com/attache-org/attache/internal/problem"
 )
 
@@ -69,6 +70,9 @@ func (in *UserInput) validate(f problem.Fields) {
 	}
 	if len(in.DisplayName) > 200 {
 		f.Add("display_name", "Use at most 200 characters.")
+	}
+	if names.Misleading(in.DisplayName) {
+		f.Add("display_name", "The name has an invisible control character: type it again.")
 	}
 	if in.Email != "" && (!strings.Contains(in.Email, "@") || strings.ContainsAny(in.Email, " \t\r\n<>")) {
 		f.Add("email", "Enter an e-mail address such as name@example.org, or leave it empty.")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/edate"
+	"github.com/attache-org/attache/internal/names"
 	"github.com/attache-org/attache/internal/problem"
 )
 
@@ -218,7 +219,8 @@ func checkName(f problem.Fields, field string, n *Name, simplified func(string) 
 	case utf8.RuneCountInString(n.Value) > 200:
 		f.Add(field+"value", "Use at most 200 characters.")
 		return
-	case strings.ContainsFunc(n.Value, unicode.IsControl):
+	case names.Misleading(n.Value):
+		// Control characters, and direction overrides that turn a name around on screen.
 		f.Add(field+"value", "The name has an invisible control character: type it again.")
 		return
 	}

@@ -70,6 +70,9 @@ func (in *FacilityInput) validate() error {
 		if n.Value == "" {
 			continue
 		}
+		if names.Misleading(n.Value) {
+			f.Add("names", "A name has an invisible control character: type it again.")
+		}
 		if n.Lang == "" || !ValidLanguage(n.Lang) {
 			f.Add("names", "Give each name's language as a code such as en or zh.")
 		}

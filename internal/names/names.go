@@ -316,3 +316,23 @@ func PrefixEnd(prefix string) string {
 	}
 	return prefix + string(unicode.MaxRune)
 }
+
+// Misleading reports whether text holds what can make it read as something
+// else without being seen: a control character (but tab and line breaks)
+// or a bidirectional embedding, override or isolate (U+202A–U+202E,
+// U+2066–U+2069), which can turn a name or a reference around on screen.
+// The marks that only set a direction (U+200E, U+200F, U+061C) are not:
+// right-to-left names need them.
+func Misleading(s string) bool { return strings.ContainsFunc(s, misleading) }
+
+func misleading(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r':
+		return false
+	case r < 0x20 || r >= 0x7f && r < 0xa0:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}

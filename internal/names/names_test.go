@@ -95,3 +95,23 @@ func TestPrefixEnd(t *testing.T) {
 		}
 	}
 }
+
+func TestMisleading(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"Michael Kovrig", false},
+		{"Michael \u202eKovrig", true},     // right-to-left override
+		{"\u2067CN-2018-0001\u2069", true}, // isolate
+		{"Bell\a", true},                   // C0 control
+		{"C1\u0085control", true},
+		{"line\nbreak\tand tab", false},
+		{"\u200fמיכאל\u200f", false}, // direction marks are needed
+		{"康明凯", false},
+	} {
+		if got := names.Misleading(tc.in); got != tc.want {
+			t.Errorf("Misleading(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

@@ -297,3 +297,28 @@ func TestFacilities(t *testing.T) {
 		t.Fatal("facility in the wrong country accepted")
 	}
 }
+
+// A name with what could make it read as something else on screen (a
+// right-to-left override, an escape) is refused, and nothing is kept; the
+// same for an account's display name and a facility's name.
+func TestMisleadingControlsInNames(t *testing.T) {
+	h := onSQLite(t)
+	officer := h.as(auth.RoleConsularOfficer)
+	before := caseCount(t, h)
+	for _, v := range []string{"Michael \u202eKovrig", "Michael Kovrig\x1b", "\u2066Michael Kovrig"} {
+		f := kovrigForm()
+		f.Set("names.0.value", v)
+		res := officer.post("/cases", f)
+		if body := readBody(t, res); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "invisible control character") {
+			t.Errorf("%q: %d", v, res.StatusCode)
+		}
+	}
+	if n := caseCount(t, h); n != before {
+		t.Errorf("%d cases, want %d", n, before)
+	}
+	admin := h.as(auth.RoleAdmin)
+	res := admin.api("PATCH", "/api/v1/users/"+h.users[auth.RoleConsularOfficer].ID, `{"display_name": "The \u202econsular officer"}`)
+	if body := readBody(t, res); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "invisible control character") {
+		t.Errorf("display name with an override: %d %s", res.StatusCode, body)
+	}
+}
