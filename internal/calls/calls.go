@@ -199,13 +199,13 @@ func (s *Service) TellOver(ctx context.Context, c *websocket.Conn, visit string)
 	tell(ctx, c, media.Message{Type: "ended", Reason: why}, "the visit is over")
 }
 
-// Serve runs a participant's session over the page's WebSocket until they
-// leave or the call ends: here, if this node holds the call, or relayed to
-// the node that does. ctx should not end with the request.
+// Serve runs a participant's session over the page's WebSocket (opened
+// with Accept) until they leave or the call ends: here, if this node holds
+// the call, or relayed to the node that does. ctx should not end with the
+// request.
 func (s *Service) Serve(ctx context.Context, c *websocket.Conn, st Seat) {
 	s.wg.Add(1)
 	defer s.wg.Done()
-	c.SetReadLimit(256 << 10)
 	over, _, err := s.Over(ctx, st.Visit)
 	if err != nil {
 		s.log.Error("call: read the visit", slog.String("visit", st.Visit), slog.String("error", err.Error()))

@@ -2,6 +2,7 @@ package calls
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
 
@@ -67,6 +68,22 @@ func (w *wsConn) summary() visits.Quality {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.quality
+}
+
+// Accept upgrades a request to a call's signalling WebSocket (only from the
+// page's own origin), for a session that lasts as long as the call: the
+// server's read and write timeouts, meant for requests, are lifted. When it
+// fails it has answered the request.
+func Accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.SetReadLimit(256 << 10)
+	return c, nil
 }
 
 // tell sends one last message to a page and closes its socket normally.

@@ -266,17 +266,13 @@ func (s *Service) internalSession(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read the lease", http.StatusServiceUnavailable)
 		return
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
-	c, err := websocket.Accept(w, r, nil)
+	c, err := Accept(w, r)
 	if err != nil {
 		return
 	}
 	s.log.Debug("call: relayed session", slog.String("visit", st.Visit), slog.String("from", from), slog.String("participant", st.ID))
 	s.wg.Add(1)
 	defer s.wg.Done()
-	c.SetReadLimit(256 << 10)
 	s.host(context.WithoutCancel(r.Context()), c, st)
 }
 

@@ -6,9 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/attache-org/attache/internal/calls"
 	"github.com/attache-org/attache/internal/problem"
@@ -37,12 +34,7 @@ func (s *Server) callSocket(w http.ResponseWriter, r *http.Request, st calls.Sea
 	if over && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return visits.ErrVisitOver
 	}
-	// The server's read and write timeouts are for requests, not for a
-	// call that lasts an hour.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
-	c, aerr := websocket.Accept(w, r, nil)
+	c, aerr := calls.Accept(w, r)
 	if aerr != nil {
 		s.Log.Debug("call: websocket refused", slog.String("error", aerr.Error()))
 		return nil // Accept has answered
