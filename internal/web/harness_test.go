@@ -95,8 +95,15 @@ const testPassword = "correct horse battery"
 
 func newHarness(t testing.TB, d *db.DB) *harness {
 	t.Helper()
+	return newHarnessLog(t, d, testLogWriter(t))
+}
+
+// newHarnessLog is newHarness logging to w (a fuzz target may not log
+// through the testing.F).
+func newHarnessLog(t testing.TB, d *db.DB, w io.Writer) *harness {
+	t.Helper()
 	c := testenv.NewClock(time.Now().UTC())
-	log := slog.New(slog.NewTextHandler(testLogWriter(t), nil))
+	log := slog.New(slog.NewTextHandler(w, nil))
 	a := audit.New(d)
 	a.SetClock(c.Now)
 	as := auth.NewService(d, a, log)
