@@ -286,6 +286,24 @@ func TestCallAcrossNodes(t *testing.T) {
 		t.Errorf("attache nodes: %v, want %v", states, want)
 	}
 
+	// The nodes' internal endpoint opens to a node's credential only.
+	for _, cred := range []string{"", "Node " + n2.ID() + " guessed-secret", "Bearer x"} {
+		req, _ := http.NewRequest("GET", n3.URL+"/internal/v1/calls/session", nil)
+		if cred != "" {
+			req.Header.Set("Authorization", cred)
+		}
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("internal endpoint with %q: %d, want 401", cred, res.StatusCode)
+		}
+	}
+
 	// Guessing join links counts on every node: twenty unknown links spread
 	// over three nodes, and the fourth refuses the next guess.
 	for i := range 20 {
