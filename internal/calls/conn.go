@@ -2,7 +2,11 @@ package calls
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"unicode/utf8"
 	"sync"
 	"time"
 
@@ -24,7 +28,7 @@ type wsConn struct {
 
 func (w *wsConn) Read(ctx context.Context) (media.Message, error) {
 	var m media.Message
-	err := wsjson.Read(ctx, w.c, &m)
+	err := readMessage(ctx, w.c, &m)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -38,6 +42,33 @@ func (w *wsConn) Read(ctx context.Context) (media.Message, error) {
 		w.quality.Add(st.LossPct, st.RTTms, st.JitterMs, st.KbpsIn, st.KbpsOut)
 	}
 	return m, nil
+}
+
+// errNotUTF8 closes a socket whose text frame is not UTF-8, as RFC 6455
+// requires (status 1007).
+var errNotUTF8 = errors.New("calls: a text frame that is not UTF-8")
+
+// readFrame reads one frame of a page's socket; a text frame that is not
+// valid UTF-8 fails the connection with 1007.
+func readFrame(ctx context.Context, c *websocket.Conn) (websocket.MessageType, []byte, error) {
+	typ, b, err := c.Read(ctx)
+	if err == nil && typ == websocket.MessageText && !utf8.Valid(b) {
+		c.Close(websocket.StatusInvalidFramePayloadData, "text frames must be UTF-8")
+		return typ, nil, errNotUTF8
+	}
+	return typ, b, err
+}
+
+// readMessage reads one signalling message.
+func readMessage(ctx context.Context, c *websocket.Conn, m *media.Message) error {
+	_, b, err := readFrame(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, m); err != nil {
+		return fmt.Errorf("calls: a signalling message that is not JSON: %w", err)
+	}
+	return nil
 }
 
 // Write gives up on a participant who does not read for ten seconds.

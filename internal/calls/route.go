@@ -172,10 +172,13 @@ func (s *Service) relay(ctx context.Context, page, holder *websocket.Conn) {
 	go func() {
 		defer close(up)
 		for {
-			typ, b, err := page.Read(ctx)
+			typ, b, err := readFrame(ctx, page)
 			if err != nil {
 				code := websocket.CloseStatus(err)
-				if code == -1 {
+				switch {
+				case errors.Is(err, errNotUTF8):
+					code = websocket.StatusInvalidFramePayloadData
+				case code == -1:
 					code = CloseReconnect
 				}
 				holder.Close(code, "")

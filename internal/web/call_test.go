@@ -279,6 +279,35 @@ func TestCallSignalling(t *testing.T) {
 	}
 }
 
+// A text frame that is not UTF-8 fails the connection with 1007, as RFC 6455
+// requires, and ends the session.
+func TestSignallingFrameNotUTF8(t *testing.T) {
+	h := onSQLite(t)
+	officer := h.as(auth.RoleConsularOfficer)
+	caseID, visitID, _ := scheduleVideoVisit(t, h, officer, time.Now().Add(5*time.Minute))
+	srv := httptest.NewServer(h.h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	hdr := http.Header{"Cookie": {"attache_session=" + officer.cookies["attache_session"]}}
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/cases/"+caseID+"/visits/"+visitID+"/call/ws", &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte("{\"type\":\"\xff\xfe\"}")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			if code := websocket.CloseStatus(err); code != websocket.StatusInvalidFramePayloadData {
+				t.Errorf("closed with %v (%v), want 1007", code, err)
+			}
+			return
+		}
+	}
+}
+
 // Withdrawing a link takes its holder out of the call at once.
 func TestRevokedLinkLeavesCall(t *testing.T) {
 	h := onSQLite(t)
