@@ -279,22 +279,31 @@ func TestCallSignalling(t *testing.T) {
 	}
 }
 
-// A text frame that is not UTF-8 fails the connection with 1007, as RFC 6455
-// requires, and ends the session.
-func TestSignallingFrameNotUTF8(t *testing.T) {
+// officerSocket opens an officer's call socket on a video visit whose room
+// is open, and returns the harness, the visit, a context for the test and
+// the socket (closed when the test ends).
+func officerSocket(t *testing.T) (*harness, string, context.Context, *websocket.Conn) {
+	t.Helper()
 	h := onSQLite(t)
 	officer := h.as(auth.RoleConsularOfficer)
 	caseID, visitID, _ := scheduleVideoVisit(t, h, officer, time.Now().Add(5*time.Minute))
 	srv := httptest.NewServer(h.h)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	hdr := http.Header{"Cookie": {"attache_session=" + officer.cookies["attache_session"]}}
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/cases/"+caseID+"/visits/"+visitID+"/call/ws", &websocket.DialOptions{HTTPHeader: hdr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.CloseNow()
+	t.Cleanup(func() { c.CloseNow() })
+	return h, visitID, ctx, c
+}
+
+// A text frame that is not UTF-8 fails the connection with 1007, as RFC 6455
+// requires, and ends the session.
+func TestSignallingFrameNotUTF8(t *testing.T) {
+	_, _, ctx, c := officerSocket(t)
 	if err := c.Write(ctx, websocket.MessageText, []byte("{\"type\":\"\xff\xfe\"}")); err != nil {
 		t.Fatal(err)
 	}
@@ -353,19 +362,7 @@ func TestRevokedLinkLeavesCall(t *testing.T) {
 // records each session as cut by the server, and does not end the call for
 // good: after a restart it can go on.
 func TestShutdownDuringCall(t *testing.T) {
-	h := onSQLite(t)
-	officer := h.as(auth.RoleConsularOfficer)
-	caseID, visitID, _ := scheduleVideoVisit(t, h, officer, time.Now().Add(5*time.Minute))
-	srv := httptest.NewServer(h.h)
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	hdr := http.Header{"Cookie": {"attache_session=" + officer.cookies["attache_session"]}}
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/cases/"+caseID+"/visits/"+visitID+"/call/ws", &websocket.DialOptions{HTTPHeader: hdr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	h, visitID, ctx, c := officerSocket(t)
 	var m media.Message
 	for m.Type != "participants" {
 		if err := wsjson.Read(ctx, c, &m); err != nil {
