@@ -238,7 +238,7 @@ func TestCallAcrossNodes(t *testing.T) {
 	killed := time.Now()
 	n1.Kill()
 	waitFor(t, nodeTimeout, "media flowing again within the node timeout after the holder was killed", func() bool {
-		return officer.Flowing(killed, "detainee") && detainee.Flowing(killed, "officer")
+		return officer.Flowing(killed.Add(inFlight), "detainee") && detainee.Flowing(killed.Add(inFlight), "officer")
 	}, officer, detainee)
 	t.Logf("media again %s after kill -9 of the holder", time.Since(killed).Round(10*time.Millisecond))
 	if h := c.nodeOf(c.holder()); h == n1 || h == nil {

@@ -89,7 +89,7 @@ func TestFailoverTimes(t *testing.T) {
 		}
 		killed := time.Now()
 		h.Kill()
-		waitFor(t, nodeTimeout, "media again after "+h.Name+", the holder, was killed", flowing(killed), officer, detainee)
+		waitFor(t, nodeTimeout, "media again after "+h.Name+", the holder, was killed", flowing(killed.Add(inFlight)), officer, detainee)
 		took = append(took, time.Since(killed))
 		h.Start()
 		time.Sleep(time.Second)

@@ -21,6 +21,11 @@ import (
 
 const nodeTimeout = 10 * time.Second // the default: failover must be fast with it
 
+// inFlight is how long packets sent before a kill may still arrive (from
+// the buffers of the connections that die with it): media "again" is media
+// that arrived this long after the kill, or later.
+const inFlight = time.Second
+
 func TestMain(m *testing.M) { nodetest.Main(m) }
 
 type node = nodetest.Node

@@ -54,7 +54,7 @@ func TestRecordingFollowsTheCall(t *testing.T) {
 	first := c.nodeOf(c.holderOf(visit))
 	killed := time.Now()
 	first.Kill()
-	waitFor(t, nodeTimeout, "media again after the holder was killed", flowing(killed), officer, detainee)
+	waitFor(t, nodeTimeout, "media again after the holder was killed", flowing(killed.Add(inFlight)), officer, detainee)
 	waitFor(t, 5*time.Second, "the recording running again on the new holder", recorded, officer, detainee)
 	// The killed node starts again and finishes the files it was writing.
 	first.Start()
