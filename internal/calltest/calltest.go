@@ -162,6 +162,7 @@ func (p *Page) session() bool {
 	}
 	p.mu.Lock()
 	p.ws, p.pc, p.tracks = ws, pc, nil
+	p.records = false // each session is told anew whether the call is recorded
 	p.mu.Unlock()
 	var wmu sync.Mutex
 	write := func(m media.Message) {
