@@ -92,16 +92,30 @@ func TestSignInThroughBrowser(t *testing.T) {
 		}
 		screenshot(t, ctx, page.name+"-laptop")
 	}
-	// The seed case, found by its Chinese name in traditional characters.
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/people?q=%E5%BA%B7%E6%98%8E%E5%87%B1"), chromedp.WaitVisible(chromedp.CSS(`main table a`))); err != nil {
+	// The administrator does not find the seed case by its Chinese name
+	// (traditional characters): it is outside their need-to-know.
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/people?q=%E5%BA%B7%E6%98%8E%E5%87%B1"), chromedp.WaitVisible(chromedp.CSS(`main h1`))); err != nil {
 		t.Fatal(err)
 	}
-	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("main table a[href^='/cases/']").getAttribute("href")`))
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main table a[href^='/cases/']").length`)); n != 0 {
+		t.Fatalf("the administrator finds %d cases outside need-to-know", n)
+	}
+	// Break-glass: by its reference, with a reason, for an hour.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/cases/break-glass"),
+		chromedp.WaitVisible(chromedp.CSS(`#f-reference`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-reference`), "CN-2018-0001"),
+		chromedp.SendKeys(chromedp.CSS(`#f-reason`), "The family called at night and the China desk cannot be reached"),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+href), chromedp.WaitVisible(chromedp.CSS(`#timeline`))); err != nil {
+	screenshot(t, ctx, "break-glass-laptop")
+	if err := chromedp.Do(ctx, chromedp.Submit(chromedp.CSS(`#f-reason`)), chromedp.WaitVisible(chromedp.CSS(`#timeline`))); err != nil {
 		t.Fatal(err)
+	}
+	if banner, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#break-glass`))); !strings.Contains(banner, "The family called at night") || !strings.Contains(banner, "Demo administrator") {
+		t.Errorf("the case does not show the break-glass opening: %q", banner)
 	}
 	if h1, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main h1`))); h1 != "Michael Kovrig" {
 		t.Errorf("case page heading %q", h1)

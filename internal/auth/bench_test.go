@@ -26,7 +26,7 @@ func BenchmarkSessionUser(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			token, _, err := s.StartSession(context.Background(), u, "127.0.0.1", "bench")
+			token, _, err := s.StartSession(context.Background(), u, "127.0.0.1", "bench", nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -61,7 +61,8 @@ func TestPolicyNeedToKnow(t *testing.T) {
 		user auth.User
 		want bool
 	}{
-		{"admin", auth.User{ID: "a", Role: auth.RoleAdmin}, true},
+		{"admin", auth.User{ID: "a", Role: auth.RoleAdmin}, false},
+		{"admin on the team", auth.User{ID: "assigned", Role: auth.RoleAdmin}, true},
 		{"officer at the post", auth.User{ID: "b", Role: auth.RoleConsularOfficer, Post: "Beijing"}, true},
 		{"officer at another post", auth.User{ID: "c", Role: auth.RoleConsularOfficer, Post: "Shanghai"}, false},
 		{"officer elsewhere but assigned", auth.User{ID: "assigned", Role: auth.RoleConsularOfficer, Post: "Ottawa"}, true},
@@ -84,6 +85,39 @@ func TestPolicyNeedToKnow(t *testing.T) {
 	}
 	if p.Can(&auth.User{ID: "k", Role: auth.RoleConsularOfficer}, auth.ReadCase, &auth.Scope{}) {
 		t.Error("an officer without a post sees a case without a post")
+	}
+}
+
+func TestPolicyBreakGlass(t *testing.T) {
+	var p auth.Policy
+	opened := &auth.Scope{Post: "Beijing", Desk: "China", BreakGlass: []string{"a", "d", "c", "i"}}
+	closed := &auth.Scope{Post: "Beijing", Desk: "China"}
+	cases := []struct {
+		name      string
+		user      auth.User
+		may, read bool
+	}{
+		{"admin", auth.User{ID: "a", Role: auth.RoleAdmin}, true, true},
+		{"HQ officer of another desk", auth.User{ID: "d", Role: auth.RoleHQOfficer, Desk: "Iran"}, true, true},
+		{"officer at another post", auth.User{ID: "c", Role: auth.RoleConsularOfficer, Post: "Shanghai"}, false, false},
+		{"auditor", auth.User{ID: "i", Role: auth.RoleAuditor}, false, false},
+		{"disabled admin", auth.User{ID: "a", Role: auth.RoleAdmin, Disabled: true}, false, false},
+	}
+	for _, tc := range cases {
+		if got := p.CanBreakGlass(&tc.user, closed); got != tc.may {
+			t.Errorf("%s: CanBreakGlass = %v, want %v", tc.name, got, tc.may)
+		}
+		if got := p.Can(&tc.user, auth.ReadCase, opened); got != tc.read {
+			t.Errorf("%s: read by break-glass = %v, want %v", tc.name, got, tc.read)
+		}
+		// Break-glass reads; it never changes.
+		if p.Can(&tc.user, auth.UpdateCase, opened) || p.Can(&tc.user, auth.ApproveReport, opened) {
+			t.Errorf("%s: changes a case opened by break-glass", tc.name)
+		}
+	}
+	// Whoever may read a case already has nothing to break.
+	if p.CanBreakGlass(&auth.User{ID: "x", Role: auth.RoleHQOfficer, Desk: "China"}, closed) {
+		t.Error("the desk's own HQ officer is offered break-glass")
 	}
 }
 

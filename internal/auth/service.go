@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/problem"
@@ -37,6 +39,12 @@ type Service struct {
 	// account disabled, a session ended, a password changed, a token
 	// revoked): calls take out whoever it let in.
 	OnRevoke func(context.Context)
+	// WebAuthn is the relying party for passkeys and security keys, nil
+	// where the server has no host name to bind them to.
+	WebAuthn *webauthn.WebAuthn
+	// MFADefault is whether a ministry role for which administrators set
+	// nothing requires a second factor: true, but for demos.
+	MFADefault bool
 	// HashWait is how long a password check waits for one of the slots
 	// that bound how many run at once, before the caller is told the
 	// server is busy.
@@ -88,6 +96,7 @@ func NewService(d *db.DB, a *audit.Log, log *slog.Logger) *Service {
 		SessionMax:  12 * time.Hour,
 		Throttle:    DefaultThrottleRules,
 		HashWait:    3 * time.Second,
+		MFADefault:  true,
 		hashSlots:   make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	s.dummyHash = sync.OnceValue(func() string { return HashPassword("attache-dummy-password", s.Params) })

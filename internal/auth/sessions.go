@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/attache-org/attache/internal/audit"
@@ -23,6 +24,21 @@ type Session struct {
 	ExpiresAt  time.Time
 	Address    string
 	UserAgent  string
+	// Factors are how its holder proved who they are ("password", "totp",
+	// "webauthn", "recovery", "oidc"), in the order they were used.
+	Factors []string
+	// VerifiedAt is when its holder last proved themselves with their
+	// strongest factor: the sign-in, or a step-up since.
+	VerifiedAt time.Time
+	// Pending: the password was right, the second factor is still to come;
+	// the session opens nothing but the page that asks for it.
+	Pending bool
+	// Enrol: the account's role requires a second factor and it has none;
+	// the session opens nothing but the pages that set one up.
+	Enrol bool
+	// IDToken is the identity provider's ID token of a single sign-on
+	// session, for signing out there too.
+	IDToken string
 }
 
 // LoginRequest is a sign-in attempt.
@@ -34,7 +50,8 @@ type LoginRequest struct {
 	DeviceToken string // the browser's known-device cookie, if any
 }
 
-// LoginResult is a successful sign-in.
+// LoginResult is a successful sign-in (of the password: Session.Pending
+// says whether a second factor must follow).
 type LoginResult struct {
 	User         *User
 	SessionToken string // for the session cookie
@@ -84,7 +101,8 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	// password, takes it back.
 	ok := false
 	encoded := func() string { return hash }
-	if userID == "" {
+	external := userID != "" && hash == "" // signs in through the identity provider only
+	if userID == "" || external {
 		encoded = s.dummyHash // an unknown user takes as long to refuse as a wrong password
 	}
 	ok, err = s.checkPassword(ctx, req.Password, encoded)
@@ -97,10 +115,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if err != nil && userID != "" {
 		return nil, fmt.Errorf("check password of %s: %w", username, err)
 	}
-	ok = ok && userID != ""
+	ok = ok && userID != "" && !external
 	if !ok || disabled {
 		why := "wrong password"
 		switch {
+		case external:
+			why = "single sign-on account"
 		case userID == "":
 			why = "unknown user"
 		case ok && disabled:
@@ -121,6 +141,15 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		return nil, err
 	}
 	res := &LoginResult{User: u, DeviceToken: req.DeviceToken}
+	second, err := s.hasSecondFactor(ctx, s.db, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	required, err := s.MFARequired(ctx, u.Role)
+	if err != nil {
+		return nil, err
+	}
+	start := sessionStart{factors: []string{"password"}, pending: second, enrol: required && !second}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key IN ($1, $2)`, "user:"+username, "device:"+hashToken(req.DeviceToken)); err != nil {
 			return fmt.Errorf("clear throttle: %w", err)
@@ -136,11 +165,15 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 				return fmt.Errorf("remember device: %w", err)
 			}
 		}
-		res.SessionToken, res.Session, err = s.startSession(ctx, tx, u, req.Address, req.UserAgent)
+		res.SessionToken, res.Session, err = s.startSession(ctx, tx, u, req.Address, req.UserAgent, start)
 		if err != nil {
 			return err
 		}
-		return s.audit.Append(ctx, tx, audit.Entry{Actor: u.Actor(req.Address), Action: "session.login", ObjectType: "user", ObjectID: u.ID})
+		detail := "password"
+		if second {
+			detail = "password; second factor to follow"
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: u.Actor(req.Address), Action: "session.login", ObjectType: "user", ObjectID: u.ID, Detail: detail})
 	})
 	if err != nil {
 		return nil, err
@@ -149,29 +182,79 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 }
 
 // StartSession signs u in on a new session without a password, after the
-// caller has established who they are (a password change, the setup page).
-func (s *Service) StartSession(ctx context.Context, u *User, address, userAgent string) (string, *Session, error) {
+// caller has established who they are in the session it replaces (a
+// password change: from carries over its factors), or for the first time
+// (the setup page: from is nil).
+func (s *Service) StartSession(ctx context.Context, u *User, address, userAgent string, from *Session) (string, *Session, error) {
+	start := sessionStart{factors: []string{"password"}}
+	if from != nil {
+		start = sessionStart{factors: from.Factors, verifiedAt: from.VerifiedAt, pending: from.Pending, enrol: from.Enrol, idToken: from.IDToken}
+	} else {
+		required, err := s.MFARequired(ctx, u.Role)
+		if err != nil {
+			return "", nil, err
+		}
+		second, err := s.hasSecondFactor(ctx, s.db, u.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		start.pending, start.enrol = second, required && !second
+	}
 	var token string
 	var sess *Session
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		token, sess, err = s.startSession(ctx, tx, u, address, userAgent)
+		token, sess, err = s.startSession(ctx, tx, u, address, userAgent, start)
 		return err
 	})
 	return token, sess, err
 }
 
-func (s *Service) startSession(ctx context.Context, tx *sql.Tx, u *User, address, userAgent string) (string, *Session, error) {
+// sessionStart is what a new session begins with.
+type sessionStart struct {
+	factors        []string
+	verifiedAt     time.Time // zero for now
+	pending, enrol bool
+	idToken        string
+}
+
+func (s *Service) startSession(ctx context.Context, tx *sql.Tx, u *User, address, userAgent string, st sessionStart) (string, *Session, error) {
 	token := randomToken(32)
 	now := s.now().UTC().Truncate(time.Microsecond)
+	verified := st.verifiedAt
+	if verified.IsZero() {
+		verified = now
+	}
+	if st.pending {
+		verified = time.Time{} // proved nothing yet
+	}
 	sess := &Session{ID: hashToken(token), UserID: u.ID, CSRF: randomToken(32), CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.SessionMax), Address: address, UserAgent: truncate(userAgent, 300)}
-	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, csrf_token, created_at, last_seen_at, expires_at, address, user_agent)
-		VALUES ($1, $2, $3, $4, $4, $5, $6, $7)`, sess.ID, u.ID, sess.CSRF, db.Instant(now), db.Instant(sess.ExpiresAt), address, sess.UserAgent)
+		ExpiresAt: now.Add(s.SessionMax), Address: address, UserAgent: truncate(userAgent, 300),
+		Factors: st.factors, VerifiedAt: verified, Pending: st.pending, Enrol: st.enrol, IDToken: st.idToken}
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, csrf_token, created_at, last_seen_at, expires_at, address, user_agent,
+			factors, verified_at, pending, enrol, id_token)
+		VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, sess.ID, u.ID, sess.CSRF, db.Instant(now), db.Instant(sess.ExpiresAt), address, sess.UserAgent,
+		strings.Join(st.factors, " "), instantOrZero(verified), st.pending, st.enrol, st.idToken)
 	if err != nil {
 		return "", nil, fmt.Errorf("create session: %w", err)
 	}
 	return token, sess, nil
+}
+
+// instantOrZero stores a zero time as 0.
+func instantOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return db.Instant(t)
+}
+
+// timeOrZero reads what instantOrZero stored.
+func timeOrZero(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return db.Time(us)
 }
 
 func truncate(s string, n int) string {
@@ -193,10 +276,13 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*User, *Sessio
 	}
 	id := hashToken(token)
 	var sess Session
-	var created, seen, expires int64
-	row := s.db.QueryRowContext(ctx, `SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent, `+
+	var created, seen, expires, verified int64
+	var factors string
+	row := s.db.QueryRowContext(ctx, `SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent,
+		s.factors, s.verified_at, s.pending, s.enrol, s.id_token, `+
 		prefixed("u.", userColumns)+` FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`, id)
-	u, err := scanUser(scanPrefix{row, []any{&sess.UserID, &sess.CSRF, &created, &seen, &expires, &sess.Address, &sess.UserAgent}})
+	u, err := scanUser(scanPrefix{row, []any{&sess.UserID, &sess.CSRF, &created, &seen, &expires, &sess.Address, &sess.UserAgent,
+		&factors, &verified, &sess.Pending, &sess.Enrol, &sess.IDToken}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, errNoSession
 	}
@@ -204,6 +290,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*User, *Sessio
 		return nil, nil, fmt.Errorf("read session: %w", err)
 	}
 	sess.ID, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = id, db.Time(created), db.Time(seen), db.Time(expires)
+	sess.Factors, sess.VerifiedAt = strings.Fields(factors), timeOrZero(verified)
 	now := s.now()
 	if u.Disabled || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.SessionIdle {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
@@ -237,7 +324,7 @@ func (s *Service) Logout(ctx context.Context, u *User, sessionID, address string
 
 // Sessions lists the live sessions of a user, newest first.
 func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, created_at, last_seen_at, expires_at, address, user_agent FROM sessions
+	rows, err := s.db.QueryContext(ctx, `SELECT id, created_at, last_seen_at, expires_at, address, user_agent, factors, pending FROM sessions
 		WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC`, userID, db.Instant(s.now()))
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
@@ -247,9 +334,11 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error
 	for rows.Next() {
 		var ss Session
 		var c, l, e int64
-		if err := rows.Scan(&ss.ID, &c, &l, &e, &ss.Address, &ss.UserAgent); err != nil {
+		var factors string
+		if err := rows.Scan(&ss.ID, &c, &l, &e, &ss.Address, &ss.UserAgent, &factors, &ss.Pending); err != nil {
 			return nil, fmt.Errorf("list sessions: %w", err)
 		}
+		ss.Factors = strings.Fields(factors)
 		ss.UserID, ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = userID, db.Time(c), db.Time(l), db.Time(e)
 		out = append(out, ss)
 	}

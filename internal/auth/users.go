@@ -300,11 +300,18 @@ func endCredentials(ctx context.Context, tx *sql.Tx, userID string, now time.Tim
 
 // ChangeOwnPassword checks the current password, sets the new one and ends
 // every session of the user (the caller signs the browser in again).
+// errExternalPassword answers a password change of an account that signs
+// in through the identity provider, which has no password here.
+var errExternalPassword = problem.Field("current", "Your account signs in through your ministry's identity provider: change your password there.")
+
 func (s *Service) ChangeOwnPassword(ctx context.Context, u *User, address, current, next string) error {
 	f := problem.Fields{}
 	hash, err := s.passwordHash(ctx, u.ID)
 	if err != nil {
 		return err
+	}
+	if hash == "" {
+		return errExternalPassword
 	}
 	if ok, err := s.checkPassword(ctx, current, func() string { return hash }); problem.Is(err, problem.RateLimited) {
 		return err

@@ -37,7 +37,13 @@ func (s *Service) scope(ctx context.Context, q db.Querier, caseID string) (*auth
 		}
 		sc.Team = append(sc.Team, id)
 	}
-	return &sc, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if sc.BreakGlass, err = s.breakGlassUsers(ctx, q, caseID); err != nil {
+		return nil, err
+	}
+	return &sc, nil
 }
 
 // authorize says whether u may do action on the case: a case the user may
@@ -472,6 +478,9 @@ func (s *Service) loadCase(ctx context.Context, q db.Querier, viewer *auth.User,
 		c.Team = append(c.Team, m)
 	}
 	rows.Close()
+	if c.BreakGlass, err = s.breakGlassUsers(ctx, q, id); err != nil {
+		return nil, err
+	}
 	if c.Charges, err = s.charges(ctx, q, id); err != nil {
 		return nil, err
 	}

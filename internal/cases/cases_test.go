@@ -128,7 +128,7 @@ func TestNeedToKnow(t *testing.T) {
 		ctx := context.Background()
 		fx := newFixture(t, d)
 		c := openCase(t, fx, "chinadesk", kovrigInput(), beijingCase())
-		for _, who := range []string{"admin", "beijing", "chinadesk"} {
+		for _, who := range []string{"beijing", "chinadesk"} {
 			if _, err := fx.svc.Case(ctx, fx.as(who), c.ID); err != nil {
 				t.Errorf("%s cannot read the case: %v", who, err)
 			}
@@ -141,7 +141,9 @@ func TestNeedToKnow(t *testing.T) {
 				t.Errorf("%s finds %d people", who, len(ms))
 			}
 		}
-		for _, who := range []string{"shanghai", "irandesk"} {
+		// Administrators manage accounts, not cases: they read none outside
+		// need-to-know.
+		for _, who := range []string{"shanghai", "irandesk", "admin"} {
 			if _, err := fx.svc.Case(ctx, fx.as(who), c.ID); !problem.Is(err, problem.NotFound) {
 				t.Errorf("%s reads the case: %v", who, err)
 			}
@@ -312,7 +314,7 @@ func TestChargesLinksTimeline(t *testing.T) {
 		}
 		in := beijingCase()
 		in.Post, in.Desk = "Shanghai", "Other"
-		if _, err := fx.svc.UpdateCase(ctx, fx.as("admin"), spavor.ID, in); err != nil {
+		if _, err := fx.svc.UpdateCase(ctx, a, spavor.ID, in); err != nil {
 			t.Fatal(err)
 		}
 		seen, _ := fx.svc.Case(ctx, fx.as("beijing"), kovrig.ID)

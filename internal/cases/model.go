@@ -144,6 +144,7 @@ type Case struct {
 	Team               []TeamMember
 	Charges            []Charge
 	Links              []Link
+	BreakGlass         []string // users reading it by break-glass now
 	OpenedAt           time.Time
 	ClosedAt           time.Time
 	UpdatedAt          time.Time
@@ -151,7 +152,7 @@ type Case struct {
 
 // Scope is the case as the authorization policy sees it.
 func (c *Case) Scope() *auth.Scope {
-	s := &auth.Scope{Post: c.Post, Desk: c.Desk}
+	s := &auth.Scope{Post: c.Post, Desk: c.Desk, BreakGlass: c.BreakGlass}
 	for _, m := range c.Team {
 		s.Team = append(s.Team, m.UserID)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/attache-org/attache/internal/media"
 	"github.com/attache-org/attache/internal/recording"
 	"github.com/attache-org/attache/internal/reports"
+	"github.com/attache-org/attache/internal/sso"
 	"github.com/attache-org/attache/internal/turn"
 	"github.com/attache-org/attache/internal/visits"
 	"github.com/attache-org/attache/internal/web"
@@ -184,8 +185,19 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	if err != nil {
 		return err
 	}
+	var signOn *sso.Client
+	if cfg.OIDCConfig != "" {
+		sc, err := sso.LoadConfig(cfg.OIDCConfig, os.Getenv)
+		if err != nil {
+			return err
+		}
+		if signOn, err = sso.New(ctx, sc, s.db, log, nil); err != nil {
+			return err
+		}
+		log.Info("single sign-on", slog.String("issuer", sc.Issuer))
+	}
 	srv, err := web.New(web.Deps{Config: cfg, DB: s.db, Auth: s.auth, Audit: s.audit, Cases: s.cases, Access: s.access, Visits: vs, Catalog: catalog, Log: log,
-		Registry: reg, Version: version(), Calls: cs, Reports: rs, Family: fam, PDFFonts: fonts})
+		Registry: reg, Version: version(), Calls: cs, Reports: rs, Family: fam, PDFFonts: fonts, SSO: signOn})
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,9 @@ type Config struct {
 	// a Prometheus on an internal network); otherwise the main address
 	// serves it to loopback clients only.
 	MetricsAddr string
+	// OIDCConfig is the JSON file that sets up single sign-on with the
+	// ministry's OpenID Connect provider (docs/sso.md); empty for none.
+	OIDCConfig string
 }
 
 // Default returns the defaults.
@@ -179,6 +182,7 @@ func (c *Config) FlagSet(name string, scope Scope, out io.Writer) *flag.FlagSet 
 			}
 			return nil
 		})
+		fs.StringVar(&c.OIDCConfig, "oidc-config", c.OIDCConfig, "JSON file that sets up single sign-on with an OpenID Connect provider (see docs/sso.md); the client secret goes in ATTACHE_OIDC_CLIENT_SECRET")
 		fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address, HOST:PORT, that serves /metrics (default: the main address, to loopback clients only)")
 		fs.StringVar(&c.NodeID, "node-id", c.NodeID, "this node's name among several on one PostgreSQL database (default: made once and kept in --data)")
 		fs.StringVar(&c.NodeURL, "node-url", c.NodeURL, "URL at which the other nodes reach this one, e.g. http://10.0.0.5:8080 (default: from --addr, with this host's name when --addr names no host)")

@@ -17,7 +17,9 @@ func loadCases(ctx context.Context, env Env) error {
 	if done, err := env.Cases.HasPersonNamed(ctx, "Michael Kovrig"); err != nil || done {
 		return err
 	}
-	admin, err := env.Auth.UserByName(ctx, "admin")
+	// The China desk opens the seed cases: administrators manage accounts
+	// and settings, and read no case outside need-to-know.
+	hq, err := env.Auth.UserByName(ctx, "hq")
 	if err != nil {
 		return err
 	}
@@ -25,7 +27,7 @@ func loadCases(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	a := cases.Actor{User: admin}
+	a := cases.Actor{User: hq}
 
 	beijing, err := env.Cases.CreateFacility(ctx, a, cases.FacilityInput{
 		Names: []cases.FacilityName{

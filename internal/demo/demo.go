@@ -53,9 +53,10 @@ func Load(ctx context.Context, env Env) error {
 	return nil
 }
 
-// Users are the demo accounts, one per role, all on the China desk and the
-// embassy in Beijing so that they share the seed cases, and the ambassador
-// of the seed article as a consular officer.
+// Users are the demo accounts, one per role, the case workers all on the
+// China desk or at the embassy in Beijing so that they share the seed cases
+// (the administrator and the auditor read no case), and the ambassador of
+// the seed article as a consular officer.
 var Users = []auth.UserInput{
 	{Username: "admin", DisplayName: "Demo administrator", Role: auth.RoleAdmin},
 	{Username: "hq", DisplayName: "Demo HQ case officer", Role: auth.RoleHQOfficer, Desk: "China"},

@@ -39,6 +39,10 @@ func TestDisclosureExceptions(t *testing.T) {
 		fx.user("farsi", auth.RoleSupervisor, "Tehran", "")
 		fx.user("deskchief", auth.RoleSupervisor, "", "China")
 		fx.user("root", auth.RoleAdmin, "", "")
+		// An administrator reads a case only from its team.
+		if _, err := fx.d.ExecContext(ctx, `INSERT INTO case_officers (case_id, user_id) VALUES ($1, $2)`, fx.caseA, fx.staff["root"].ID); err != nil {
+			t.Fatal(err)
+		}
 		alice := fx.contact(fx.caseA, "Alice Kovrig", "alice@example.net")
 		tom := fx.contact(fx.caseA, "Tom Kovrig", "tom@example.net")
 		gone := fx.contact(fx.caseA, "Old Friend", "")
@@ -289,9 +293,13 @@ func TestDisclosureExceptions(t *testing.T) {
 			t.Errorf("the end audited %+v", v)
 		}
 
-		// A supervisor of the desk and an administrator may authorise too;
+		// A supervisor of the desk may authorise too, and an administrator
+		// on the case's team (outside it, they do not see the case);
 		// archiving the contact voids what they authorised.
 		sam := fx.contact(fx.caseA, "Sam Kovrig", "")
+		if _, err := fx.fam.AuthorizeException(ctx, fx.as("root"), fx.caseB, with(func(in *family.ExceptionInput) { in.ContactID = sam })); !problem.Is(err, problem.NotFound) {
+			t.Fatalf("an administrator outside the team authorises: %v", err)
+		}
 		for _, who := range []string{"deskchief", "root"} {
 			x, err := fx.fam.AuthorizeException(ctx, fx.as(who), fx.caseA, with(func(in *family.ExceptionInput) {
 				in.ContactID, in.Categories = sam, []family.Category{family.Location}

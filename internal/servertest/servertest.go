@@ -35,7 +35,7 @@ type Server struct {
 // failing the test if it does not exit cleanly within 20 seconds.
 func (s *Server) Stop() { s.stop() }
 
-var runningAt = regexp.MustCompile(`is running at (https?://127\.0\.0\.1:\d+)`)
+var runningAt = regexp.MustCompile(`is running at (https?://(?:127\.0\.0\.1|localhost):\d+)`)
 
 // startTimeout is how long the program may take to start. With --demo it
 // hashes seven passwords with argon2id and loads the seed data, which under

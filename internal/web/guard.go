@@ -69,7 +69,11 @@ func (s *Server) guard(rt Route) http.Handler {
 				s.fail(w, r, errCSRF)
 				return
 			}
-			if st.user.MustChangePassword && !passwordChangeRoute(rt) {
+			if !s.gateSession(w, r, rt) {
+				return
+			}
+			unfinished := st.session != nil && (st.session.Pending || st.session.Enrol)
+			if st.user.MustChangePassword && !unfinished && !passwordChangeRoute(rt) {
 				if !rt.API && r.Method == http.MethodGet {
 					http.Redirect(w, r, "/account#password", http.StatusSeeOther)
 					return
@@ -80,6 +84,9 @@ func (s *Server) guard(rt Route) http.Handler {
 		}
 		if !s.policy.Can(st.user, rt.Action, nil) {
 			s.fail(w, r, errForbidden)
+			return
+		}
+		if rt.Action != auth.Public && !s.gateStepUp(w, r, rt) {
 			return
 		}
 		if err := rt.h(w, r); err != nil {

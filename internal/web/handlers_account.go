@@ -121,7 +121,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// Every session ended with the change; this browser starts a new one.
-	token, _, err := s.Auth.StartSession(r.Context(), st.user, st.address, r.UserAgent())
+	token, _, err := s.Auth.StartSession(r.Context(), st.user, st.address, r.UserAgent(), st.session)
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,11 @@ func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, u *auth.User
 			v.Form.Values["disabled"] = "on"
 		}
 	}
-	v.Data = map[string]any{"Account": u, "Password": password, "Languages": s.Catalog.Languages()}
+	factors, err := s.Auth.SecondFactors(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	v.Data = map[string]any{"Account": u, "Password": password, "Languages": s.Catalog.Languages(), "Factors": factors}
 	return s.renderStatus(w, code, "user", v)
 }
 

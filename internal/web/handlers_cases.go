@@ -46,7 +46,8 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) error {
 	for _, k := range []string{"status", "state", "facility", "post", "officer", "legal_status", "high_profile", "sort"} {
 		v.Form.Values[k] = r.URL.Query().Get(k)
 	}
-	v.Data = map[string]any{"Cases": list, "Facilities": facilities, "Officers": officers, "CSV": (&url.URL{Path: "/cases.csv", RawQuery: r.URL.RawQuery}).String()}
+	v.Data = map[string]any{"Cases": list, "Facilities": facilities, "Officers": officers, "CSV": (&url.URL{Path: "/cases.csv", RawQuery: r.URL.RawQuery}).String(),
+		"BreakGlass": s.policy.CanBreakGlass(stateOf(r).user, &auth.Scope{})}
 	return s.render(w, "cases", v)
 }
 
@@ -251,8 +252,12 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, code int, v 
 	if err != nil {
 		return err
 	}
+	glass, err := s.Cases.CaseBreakGlass(r.Context(), s.actor(r), c.ID)
+	if err != nil {
+		return err
+	}
 	v.Title = c.Reference
-	v.Data = map[string]any{"Case": c, "Timeline": timeline, "Section": section, "Access": acc, "Since": r.URL.Query().Get("since"),
+	v.Data = map[string]any{"Case": c, "Timeline": timeline, "BreakGlass": glass, "Now": s.Auth.Now(), "Section": section, "Access": acc, "Since": r.URL.Query().Get("since"),
 		"Visits": booked, "Terminals": terminals, "Officers": officers, "Links": links,
 		"CanEdit": s.policy.Can(stateOf(r).user, auth.UpdateCase, c.Scope()), "Family": fam}
 	return s.renderStatus(w, code, "case", v)

@@ -609,7 +609,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	sessionToken, _, err := s.Auth.StartSession(ctx, u, st.address, r.UserAgent())
+	sessionToken, _, err := s.Auth.StartSession(ctx, u, st.address, r.UserAgent(), nil)
 	if err != nil {
 		return err
 	}

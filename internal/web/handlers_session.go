@@ -39,7 +39,11 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, v *view, co
 	if err != nil {
 		return err
 	}
-	v.Data = map[string]any{"NoUsers": n == 0}
+	data := map[string]any{"NoUsers": n == 0, "Demo": s.Config.Demo}
+	if s.SSO != nil {
+		data["SSO"] = s.SSO.Label()
+	}
+	v.Data = data
 	return s.renderStatus(w, code, "login", v)
 }
 
@@ -100,6 +104,14 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	s.clearSessionCookie(w)
+	// A single sign-on session ends at the identity provider too, which
+	// then sends the browser back to the sign-in page.
+	if s.SSO != nil && st.session != nil && st.session.IDToken != "" {
+		if to := s.SSO.LogoutURL(st.session.IDToken, s.Config.PublicURL()+"/login"); to != "" {
+			s.redirectFlash(w, r, to, "signed-out")
+			return nil
+		}
+	}
 	s.redirectFlash(w, r, "/login", "signed-out")
 	return nil
 }
@@ -142,7 +154,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sessionToken, _, err := s.Auth.StartSession(r.Context(), u, st.address, r.UserAgent())
+	sessionToken, _, err := s.Auth.StartSession(r.Context(), u, st.address, r.UserAgent(), nil)
 	if err != nil {
 		return err
 	}

@@ -109,6 +109,7 @@ func newHarnessLog(t testing.TB, d *db.DB, w io.Writer) *harness {
 	as := auth.NewService(d, a, log)
 	as.Params = auth.TestPasswordParams
 	as.SetClock(c.Now)
+	as.MFADefault = false // the second factor tests ask for it
 	cat, err := i18n.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +177,7 @@ func (h *harness) as(r auth.Role) *client {
 
 func (h *harness) asUser(u *auth.User) *client {
 	h.t.Helper()
-	token, sess, err := h.auth.StartSession(context.Background(), u, "192.0.2.1", "test")
+	token, sess, err := h.auth.StartSession(context.Background(), u, "192.0.2.1", "test", nil)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -226,6 +226,9 @@ func (s *Server) view(r *http.Request, title string) *view {
 			v.Flash = msg
 		}
 	}
+	if st.session != nil && (st.session.Pending || st.session.Enrol) {
+		return v // no menu until the sign-in is whole
+	}
 	if v.User != nil {
 		for _, item := range []struct {
 			label, href string
@@ -284,6 +287,12 @@ var flashes = map[string]string{
 	"visit-moved":      "The visit was moved; its officers are told.",
 	"notices-saved":    "Your choice of notices was saved.",
 	"visit-recorded":   "The visit was recorded, and counted as a consular contact.",
+	"totp-added":       "Your authenticator app is set up.",
+	"key-added":        "Your security key is set up.",
+	"factor-removed":   "The second factor was removed.",
+	"break-glass":      "You opened this case outside your need-to-know. Its team sees that you did, and why.",
+	"mfa-saved":        "The second factor requirements were saved.",
+	"mfa-reset":        "The account's second factors were removed and its sessions ended. Its owner sets up a new one at the next sign-in.",
 }
 
 // redirectFlash redirects after a successful form, with a notice.
@@ -297,6 +306,7 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"asset": s.assets.url,
 		"roles": func() []auth.Role { return auth.Roles },
+		"join":  strings.Join,
 		"vocab": func(name string) (cases.Vocab, error) {
 			v, ok := vocabulary(name)
 			if !ok {

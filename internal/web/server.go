@@ -31,6 +31,7 @@ import (
 	"github.com/attache-org/attache/internal/family"
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/reports"
+	"github.com/attache-org/attache/internal/sso"
 	"github.com/attache-org/attache/internal/visits"
 )
 
@@ -51,6 +52,7 @@ type Deps struct {
 	PDFFonts [][]byte       // TrueType fonts for PDF exports beyond the built-in ones
 	Reports  *reports.Service
 	Family   *family.Service
+	SSO      *sso.Client // the ministry's identity provider, or nil
 }
 
 // Server is the HTTP side of Attaché.
@@ -121,6 +123,12 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/login", auth.Public, false, s.loginPage},
 		{"POST", "/login", auth.Public, false, s.login},
 		{"POST", "/logout", auth.ManageAccount, false, s.logout},
+		{"GET", "/login/verify", auth.ManageAccount, false, s.verifyPage},
+		{"POST", "/login/verify", auth.ManageAccount, false, s.verifySecondFactor},
+		{"POST", "/login/verify/key/options", auth.ManageAccount, true, s.keyLoginOptions},
+		{"POST", "/login/verify/key", auth.ManageAccount, true, s.keyLogin},
+		{"GET", "/login/sso", auth.Public, false, s.ssoBegin},
+		{"GET", "/login/sso/callback", auth.Public, false, s.ssoCallback},
 		{"GET", "/setup", auth.Public, false, s.setupPage},
 		{"POST", "/setup", auth.Public, false, s.setup},
 
@@ -132,6 +140,15 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/account/tokens", auth.ManageAccount, false, s.createToken},
 		{"POST", "/account/tokens/{id}/revoke", auth.ManageAccount, false, s.revokeToken},
 		{"POST", "/account/sessions/{id}/revoke", auth.ManageAccount, false, s.revokeSession},
+		{"GET", "/account/security", auth.ManageAccount, false, s.securityPage},
+		{"POST", "/account/totp", auth.ManageAccount, false, s.startTOTP},
+		{"GET", "/account/totp", auth.ManageAccount, false, s.totpPage},
+		{"POST", "/account/totp/confirm", auth.ManageAccount, false, s.confirmTOTP},
+		{"POST", "/account/totp/remove", auth.ManageAccount, false, s.removeTOTP},
+		{"POST", "/account/recovery-codes", auth.ManageAccount, false, s.newRecoveryCodes},
+		{"POST", "/account/keys/options", auth.ManageAccount, true, s.keyRegisterOptions},
+		{"POST", "/account/keys", auth.ManageAccount, true, s.keyRegister},
+		{"POST", "/account/keys/{id}/remove", auth.ManageAccount, false, s.removeKey},
 
 		{"GET", "/admin/users", auth.ListUsers, false, s.usersPage},
 		{"GET", "/admin/users/new", auth.CreateUser, false, s.newUserPage},
@@ -139,12 +156,18 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/admin/users/{id}", auth.ListUsers, false, s.userPage},
 		{"POST", "/admin/users/{id}", auth.UpdateUser, false, s.updateUser},
 		{"POST", "/admin/users/{id}/password", auth.UpdateUser, false, s.resetPassword},
+		{"POST", "/admin/users/{id}/mfa-reset", auth.UpdateUser, false, s.resetSecondFactors},
+		{"GET", "/admin/security", auth.ListUsers, false, s.mfaRequirementsPage},
+		{"POST", "/admin/security", auth.UpdateUser, false, s.saveMFARequirements},
 
 		{"GET", "/audit", auth.ReadAudit, false, s.auditPage},
 		{"POST", "/audit/verify", auth.VerifyAudit, false, s.verifyAudit},
+		{"GET", "/audit/break-glass", auth.ReadAudit, false, s.breakGlassLog},
 
 		{"GET", "/cases", auth.ReadCase, false, s.casesPage},
 		{"GET", "/cases/new", auth.CreateCase, false, s.newCasePage},
+		{"GET", "/cases/break-glass", auth.ReadCase, false, s.breakGlassPage},
+		{"POST", "/cases/break-glass", auth.ReadCase, false, s.breakGlass},
 		{"GET", "/cases.csv", auth.ReadCase, false, s.casesCSV},
 		{"GET", "/cases/{id}/summary.pdf", auth.ReadCase, false, s.caseSummaryPDF},
 		{"POST", "/cases", auth.CreateCase, false, s.createCase},
