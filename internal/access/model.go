@@ -162,6 +162,7 @@ type Suspension struct {
 	Starts         edate.Date `json:"starts"`
 	Ends           edate.Date `json:"ends"` // zero while in force
 	SourceRef      string     `json:"source_ref"`
+	Post           string     `json:"post"` // the post that keeps it ("" for HQ)
 }
 
 // InForce reports whether the suspension applies at t.

@@ -34,6 +34,10 @@ func (s *Service) AddSuspension(ctx context.Context, a cases.Actor, in Suspensio
 	if !s.policy.Can(a.User, auth.ManageFacility, nil) {
 		return nil, problem.New(problem.Forbidden, "You may not record suspensions.")
 	}
+	post, err := s.suspensionPost(ctx, a, in.FacilityID)
+	if err != nil {
+		return nil, err
+	}
 	f := problem.Fields{}
 	sp := Suspension{ID: db.NewID(), DetainingState: strings.ToUpper(strings.TrimSpace(in.DetainingState)), FacilityID: in.FacilityID,
 		Reason: strings.TrimSpace(in.Reason), SourceRef: strings.TrimSpace(in.SourceRef)}
@@ -58,7 +62,6 @@ func (s *Service) AddSuspension(ctx context.Context, a cases.Actor, in Suspensio
 			return nil, fmt.Errorf("read facility: %w", err)
 		}
 	}
-	var err error
 	if sp.Starts, err = edate.Parse(in.Starts, in.Zone); err != nil {
 		field := "starts"
 		if errors.Is(err, edate.ErrUnknownZone) {
@@ -82,9 +85,9 @@ func (s *Service) AddSuspension(ctx context.Context, a cases.Actor, in Suspensio
 				return fmt.Errorf("read facility: %w", err)
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO suspensions (id, detaining_state, facility_id, modes, reason, starts, starts_earliest, source_ref, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, sp.ID, sp.DetainingState, nullStr(sp.FacilityID), strings.Join(sp.Modes, " "),
-			sp.Reason, sp.Starts.String(), db.Instant(sp.Starts.Earliest()), sp.SourceRef, a.User.DisplayName, db.Instant(s.now()))
+		_, err := tx.ExecContext(ctx, `INSERT INTO suspensions (id, detaining_state, facility_id, modes, reason, starts, starts_earliest, source_ref, created_by, created_at, post)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, sp.ID, sp.DetainingState, nullStr(sp.FacilityID), strings.Join(sp.Modes, " "),
+			sp.Reason, sp.Starts.String(), db.Instant(sp.Starts.Earliest()), sp.SourceRef, a.User.DisplayName, db.Instant(s.now()), post)
 		if err != nil {
 			return fmt.Errorf("insert suspension: %w", err)
 		}
@@ -108,6 +111,37 @@ func slicesContains(list []string, s string) bool {
 
 func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
+// suspensionPost is the post that keeps a suspension a records: the
+// facility's post, or for a suspension by the whole detaining state, a's
+// own (HQ's when a has none). It fails when a may not keep it.
+func (s *Service) suspensionPost(ctx context.Context, a cases.Actor, facility string) (string, error) {
+	if facility == "" {
+		return a.User.Post, nil
+	}
+	post, err := s.cases.FacilityPost(ctx, facility)
+	if problem.Is(err, problem.NotFound) {
+		return "", problem.Field("facility_id", "Choose a facility from the list, or none.")
+	}
+	if err != nil {
+		return "", err
+	}
+	return post, s.maySuspend(a, post)
+}
+
+// maySuspend says whether a may record or lift a suspension kept by post.
+func (s *Service) maySuspend(a cases.Actor, post string) error {
+	if s.policy.CanManageFacility(a.User, post) {
+		return nil
+	}
+	if post == "" {
+		return problem.New(problem.Forbidden, "HQ recorded this suspension: ask the desk to change it.")
+	}
+	return problem.New(problem.Forbidden, "The post in %s keeps this suspension: its officers change it.", post)
+}
+
+// MayLift reports whether a may record the end of sp.
+func (s *Service) MayLift(a cases.Actor, sp Suspension) bool { return s.maySuspend(a, sp.Post) == nil }
+
 // LiftSuspension records the date a suspension ended, in the zone of its
 // start.
 func (s *Service) LiftSuspension(ctx context.Context, a cases.Actor, id, ends string) error {
@@ -115,10 +149,14 @@ func (s *Service) LiftSuspension(ctx context.Context, a cases.Actor, id, ends st
 		return problem.New(problem.Forbidden, "You may not record suspensions.")
 	}
 	var startsText string
-	if err := s.db.QueryRowContext(ctx, `SELECT starts FROM suspensions WHERE id = $1`, id).Scan(&startsText); errors.Is(err, sql.ErrNoRows) {
+	var post string
+	if err := s.db.QueryRowContext(ctx, `SELECT starts, post FROM suspensions WHERE id = $1`, id).Scan(&startsText, &post); errors.Is(err, sql.ErrNoRows) {
 		return problem.New(problem.NotFound, "No such suspension.")
 	} else if err != nil {
 		return fmt.Errorf("read suspension: %w", err)
+	}
+	if err := s.maySuspend(a, post); err != nil {
+		return err
 	}
 	started, _ := edate.Decode(startsText)
 	end, err := edate.Parse(ends, started.Zone)
@@ -178,7 +216,7 @@ func (s *Service) loadSuspensions(ctx context.Context, q db.Querier, state, faci
 	}
 	rows, err := q.QueryContext(ctx, `SELECT s.id, s.detaining_state, COALESCE(s.facility_id, ''),
 		COALESCE((SELECT n.value FROM facility_names n WHERE n.facility_id = s.facility_id AND n.position = 0), ''),
-		s.modes, s.reason, s.starts, s.ends, s.source_ref FROM suspensions s
+		s.modes, s.reason, s.starts, s.ends, s.source_ref, s.post FROM suspensions s
 		WHERE ($1 = '' OR (s.detaining_state = $1 AND (s.facility_id IS NULL OR s.facility_id = $2)))
 		AND (CAST($3 AS BIGINT) = 0 OR s.ends_latest IS NULL OR s.ends_latest >= $3) ORDER BY s.starts_earliest DESC`, state, facilityID, cutoff)
 	if err != nil {
@@ -189,7 +227,7 @@ func (s *Service) loadSuspensions(ctx context.Context, q db.Querier, state, faci
 	for rows.Next() {
 		var sp Suspension
 		var modes, starts, ends string
-		if err := rows.Scan(&sp.ID, &sp.DetainingState, &sp.FacilityID, &sp.FacilityName, &modes, &sp.Reason, &starts, &ends, &sp.SourceRef); err != nil {
+		if err := rows.Scan(&sp.ID, &sp.DetainingState, &sp.FacilityID, &sp.FacilityName, &modes, &sp.Reason, &starts, &ends, &sp.SourceRef, &sp.Post); err != nil {
 			return nil, fmt.Errorf("read suspensions: %w", err)
 		}
 		sp.Modes = strings.Fields(modes)

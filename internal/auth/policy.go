@@ -106,6 +106,26 @@ func (Policy) Can(u *User, a Action, scope *Scope) bool {
 	return needToKnow(u, scope)
 }
 
+// CanManageFacility reports whether u may change the record of a facility
+// kept by post ("" for none), its terminals, windows and suspensions, or a
+// state-wide suspension (post ""): a consular officer those of their own
+// post; a supervisor of a post those of the post; HQ officers, desk
+// supervisors and administrators any.
+func (p Policy) CanManageFacility(u *User, post string) bool {
+	if !p.Can(u, ManageFacility, nil) {
+		return false
+	}
+	switch u.Role {
+	case RoleAdmin, RoleHQOfficer:
+		return true
+	case RoleSupervisor:
+		return u.Desk != "" || (post != "" && post == u.Post)
+	case RoleConsularOfficer:
+		return post != "" && post == u.Post
+	}
+	return false
+}
+
 // mayBreakGlass says whose role lets them open a case outside their
 // need-to-know, with a reason, for a limited time: administrators and HQ
 // case officers.

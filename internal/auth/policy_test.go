@@ -152,3 +152,31 @@ func TestVisibilityAgreesWithCan(t *testing.T) {
 		t.Error("anonymous visibility is not none")
 	}
 }
+
+func TestPolicyManageFacility(t *testing.T) {
+	var p auth.Policy
+	cases := []struct {
+		name string
+		user auth.User
+		post string
+		want bool
+	}{
+		{"officer of the post", auth.User{Role: auth.RoleConsularOfficer, Post: "Beijing"}, "Beijing", true},
+		{"officer of another post", auth.User{Role: auth.RoleConsularOfficer, Post: "Shanghai"}, "Beijing", false},
+		{"officer, HQ's facility", auth.User{Role: auth.RoleConsularOfficer, Post: "Beijing"}, "", false},
+		{"officer without a post, HQ's facility", auth.User{Role: auth.RoleConsularOfficer}, "", false},
+		{"HQ officer", auth.User{Role: auth.RoleHQOfficer, Desk: "Iran"}, "Beijing", true},
+		{"supervisor of the post", auth.User{Role: auth.RoleSupervisor, Post: "Beijing"}, "Beijing", true},
+		{"supervisor of another post", auth.User{Role: auth.RoleSupervisor, Post: "Tehran"}, "Beijing", false},
+		{"desk supervisor", auth.User{Role: auth.RoleSupervisor, Desk: "China"}, "Beijing", true},
+		{"administrator", auth.User{Role: auth.RoleAdmin}, "Beijing", true},
+		{"auditor", auth.User{Role: auth.RoleAuditor, Post: "Beijing"}, "Beijing", false},
+		{"family", auth.User{Role: auth.RoleFamily}, "", false},
+		{"disabled officer of the post", auth.User{Role: auth.RoleConsularOfficer, Post: "Beijing", Disabled: true}, "Beijing", false},
+	}
+	for _, tc := range cases {
+		if got := p.CanManageFacility(&tc.user, tc.post); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -80,6 +80,7 @@ type Facility struct {
 	TimeZone string
 	Address  string
 	Kind     string
+	Post     string // the post that keeps its record
 }
 
 // FacilityName is a facility's name in one language.

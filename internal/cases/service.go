@@ -59,10 +59,12 @@ type FacilityInput struct {
 	TimeZone string
 	Address  string
 	Kind     string
+	Post     string // the post that keeps its record; a consular officer's own by default
 }
 
 func (in *FacilityInput) validate() error {
 	f := problem.Fields{}
+	in.Post = clean(in.Post)
 	in.Country, in.City, in.TimeZone, in.Address, in.Kind = strings.ToUpper(clean(in.Country)), clean(in.City), clean(in.TimeZone), clean(in.Address), clean(in.Kind)
 	var kept []FacilityName
 	for _, n := range in.Names {
@@ -96,14 +98,20 @@ func (s *Service) CreateFacility(ctx context.Context, a Actor, in FacilityInput)
 	if !s.policy.Can(a.User, auth.ManageFacility, nil) {
 		return nil, problem.New(problem.Forbidden, "You may not change the facility registry.")
 	}
+	if in.Post == "" && a.User.Role != auth.RoleAdmin && a.User.Role != auth.RoleHQOfficer {
+		in.Post = a.User.Post
+	}
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	fac := &Facility{ID: db.NewID(), Names: in.Names, Country: in.Country, City: in.City, TimeZone: in.TimeZone, Address: in.Address, Kind: in.Kind}
+	if !s.policy.CanManageFacility(a.User, in.Post) {
+		return nil, problem.Field("post", "You keep the facilities of your own post only.")
+	}
+	fac := &Facility{ID: db.NewID(), Names: in.Names, Country: in.Country, City: in.City, TimeZone: in.TimeZone, Address: in.Address, Kind: in.Kind, Post: in.Post}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		now := db.Instant(s.now())
-		if _, err := tx.ExecContext(ctx, `INSERT INTO facilities (id, country, city, time_zone, address, kind, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, fac.ID, fac.Country, fac.City, fac.TimeZone, fac.Address, fac.Kind, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO facilities (id, country, city, time_zone, address, kind, post, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, fac.ID, fac.Country, fac.City, fac.TimeZone, fac.Address, fac.Kind, fac.Post, now); err != nil {
 			return fmt.Errorf("insert facility: %w", err)
 		}
 		if err := writeFacilityNames(ctx, tx, fac); err != nil {
@@ -130,6 +138,36 @@ func writeFacilityNames(ctx context.Context, tx *sql.Tx, fac *Facility) error {
 	return nil
 }
 
+// MayManageFacility says whether a may change the record of facility id
+// (its details, terminals, windows and suspensions): nil, or why not.
+// Other domains ask it before changing what hangs on a facility.
+func (s *Service) MayManageFacility(ctx context.Context, a Actor, id string) error {
+	post, err := s.FacilityPost(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !s.policy.CanManageFacility(a.User, post) {
+		if post == "" {
+			return problem.New(problem.Forbidden, "This facility is kept by HQ: ask the desk to change it.")
+		}
+		return problem.New(problem.Forbidden, "This facility is kept by the post in %s: its officers change it.", post)
+	}
+	return nil
+}
+
+// FacilityPost returns the post that keeps facility id's record.
+func (s *Service) FacilityPost(ctx context.Context, id string) (string, error) {
+	var post string
+	err := s.db.QueryRowContext(ctx, `SELECT post FROM facilities WHERE id = $1`, id).Scan(&post)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", problem.New(problem.NotFound, "No such facility.")
+	}
+	if err != nil {
+		return "", fmt.Errorf("read facility: %w", err)
+	}
+	return post, nil
+}
+
 // UpdateFacility changes a facility.
 func (s *Service) UpdateFacility(ctx context.Context, a Actor, id string, in FacilityInput) (*Facility, error) {
 	if !s.policy.Can(a.User, auth.ManageFacility, nil) {
@@ -138,10 +176,16 @@ func (s *Service) UpdateFacility(ctx context.Context, a Actor, id string, in Fac
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	fac := &Facility{ID: id, Names: in.Names, Country: in.Country, City: in.City, TimeZone: in.TimeZone, Address: in.Address, Kind: in.Kind}
+	if err := s.MayManageFacility(ctx, a, id); err != nil {
+		return nil, err
+	}
+	if !s.policy.CanManageFacility(a.User, in.Post) {
+		return nil, problem.Field("post", "You keep the facilities of your own post only.")
+	}
+	fac := &Facility{ID: id, Names: in.Names, Country: in.Country, City: in.City, TimeZone: in.TimeZone, Address: in.Address, Kind: in.Kind, Post: in.Post}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE facilities SET country = $2, city = $3, time_zone = $4, address = $5, kind = $6, updated_at = $7 WHERE id = $1`,
-			id, fac.Country, fac.City, fac.TimeZone, fac.Address, fac.Kind, db.Instant(s.now()))
+		res, err := tx.ExecContext(ctx, `UPDATE facilities SET country = $2, city = $3, time_zone = $4, address = $5, kind = $6, post = $7, updated_at = $8 WHERE id = $1`,
+			id, fac.Country, fac.City, fac.TimeZone, fac.Address, fac.Kind, fac.Post, db.Instant(s.now()))
 		if err != nil {
 			return fmt.Errorf("update facility: %w", err)
 		}
@@ -183,7 +227,7 @@ func (s *Service) Facility(ctx context.Context, a Actor, id string) (*Facility, 
 }
 
 func (s *Service) loadFacilities(ctx context.Context, q db.Querier, id string) ([]*Facility, error) {
-	rows, err := q.QueryContext(ctx, `SELECT f.id, f.country, f.city, f.time_zone, f.address, f.kind, n.lang, n.value
+	rows, err := q.QueryContext(ctx, `SELECT f.id, f.country, f.city, f.time_zone, f.address, f.kind, f.post, n.lang, n.value
 		FROM facilities f JOIN facility_names n ON n.facility_id = f.id
 		WHERE $1 = '' OR f.id = $1 ORDER BY f.id, n.position`, id)
 	if err != nil {
@@ -194,7 +238,7 @@ func (s *Service) loadFacilities(ctx context.Context, q db.Querier, id string) (
 	for rows.Next() {
 		var f Facility
 		var n FacilityName
-		if err := rows.Scan(&f.ID, &f.Country, &f.City, &f.TimeZone, &f.Address, &f.Kind, &n.Lang, &n.Value); err != nil {
+		if err := rows.Scan(&f.ID, &f.Country, &f.City, &f.TimeZone, &f.Address, &f.Kind, &f.Post, &n.Lang, &n.Value); err != nil {
 			return nil, fmt.Errorf("list facilities: %w", err)
 		}
 		if len(out) == 0 || out[len(out)-1].ID != f.ID {

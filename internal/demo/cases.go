@@ -34,7 +34,7 @@ func loadCases(ctx context.Context, env Env) error {
 			{Lang: "en", Value: "Place of detention in Beijing (not disclosed)"},
 			{Lang: "zh", Value: "北京（地点未公开）"},
 		},
-		Country: "CN", City: "Beijing", TimeZone: "Asia/Shanghai", Kind: "residential surveillance at a designated location",
+		Country: "CN", City: "Beijing", TimeZone: "Asia/Shanghai", Kind: "residential surveillance at a designated location", Post: "Beijing",
 	})
 	if err != nil {
 		return err
@@ -44,7 +44,7 @@ func loadCases(ctx context.Context, env Env) error {
 			{Lang: "en", Value: "Place of detention in Dandong (not disclosed)"},
 			{Lang: "zh", Value: "丹东（地点未公开）"},
 		},
-		Country: "CN", City: "Dandong", TimeZone: "Asia/Shanghai", Kind: "residential surveillance at a designated location",
+		Country: "CN", City: "Dandong", TimeZone: "Asia/Shanghai", Kind: "residential surveillance at a designated location", Post: "Beijing",
 	})
 	if err != nil {
 		return err

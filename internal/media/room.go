@@ -688,18 +688,29 @@ func (p *Peer) subscribe(f *forward) {
 			if err != nil {
 				return
 			}
-			pkts, err := rtcp.Unmarshal(buf[:n])
-			if err != nil {
-				continue
-			}
-			for _, pkt := range pkts {
-				switch pkt.(type) {
-				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-					f.requestKeyframe()
-				}
+			if asksKeyframe(buf[:n]) {
+				f.requestKeyframe()
 			}
 		}
 	}()
+}
+
+// asksKeyframe reports whether RTCP a subscriber sent asks for a keyframe
+// (a picture loss indication or a full intra request). Anything a
+// participant's browser sends is read here: a compound packet that does
+// not parse asks for nothing.
+func asksKeyframe(b []byte) bool {
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return false
+	}
+	for _, pkt := range pkts {
+		switch pkt.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			return true
+		}
+	}
+	return false
 }
 
 // announce tells everyone who is in the room, and the officers who waits.

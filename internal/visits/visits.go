@@ -107,6 +107,9 @@ func (s *Service) AddTerminal(ctx context.Context, a cases.Actor, facilityID, na
 	if !s.policy.Can(a.User, auth.ManageFacility, nil) {
 		return "", problem.New(problem.Forbidden, "You may not change facilities.")
 	}
+	if err := s.cases.MayManageFacility(ctx, a, facilityID); err != nil {
+		return "", err
+	}
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return "", problem.Field("name", "Name the terminal (e.g. \"Video room 1\").")
@@ -151,6 +154,9 @@ func minutesOf(hhmm string) (int, bool) {
 func (s *Service) SetWindows(ctx context.Context, a cases.Actor, facilityID string, windows []Window, excluded []string) error {
 	if !s.policy.Can(a.User, auth.ManageFacility, nil) {
 		return problem.New(problem.Forbidden, "You may not change facilities.")
+	}
+	if err := s.cases.MayManageFacility(ctx, a, facilityID); err != nil {
+		return err
 	}
 	f := problem.Fields{}
 	for _, w := range windows {

@@ -152,6 +152,7 @@ type facilityJSON struct {
 	TimeZone string           `json:"time_zone"`
 	Address  string           `json:"address"`
 	Kind     string           `json:"kind"`
+	Post     string           `json:"post"`
 }
 
 type facilityNameJS struct {
@@ -163,7 +164,7 @@ func toFacilityJSON(f *cases.Facility) *facilityJSON {
 	if f == nil {
 		return nil
 	}
-	out := &facilityJSON{ID: f.ID, Country: f.Country, City: f.City, TimeZone: f.TimeZone, Address: f.Address, Kind: f.Kind}
+	out := &facilityJSON{ID: f.ID, Country: f.Country, City: f.City, TimeZone: f.TimeZone, Address: f.Address, Kind: f.Kind, Post: f.Post}
 	for _, n := range f.Names {
 		out.Names = append(out.Names, facilityNameJS{n.Lang, n.Value})
 	}
@@ -495,10 +496,11 @@ type facilityInputJSON struct {
 	TimeZone string           `json:"time_zone"`
 	Address  string           `json:"address"`
 	Kind     string           `json:"kind"`
+	Post     string           `json:"post"`
 }
 
 func (in facilityInputJSON) input() cases.FacilityInput {
-	out := cases.FacilityInput{Country: in.Country, City: in.City, TimeZone: in.TimeZone, Address: in.Address, Kind: in.Kind}
+	out := cases.FacilityInput{Country: in.Country, City: in.City, TimeZone: in.TimeZone, Address: in.Address, Kind: in.Kind, Post: in.Post}
 	for _, n := range in.Names {
 		out.Names = append(out.Names, cases.FacilityName{Lang: n.Lang, Value: n.Value})
 	}

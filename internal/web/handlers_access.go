@@ -80,7 +80,11 @@ func (s *Server) suspensionsPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := s.view(r, "Suspensions of access")
-	v.Data = map[string]any{"Suspensions": list, "Facilities": facilities, "Now": time.Now()}
+	lift := map[string]bool{}
+	for _, sp := range list {
+		lift[sp.ID] = s.Access.MayLift(s.actor(r), sp)
+	}
+	v.Data = map[string]any{"Suspensions": list, "Facilities": facilities, "Now": time.Now(), "MayLift": lift}
 	return s.render(w, "suspensions", v)
 }
 
@@ -102,7 +106,11 @@ func (s *Server) suspensionAction(w http.ResponseWriter, r *http.Request, change
 			}
 		}
 		v.Form.Errors = pe.Fields
-		v.Data = map[string]any{"Suspensions": list, "Facilities": facilities, "Now": time.Now()}
+		lift := map[string]bool{}
+		for _, sp := range list {
+			lift[sp.ID] = s.Access.MayLift(s.actor(r), sp)
+		}
+		v.Data = map[string]any{"Suspensions": list, "Facilities": facilities, "Now": time.Now(), "MayLift": lift}
 		return s.renderStatus(w, http.StatusBadRequest, "suspensions", v)
 	}
 	if err != nil {

@@ -466,7 +466,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) error {
 
 func facilityFromForm(r *http.Request) cases.FacilityInput {
 	in := cases.FacilityInput{Country: r.PostFormValue("country"), City: r.PostFormValue("city"), TimeZone: r.PostFormValue("time_zone"),
-		Address: r.PostFormValue("address"), Kind: r.PostFormValue("kind")}
+		Address: r.PostFormValue("address"), Kind: r.PostFormValue("kind"), Post: r.PostFormValue("post")}
 	for i := range 4 {
 		in.Names = append(in.Names, cases.FacilityName{Lang: r.PostFormValue(fmt.Sprintf("names.%d.lang", i)), Value: r.PostFormValue(fmt.Sprintf("names.%d.value", i))})
 	}
@@ -486,7 +486,8 @@ func (s *Server) facilitiesPage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) newFacilityPage(w http.ResponseWriter, r *http.Request) error {
 	v := s.view(r, "New facility")
 	v.Form.Values["names.0.lang"], v.Form.Values["names.1.lang"] = "en", "zh"
-	v.Data = map[string]any{"NameRows": []int{0, 1, 2, 3}}
+	v.Form.Values["post"] = stateOf(r).user.Post
+	v.Data = map[string]any{"NameRows": []int{0, 1, 2, 3}, "CanManage": s.policy.Can(stateOf(r).user, auth.ManageFacility, nil)}
 	return s.render(w, "facility", v)
 }
 
@@ -509,7 +510,7 @@ func (s *Server) renderFacility(w http.ResponseWriter, r *http.Request, v *view,
 		return err
 	}
 	v.Title = f.Name()
-	v.Form.Values = map[string]string{"country": f.Country, "city": f.City, "time_zone": f.TimeZone, "address": f.Address, "kind": f.Kind}
+	v.Form.Values = map[string]string{"country": f.Country, "city": f.City, "time_zone": f.TimeZone, "address": f.Address, "kind": f.Kind, "post": f.Post}
 	for i, n := range f.Names {
 		v.Form.Values[fmt.Sprintf("names.%d.lang", i)], v.Form.Values[fmt.Sprintf("names.%d.value", i)] = n.Lang, n.Value
 	}
@@ -518,7 +519,11 @@ func (s *Server) renderFacility(w http.ResponseWriter, r *http.Request, v *view,
 		lines = append(lines, fmt.Sprintf("%s %s-%s", w.Weekday.String()[:3], w.Opens, w.Closes))
 	}
 	v.Form.Values["windows"], v.Form.Values["excluded"] = strings.Join(lines, "\n"), strings.Join(excluded, " ")
-	v.Data = map[string]any{"Facility": f, "NameRows": []int{0, 1, 2, 3}, "Terminals": terminals}
+	manage := s.Cases.MayManageFacility(r.Context(), s.actor(r), f.ID)
+	if manage != nil && !problem.Is(manage, problem.Forbidden) {
+		return manage
+	}
+	v.Data = map[string]any{"Facility": f, "NameRows": []int{0, 1, 2, 3}, "Terminals": terminals, "CanManage": manage == nil}
 	return s.renderStatus(w, code, "facility", v)
 }
 
@@ -540,7 +545,7 @@ func (s *Server) saveFacility(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		v.Form.Errors = pe.Fields
-		data := map[string]any{"NameRows": []int{0, 1, 2, 3}}
+		data := map[string]any{"NameRows": []int{0, 1, 2, 3}, "CanManage": true}
 		if id != "" {
 			data["Facility"] = &cases.Facility{ID: id}
 		}

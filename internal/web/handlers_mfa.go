@@ -39,6 +39,10 @@ var enrolRoutes = map[string]bool{
 var stepUp = map[string]time.Duration{
 	"GET /cases.csv":                                                        auth.StepUpWindow,
 	"GET /cases/{id}/summary.pdf":                                           auth.StepUpWindow,
+	"GET /cases/{id}/visits/{visit}/report.pdf":                             auth.StepUpWindow,
+	"GET /cases/{id}/family/contacts/{contact}/update.pdf":                  auth.StepUpWindow,
+	"POST /cases/{id}/family/exceptions":                                    auth.StepUpWindow,
+	"POST /api/v1/cases/{id}/family/exceptions":                             auth.StepUpWindow,
 	"GET /cases/{id}/visits/{visit}/recordings/{rec}":                       auth.StepUpWindow,
 	"GET /cases/{id}/visits/{visit}/recordings/{rec}/files/{file}":          time.Hour,
 	"GET /cases/{id}/visits/{visit}/recordings/{rec}/files/{file}/download": auth.StepUpWindow,
@@ -55,6 +59,15 @@ var stepUp = map[string]time.Duration{
 	"PATCH /api/v1/users/{id}":                                              auth.StepUpWindow,
 	"POST /api/v1/users/{id}/password-reset":                                auth.StepUpWindow,
 	"POST /api/v1/tokens":                                                   auth.StepUpWindow,
+}
+
+// StepUpRoutes lists the patterns of the routes that ask for step-up.
+func StepUpRoutes() []string {
+	out := make([]string, 0, len(stepUp))
+	for p := range stepUp {
+		out = append(out, p)
+	}
+	return out
 }
 
 var (

@@ -11,6 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/attache-org/attache/internal/auth"
+	"github.com/attache-org/attache/internal/web"
 )
 
 // signIn posts the sign-in form from a fresh browser.
@@ -232,5 +233,23 @@ func TestStepUpForAdministration(t *testing.T) {
 	}
 	if n := h.auditActions(t)["user.mfa_reset"]; n != 1 {
 		t.Fatalf("reset audited %d times", n)
+	}
+}
+
+// TestStepUpRoutesExist keeps the step-up list in step with the routes: a
+// renamed route must not silently lose its step-up.
+func TestStepUpRoutesExist(t *testing.T) {
+	h := onSQLite(t)
+	patterns := map[string]bool{}
+	for _, rt := range h.srv.Routes() {
+		patterns[rt.Pattern()] = true
+	}
+	for _, p := range web.StepUpRoutes() {
+		if !patterns[p] {
+			t.Errorf("step-up names %s, which is not a route", p)
+		}
+	}
+	if len(web.StepUpRoutes()) < 20 {
+		t.Errorf("only %d routes ask for step-up", len(web.StepUpRoutes()))
 	}
 }
