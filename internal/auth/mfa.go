@@ -170,6 +170,31 @@ func (s *Service) SetMFARequirements(ctx context.Context, actor audit.Actor, req
 	})
 }
 
+// DefaultMFARequirements sets the requirement of every role that has none
+// yet to required (the demo makes them optional); it changes no role
+// administrators set.
+func (s *Service) DefaultMFARequirements(ctx context.Context, actor audit.Actor, required bool) error {
+	now := db.Instant(s.now())
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var set []string
+		for _, r := range Roles {
+			res, err := tx.ExecContext(ctx, `INSERT INTO mfa_requirements (role, required, updated_at, updated_by) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (role) DO NOTHING`, string(r), required, now, actor.ID)
+			if err != nil {
+				return fmt.Errorf("set second factor requirement: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				set = append(set, string(r))
+			}
+		}
+		if len(set) == 0 {
+			return nil
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "mfa.requirements", ObjectType: "settings", ObjectID: "mfa",
+			Detail: fmt.Sprintf("%s: %s", strings.Join(set, ", "), map[bool]string{true: "required", false: "optional"}[required])})
+	})
+}
+
 // TOTPSetup is an authenticator app secret waiting for its first code.
 type TOTPSetup struct {
 	Secret string // base32, for typing into the app

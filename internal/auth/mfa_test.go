@@ -182,6 +182,13 @@ func TestSecondFactorRequirementAndReset(t *testing.T) {
 		if !req[auth.RoleAdmin] || req[auth.RoleAuditor] || req[auth.RoleConsularOfficer] {
 			t.Fatalf("requirements: %v", req)
 		}
+		// The demo's defaults change nothing an administrator set.
+		if err := s.DefaultMFARequirements(ctx, audit.System, false); err != nil {
+			t.Fatal(err)
+		}
+		if req, _ := s.MFARequirements(ctx); !req[auth.RoleAdmin] {
+			t.Fatalf("the demo's defaults overrode the administrator: %v", req)
+		}
 		// An auditor is no longer required to, so a password signs in.
 		res, err := s.Login(ctx, auth.LoginRequest{Username: "auditor1", Password: pw, Address: "127.0.0.1"})
 		if err != nil || res.Session.Enrol || res.Session.Pending {

@@ -42,8 +42,10 @@ type Service struct {
 	// WebAuthn is the relying party for passkeys and security keys, nil
 	// where the server has no host name to bind them to.
 	WebAuthn *webauthn.WebAuthn
-	// MFADefault is whether a ministry role for which administrators set
-	// nothing requires a second factor: true, but for demos.
+	// MFADefault is whether a ministry role for which nothing is set in the
+	// database requires a second factor: true. (The demo data sets every
+	// role optional in the database, so that all nodes agree; tests of
+	// other things turn this off.)
 	MFADefault bool
 	// HashWait is how long a password check waits for one of the slots
 	// that bound how many run at once, before the caller is told the

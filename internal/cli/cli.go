@@ -191,9 +191,6 @@ func open(ctx context.Context, cfg config.Config, stdio IO) (*services, error) {
 	a := audit.New(d)
 	as := auth.NewService(d, a, log)
 	as.SessionIdle, as.SessionMax = cfg.SessionIdle, cfg.SessionMax
-	// Every staff role needs a second factor unless administrators say
-	// otherwise; the demo's accounts sign in with a password alone.
-	as.MFADefault = !cfg.Demo
 	if w, err := auth.NewWebAuthn(cfg.PublicURL(), "Attaché"); err != nil {
 		log.Warn("security keys and passkeys are off", slog.String("reason", err.Error()))
 	} else {

@@ -2,16 +2,24 @@
 // passes. Texts are written in English in the code and templates, and the
 // English text is the key: a catalog file for another language maps each
 // English text (a fmt format when the text has values) to its translation.
-// Adding a language is adding messages/LANG.json; no template changes.
+// A text whose number decides its form ("%d days") maps to an object of
+// CLDR plural categories, {"one": "%d jour", "other": "%d jours"}, chosen by
+// the first integer among the values with the language's CLDR rules; the
+// English forms are in messages/en.json. Adding a language is adding
+// messages/LANG.json and its line in Languages' names (see docs).
 package i18n
 
 import (
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
 	"strings"
+
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
 )
 
 //go:embed messages/*.json
@@ -22,7 +30,27 @@ const Source = "en"
 
 // Catalog holds the translations of every language.
 type Catalog struct {
-	langs map[string]map[string]string
+	langs map[string]map[string]entry
+}
+
+// entry is one translation: a text, or its plural forms by CLDR category
+// ("zero", "one", "two", "few", "many", "other").
+type entry struct {
+	text   string
+	plural map[string]string
+}
+
+func (e *entry) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &e.text); err == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, &e.plural); err != nil {
+		return fmt.Errorf("want a text or an object of plural forms: %w", err)
+	}
+	if e.plural["other"] == "" {
+		return errors.New(`plural forms without "other"`)
+	}
+	return nil
 }
 
 // Load reads the embedded catalogs.
@@ -30,7 +58,7 @@ func Load() (*Catalog, error) { return LoadFS(files, "messages") }
 
 // LoadFS reads catalogs from dir in fsys: one LANG.json per language.
 func LoadFS(fsys fs.FS, dir string) (*Catalog, error) {
-	c := &Catalog{langs: map[string]map[string]string{Source: {}}}
+	c := &Catalog{langs: map[string]map[string]entry{Source: {}}}
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read message catalogs: %w", err)
@@ -44,7 +72,7 @@ func LoadFS(fsys fs.FS, dir string) (*Catalog, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read catalog %s: %w", e.Name(), err)
 		}
-		m := map[string]string{}
+		m := map[string]entry{}
 		if err := json.Unmarshal(b, &m); err != nil {
 			return nil, fmt.Errorf("catalog %s: %w", e.Name(), err)
 		}
@@ -71,13 +99,73 @@ func (c *Catalog) Has(lang string) bool { _, ok := c.langs[lang]; return ok }
 // T translates the English text msg into lang and formats it with args.
 // A text without a translation is shown in English.
 func (c *Catalog) T(lang, msg string, args ...any) string {
-	if tr, ok := c.langs[lang][msg]; ok && tr != "" {
-		msg = tr
+	e, ok := c.langs[lang][msg]
+	if !ok || e.empty() {
+		// Untranslated: the English text, with English plural forms.
+		lang, e = Source, c.langs[Source][msg]
+	}
+	switch {
+	case e.plural != nil:
+		msg = e.form(lang, args)
+	case e.text != "":
+		msg = e.text
 	}
 	if len(args) == 0 {
 		return msg
 	}
 	return fmt.Sprintf(msg, args...)
+}
+
+func (e entry) empty() bool { return e.text == "" && e.plural == nil }
+
+// form picks the plural form for the first integer among args.
+func (e entry) form(lang string, args []any) string {
+	n, ok := firstInt(args)
+	if !ok {
+		return e.plural["other"]
+	}
+	cat := "other"
+	switch plural.Cardinal.MatchPlural(language.Make(lang), n, 0, 0, 0, 0) {
+	case plural.Zero:
+		cat = "zero"
+	case plural.One:
+		cat = "one"
+	case plural.Two:
+		cat = "two"
+	case plural.Few:
+		cat = "few"
+	case plural.Many:
+		cat = "many"
+	}
+	if f, ok := e.plural[cat]; ok && f != "" {
+		return f
+	}
+	return e.plural["other"]
+}
+
+func firstInt(args []any) (int, bool) {
+	for _, a := range args {
+		switch v := a.(type) {
+		case int:
+			return abs(v), true
+		case int64:
+			return abs(int(v)), true
+		case int32:
+			return abs(int(v)), true
+		case uint:
+			return int(v), true
+		case uint64:
+			return int(v), true
+		}
+	}
+	return 0, false
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // Translated reports whether lang has a translation of msg.

@@ -3,6 +3,7 @@ package i18n_test
 import (
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/attache-org/attache/internal/i18n"
 )
@@ -42,5 +43,88 @@ func TestCatalog(t *testing.T) {
 	}
 	if _, err := i18n.LoadFS(fstest.MapFS{"m/fr.json": {Data: []byte(`{`)}}, "m"); err == nil {
 		t.Error("broken catalog accepted")
+	}
+}
+
+func TestPlurals(t *testing.T) {
+	c, err := i18n.LoadFS(fstest.MapFS{
+		"m/en.json": {Data: []byte(`{"%d days ago": {"one": "%d day ago", "other": "%d days ago"}}`)},
+		"m/fr.json": {Data: []byte(`{"%d days ago": {"one": "il y a %d jour", "other": "il y a %d jours"}, "Untranslated plural %d": ""}`)},
+		"m/zh.json": {Data: []byte(`{"%d days ago": {"other": "%d天前"}}`)},
+	}, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		lang string
+		n    int
+		want string
+	}{
+		{"en", 1, "1 day ago"}, {"en", 0, "0 days ago"}, {"en", 2, "2 days ago"},
+		// French counts 0 and 1 as one (CLDR), 2 and more as other.
+		{"fr", 0, "il y a 0 jour"}, {"fr", 1, "il y a 1 jour"}, {"fr", 2, "il y a 2 jours"},
+		{"zh", 1, "1天前"}, {"zh", 5, "5天前"},
+		// A language without the text falls back to English, English forms.
+		{"de", 1, "1 day ago"},
+		{"en", -1, "-1 day ago"},
+	} {
+		if got := c.T(tc.lang, "%d days ago", tc.n); got != tc.want {
+			t.Errorf("T(%s, %d) = %q, want %q", tc.lang, tc.n, got, tc.want)
+		}
+	}
+	if got := c.T("fr", "Untranslated plural %d", 3); got != "Untranslated plural 3" {
+		t.Errorf("empty translation: %q", got)
+	}
+	for _, bad := range []string{`{"x": 5}`, `{"x": {"one": "a"}}`, `{"x": ["a"]}`} {
+		if _, err := i18n.LoadFS(fstest.MapFS{"m/fr.json": {Data: []byte(bad)}}, "m"); err == nil {
+			t.Errorf("catalog %s accepted", bad)
+		}
+	}
+}
+
+func TestLocale(t *testing.T) {
+	c, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 7, 10, 12, 0, 0, time.UTC)
+	for _, tc := range []struct{ lang, dateTime, number, china, germany, chinese string }{
+		{"en", "Dec. 7, 2026, 6:12 p.m. (Asia/Shanghai)", "1,234,567.5", "China", "Germany", "Chinese"},
+		{"fr", "7 déc. 2026, 18 h 12 (Asia/Shanghai)", "1\u00a0234\u00a0567,5", "Chine", "Allemagne", "chinois"},
+		{"zh", "2026年12月7日 下午6:12 (Asia/Shanghai)", "1,234,567.5", "中国", "德国", "中文"},
+	} {
+		l := c.Locale(tc.lang)
+		if got := l.DateTime(at, "Asia/Shanghai"); got != tc.dateTime {
+			t.Errorf("%s: DateTime %q, want %q", tc.lang, got, tc.dateTime)
+		}
+		if got := l.Number(1234567.5, 1); got != tc.number {
+			t.Errorf("%s: Number %q, want %q", tc.lang, got, tc.number)
+		}
+		if got := l.Country("CN") + "|" + l.Country("DE") + "|" + l.Language("zh"); got != tc.china+"|"+tc.germany+"|"+tc.chinese {
+			t.Errorf("%s: names %q", tc.lang, got)
+		}
+		list := l.Countries()
+		if len(list) != 249 {
+			t.Errorf("%s: %d countries, want ISO 3166-1's 249", tc.lang, len(list))
+		}
+		seen := map[string]bool{}
+		for _, co := range list {
+			if co.Name == "" || seen[co.Name] {
+				t.Errorf("%s: country %s named %q (blank or twice)", tc.lang, co.Code, co.Name)
+			}
+			seen[co.Name] = true
+		}
+	}
+	l := c.Locale("en")
+	for _, withdrawn := range []string{"DD", "SU", "YU", "CS", "AN", "ZR", "UK", "EU", "XK", "AC", "QO", "ZZ"} {
+		if n := l.Country(withdrawn); n != "" {
+			t.Errorf("%s named %q: not a current country", withdrawn, n)
+		}
+	}
+	if got := c.Locale("en").DateTime(at, "Mars/Olympus"); got != "Dec. 7, 2026, 10:12 a.m. (UTC)" {
+		t.Errorf("unknown zone: %q", got)
+	}
+	if i18n.SelfName("fr") != "Français" || i18n.SelfName("zh") != "中文" {
+		t.Errorf("self names %q %q", i18n.SelfName("fr"), i18n.SelfName("zh"))
 	}
 }

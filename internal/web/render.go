@@ -19,6 +19,7 @@ import (
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/family"
+	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/visits"
 )
 
@@ -97,8 +98,12 @@ type view struct {
 	Nav     []navItem
 	Path    string
 	Version string
-	Form    form
-	Data    any
+	// Languages are the header's language switch (the other languages);
+	// Here is the page's address, where the switch comes back to.
+	Languages []langChoice
+	Here      string
+	Form      form
+	Data      any
 }
 
 type navItem struct {
@@ -188,12 +193,7 @@ func (v *view) LocalInput(t time.Time, zone string) string {
 func (v *view) RoleName(r auth.Role) string { return v.T(roleNames[r]) }
 
 // LangName names a language in that language, as language menus do.
-func (v *view) LangName(lang string) string {
-	if n, ok := langNames[lang]; ok {
-		return n
-	}
-	return lang
-}
+func (v *view) LangName(lang string) string { return i18n.SelfName(lang) }
 
 var roleNames = map[auth.Role]string{
 	auth.RoleAdmin:           "Administrator",
@@ -203,8 +203,6 @@ var roleNames = map[auth.Role]string{
 	auth.RoleAuditor:         "Auditor",
 	auth.RoleFamily:          "Family member",
 }
-
-var langNames = map[string]string{"en": "English", "fr": "Français"}
 
 // When formats an instant for the page, in UTC with its zone named.
 func (v *view) When(t time.Time) string {
@@ -220,6 +218,12 @@ func (s *Server) view(r *http.Request, title string) *view {
 		Form: form{Values: map[string]string{}, Errors: map[string]string{}}}
 	if st.session != nil {
 		v.CSRF = st.session.CSRF
+	}
+	outsider := (st.user == nil && (strings.HasPrefix(r.URL.Path, "/join/") || strings.HasPrefix(r.URL.Path, "/family"))) ||
+		(st.user != nil && st.user.Role == auth.RoleFamily)
+	v.Languages, v.Here = s.languageSwitch(st.lang, outsider), r.URL.RequestURI()
+	if r.Method != http.MethodGet {
+		v.Here = sameSitePath(r.Referer(), r.Host)
 	}
 	if c, err := r.Cookie(flashCookie); err == nil {
 		if msg, ok := flashText(c.Value); ok {

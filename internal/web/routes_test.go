@@ -38,6 +38,7 @@ var routeAccess = map[string][]string{
 	"POST /account/tokens":                            members,
 	"POST /account/tokens/{id}/revoke":                members,
 	"POST /account/sessions/{id}/revoke":              members,
+	"POST /language":                                  anyone,
 	"GET /login/sso":                                  anyone,
 	"GET /login/sso/callback":                         anyone,
 	"GET /login/verify":                               members,

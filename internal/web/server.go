@@ -129,6 +129,7 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/login/verify/key", auth.ManageAccount, true, s.keyLogin},
 		{"GET", "/login/sso", auth.Public, false, s.ssoBegin},
 		{"GET", "/login/sso/callback", auth.Public, false, s.ssoCallback},
+		{"POST", "/language", auth.Public, false, s.switchLanguage},
 		{"GET", "/setup", auth.Public, false, s.setupPage},
 		{"POST", "/setup", auth.Public, false, s.setup},
 
@@ -338,7 +339,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		_, _ = rand.Read(b[:])
 		st := &reqState{id: hex.EncodeToString(b[:]), address: s.clientAddress(r), lang: i18n.Source,
 			api: strings.HasPrefix(r.URL.Path, "/api/")}
-		st.lang = s.Catalog.Match("", r.Header.Get("Accept-Language"))
+		st.lang = s.Catalog.Match(s.chosenLang(r, ""), r.Header.Get("Accept-Language"))
 		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
