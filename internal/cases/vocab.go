@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
+
+	"github.com/attache-org/attache/internal/i18n"
 )
 
 // Term is one entry of a controlled vocabulary: the stored code and the
@@ -115,16 +117,13 @@ var (
 )
 
 // CountryName returns the English name of an ISO 3166-1 alpha-2 code, and
-// whether the code is a country.
+// whether the code is a current country (withdrawn, reserved and
+// user-assigned codes are not).
 func CountryName(code string) (string, bool) {
-	if len(code) != 2 {
+	if !i18n.IsCountry(code) {
 		return "", false
 	}
-	r, err := language.ParseRegion(code)
-	if err != nil || !r.IsCountry() {
-		return "", false
-	}
-	return display.English.Regions().Name(r), true
+	return display.English.Regions().Name(language.MustParseRegion(code)), true
 }
 
 // ValidLanguage reports whether code is a BCP 47 language tag such as
@@ -137,7 +136,7 @@ func ValidLanguage(code string) bool {
 	return err == nil
 }
 
-// Countries lists every ISO 3166-1 country by English name.
+// Countries lists every current ISO 3166-1 country by English name.
 var Countries = sync.OnceValue(func() Vocab {
 	var v Vocab
 	for a := 'A'; a <= 'Z'; a++ {

@@ -110,7 +110,7 @@ func (c *Catalog) T(lang, msg string, args ...any) string {
 	case e.text != "":
 		msg = e.text
 	}
-	if len(args) == 0 {
+	if len(args) == 0 || !strings.Contains(msg, "%") { // a plural form may leave the number out: "every day"
 		return msg
 	}
 	return fmt.Sprintf(msg, args...)

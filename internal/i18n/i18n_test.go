@@ -128,3 +128,30 @@ func TestLocale(t *testing.T) {
 		t.Errorf("self names %q %q", i18n.SelfName("fr"), i18n.SelfName("zh"))
 	}
 }
+
+func TestShippedCatalogs(t *testing.T) {
+	c, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		lang, msg string
+		n         int
+		want      string
+	}{
+		{"en", "every %d days", 1, "every day"},
+		{"en", "every %d days", 14, "every 14 days"},
+		{"en", "Too many wrong codes. Try again in %d seconds.", 1, "Too many wrong codes. Try again in 1 second."},
+		{"en", "%d days ago", 1, "1 day ago"},
+	} {
+		if got := c.T(tc.lang, tc.msg, tc.n); got != tc.want {
+			t.Errorf("T(%s, %q, %d) = %q, want %q", tc.lang, tc.msg, tc.n, got, tc.want)
+		}
+	}
+	if got := c.T("fr", "Sign in"); got == "Sign in" || got == "" {
+		t.Errorf("French sign-in: %q", got)
+	}
+	if langs := c.Languages(); len(langs) < 2 || langs[0] != "en" {
+		t.Errorf("languages %v", langs)
+	}
+}

@@ -96,6 +96,10 @@ func SelfName(code string) string {
 	return string(unicode.ToUpper(first)) + n[size:]
 }
 
+// IsCountry reports whether code is the alpha-2 code of a current ISO
+// 3166-1 country.
+func IsCountry(code string) bool { _, ok := currentCountry(code); return ok }
+
 // currentCountry parses an alpha-2 code of a current ISO 3166-1 country.
 func currentCountry(code string) (language.Region, bool) {
 	r, err := language.ParseRegion(code)

@@ -378,7 +378,10 @@ func TestFamilyConsentLimitsThePortal(t *testing.T) {
 	_, other := newFamilyMember(t, h, "other", family.Visits, family.Messages)
 	before := famCount(t, h, `SELECT COUNT(*) FROM family_messages`)
 	resOther, resNone := c.get("/family/cases/"+other), c.get("/family/cases/no-such-case")
-	bodyOther, bodyNone := readBody(t, resOther), readBody(t, resNone)
+	// The pages differ only by their own address (where the language switch
+	// comes back to).
+	bodyOther := strings.ReplaceAll(readBody(t, resOther), "/family/cases/"+other, "ADDRESS")
+	bodyNone := strings.ReplaceAll(readBody(t, resNone), "/family/cases/no-such-case", "ADDRESS")
 	if resOther.StatusCode != 404 || resNone.StatusCode != 404 || bodyOther != bodyNone {
 		t.Errorf("another case: %d, no case: %d, same page: %t", resOther.StatusCode, resNone.StatusCode, bodyOther == bodyNone)
 	}

@@ -192,6 +192,15 @@ func (v *view) LocalInput(t time.Time, zone string) string {
 // RoleName names a role in the page's language.
 func (v *view) RoleName(r auth.Role) string { return v.T(roleNames[r]) }
 
+// Country names a country in the page's language (its code when it names
+// no current country).
+func (v *view) Country(code string) string {
+	if n := v.s.Catalog.Locale(v.Lang).Country(code); n != "" {
+		return n
+	}
+	return code
+}
+
 // LangName names a language in that language, as language menus do.
 func (v *view) LangName(lang string) string { return i18n.SelfName(lang) }
 
@@ -325,12 +334,6 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 			}
 			return v.Label(code), nil
 		},
-		"country": func(code string) string {
-			if n, ok := cases.CountryName(code); ok {
-				return n
-			}
-			return code
-		},
 		"has":         func(list []string, s string) bool { return slices.Contains(list, s) },
 		"hasCategory": func(list []family.Category, c family.Category) bool { return slices.Contains(list, c) },
 		"mul100":      func(f float64) float64 { return f * 100 },
@@ -359,6 +362,13 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 			return fieldView{V: v, Name: name, Label: label, Type: typ}
 		},
 		"sel": func(v *view, name, label, vocab, blank string) (selectView, error) {
+			if vocab == "countries" { // named in the reader's language, from CLDR
+				var terms cases.Vocab
+				for _, c := range s.Catalog.Locale(v.Lang).Countries() {
+					terms = append(terms, cases.Term{Code: c.Code, Label: c.Name})
+				}
+				return selectView{V: v, Name: name, Label: label, Terms: terms, Blank: blank}, nil
+			}
 			terms, ok := vocabulary(vocab)
 			if !ok {
 				return selectView{}, fmt.Errorf("no vocabulary %q", vocab)

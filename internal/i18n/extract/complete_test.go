@@ -1,0 +1,80 @@
+package extract
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// verbRE finds the fmt verbs of a text, which a translation must keep in
+// the same order.
+var verbRE = regexp.MustCompile(`%(?:\[\d+\])?[-+# 0]*\d*(?:\.\d+)?[a-zA-Z%]`)
+
+func verbs(s string) []string {
+	var out []string
+	for _, v := range verbRE.FindAllString(s, -1) {
+		if v != "%%" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestCatalogComplete fails when a text a person reads has no French
+// translation, or a translation that loses or reorders a value, or a
+// plural text that is not given its plural forms.
+func TestCatalogComplete(t *testing.T) {
+	msgs, err := Scan("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../messages/fr.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fr map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fr); err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	for _, m := range msgs {
+		tr, ok := fr[m.ID]
+		if !ok {
+			missing = append(missing, m.ID)
+			continue
+		}
+		var forms []string
+		var text string
+		var plural map[string]string
+		switch {
+		case json.Unmarshal(tr, &text) == nil:
+			forms = []string{text}
+		case json.Unmarshal(tr, &plural) == nil:
+			for _, f := range plural {
+				forms = append(forms, f)
+			}
+			if plural["other"] == "" {
+				t.Errorf("%q: plural forms without \"other\"", m.ID)
+			}
+		default:
+			t.Errorf("%q: neither a text nor plural forms", m.ID)
+			continue
+		}
+		for _, f := range forms {
+			if strings.TrimSpace(f) == "" && strings.TrimSpace(m.ID) != "" {
+				t.Errorf("%q: empty translation", m.ID)
+			}
+			// A plural form may leave its number out ("tous les jours").
+			if got, want := verbs(f), verbs(m.ID); !slices.Equal(got, want) && !(plural != nil && len(got) < len(want)) {
+				t.Errorf("%q → %q: values %v, want %v", m.ID, f, got, want)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d texts have no French translation (go run ./internal/i18n/extract/cmd/extract -o - lists them all), e.g.:\n%s",
+			len(missing), strings.Join(missing[:min(len(missing), 20)], "\n"))
+	}
+}
