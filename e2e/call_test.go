@@ -48,6 +48,16 @@ func TestVideoVisitCall(t *testing.T) {
 	officer, caseHref, links := enterDemoCall(t, b, srv)
 	detainee := joinLink(t, b, links["detainee terminal"])
 	monitor := joinLink(t, b, links["monitor"])
+	// The detaining state's monitor reads its pages in its language; the
+	// detainee (Kovrig's recorded languages: English first) in his.
+	for _, p := range []struct {
+		tab  context.Context
+		want string
+	}{{monitor, "zh"}, {detainee, "en"}} {
+		if lang, _ := chromedp.Run(p.tab, chromedp.Evaluate[string](`document.documentElement.lang`)); lang != p.want {
+			t.Errorf("join page in %q, want %q", lang, p.want)
+		}
+	}
 	admit(t, officer, detainee, monitor)
 
 	read := func(tab context.Context) stats { return readStats(t, tab) }
@@ -81,7 +91,7 @@ func TestVideoVisitCall(t *testing.T) {
 		}
 		people, _ := chromedp.Run(p.tab, chromedp.Text(chromedp.CSS(`#call-people`)))
 		for _, want := range []string{"Monitor (detaining state)", "Consular officer", "Detainee"} {
-			if !strings.Contains(people, want) {
+			if want = pageT(t, p.tab, want); !strings.Contains(people, want) {
 				t.Errorf("%s's list of people lacks %q: %q", p.name, want, people)
 			}
 		}
@@ -179,7 +189,7 @@ func TestVideoVisitCall(t *testing.T) {
 		name string
 		tab  context.Context
 	}{{"officer", officer}, {"monitor", monitor}} {
-		err := chromedp.Do(p.tab, chromedp.Poll[chromedp.Void](`document.getElementById("call-status").textContent.includes("ended by the consular officer") && document.getElementById("call-join").hidden`, chromedp.WithPollingTimeout(10*time.Second)))
+		err := chromedp.Do(p.tab, chromedp.Poll[chromedp.Void](`document.getElementById("call-status").textContent.includes(document.getElementById("call").dataset.msgEndHost) && document.getElementById("call-join").hidden`, chromedp.WithPollingTimeout(10*time.Second)))
 		if err != nil {
 			status, _ := chromedp.Run(p.tab, chromedp.Text(chromedp.CSS(`#call-status`)))
 			t.Errorf("%s's page after the end says %q: %v", p.name, status, err)
@@ -232,7 +242,7 @@ func enterDemoCall(t *testing.T, b *browser, srv *servertest.Server) (context.Co
 		chromedp.Navigate(srv.URL+"/login"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "barton"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
-		chromedp.Submit(chromedp.CSS(`form`)),
+		chromedp.Submit(chromedp.CSS(`main form`)),
 		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
 		chromedp.Navigate(srv.URL+"/cases"),
 		chromedp.WaitVisible(chromedp.CSS(`main table`)),
@@ -276,7 +286,7 @@ func joinLink(t *testing.T, b *browser, link string) context.Context {
 func admit(t *testing.T, officer context.Context, waiting ...context.Context) {
 	t.Helper()
 	for _, tab := range waiting {
-		if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](`document.getElementById("call-status").textContent.includes("waiting room")`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](`document.getElementById("call-status").textContent === document.getElementById("call").dataset.msgWaiting`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 			t.Fatalf("a link holder is not told to wait: %v", err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/testenv"
 )
 
@@ -126,4 +127,22 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// catalog is the message catalog, to know a text in the language a page is
+// shown in.
+var catalog = sync.OnceValues(i18n.Load)
+
+// pageT is msg in the language of the page open in tab.
+func pageT(t *testing.T, tab context.Context, msg string) string {
+	t.Helper()
+	c, err := catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lang, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.documentElement.lang`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.T(lang, msg)
 }

@@ -41,7 +41,7 @@ func TestRecordedCall(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/login"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "admin"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), srv.DemoPassword(t, "admin")),
-		chromedp.Submit(chromedp.CSS(`form`)),
+		chromedp.Submit(chromedp.CSS(`main form`)),
 		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
 		chromedp.Navigate(srv.URL+"/recording-policies"),
 		chromedp.SendKeys(chromedp.CSS(`#f-post`), "Beijing"),

@@ -21,7 +21,7 @@ func signInAs(t *testing.T, b *browser, srv *servertest.Server, user string) con
 		chromedp.Navigate(srv.URL+"/login"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), user),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), srv.DemoPassword(t, user)),
-		chromedp.Submit(chromedp.CSS(`form`)),
+		chromedp.Submit(chromedp.CSS(`main form`)),
 		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
 	)
 	if err != nil {

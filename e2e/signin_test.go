@@ -38,7 +38,7 @@ func TestSignInThroughBrowser(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "admin"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "not the password"),
-		chromedp.Submit(chromedp.CSS(`form`)),
+		chromedp.Submit(chromedp.CSS(`main form`)),
 		chromedp.WaitVisible(chromedp.CSS(`.alert`)),
 	)
 	if err != nil {
@@ -49,7 +49,7 @@ func TestSignInThroughBrowser(t *testing.T) {
 	}
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
-		chromedp.Submit(chromedp.CSS(`form`)),
+		chromedp.Submit(chromedp.CSS(`main form`)),
 		// The menu appears only once signed in (the sign-in page has an h1 too).
 		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
 	)

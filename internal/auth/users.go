@@ -101,7 +101,9 @@ func (in *UserInput) validate(f problem.Fields) {
 	default:
 		f.Add("role", "Choose one of the listed roles.")
 	}
-	if in.Lang != "" && in.Lang != "en" && in.Lang != "fr" {
+	// Staff work in the sending state's official languages; a family
+	// member may read the family pages in Chinese too.
+	if in.Lang != "" && in.Lang != "en" && in.Lang != "fr" && !(in.Lang == "zh" && in.Role == RoleFamily) {
 		f.Add("lang", "Choose a language from the list.")
 	}
 }

@@ -788,6 +788,26 @@ func (s *Service) timeline(ctx context.Context, caseID string) ([]TimelineEntry,
 	return out, rows.Err()
 }
 
+// Languages returns the languages recorded for a case's detainee and the
+// detaining state, for the join links of its visits (which open in the
+// language of the person they are for). It reads no more than that, and
+// the caller has checked the user's right to the case.
+func (s *Service) Languages(ctx context.Context, q db.Querier, caseID string) (detainee []string, detainingState string, err error) {
+	if q == nil {
+		q = s.db
+	}
+	var langs string
+	err = q.QueryRowContext(ctx, `SELECT p.languages, c.detaining_state FROM cases c JOIN people p ON p.id = c.person_id WHERE c.id = $1`, caseID).
+		Scan(&langs, &detainingState)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", errNoCase
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read languages: %w", err)
+	}
+	return strings.Fields(langs), detainingState, nil
+}
+
 // Scope returns what the policy needs to decide about a case (post, desk,
 // team), for other domains that check people against it (visit officers).
 func (s *Service) Scope(ctx context.Context, q db.Querier, caseID string) (*auth.Scope, error) {

@@ -66,7 +66,7 @@ func loadCases(ctx context.Context, env Env) error {
 			{Value: "Kang Mingkai", Script: "Latn", Kind: "romanization", Source: "machine translation of a Chinese report (November 2020)"},
 			{Value: "Mingkai", Script: "Latn", Kind: "misspelling", Source: "the same report, for his surname"},
 		},
-		Sex: "male", Nationalities: []cases.Nationality{{Country: "CA", Recognised: "yes"}},
+		Sex: "male", Languages: []string{"en", "zh"}, Nationalities: []cases.Nationality{{Country: "CA", Recognised: "yes"}},
 	}, kin)
 	if err != nil {
 		return err
@@ -81,7 +81,7 @@ func loadCases(ctx context.Context, env Env) error {
 			{Value: "斯帕弗", Script: "Hans", Lang: "zh", Kind: "romanization", Source: "Chinese-language media"},
 			{Value: "斯派佛", Script: "Hans", Lang: "zh", Kind: "romanization", Source: "Chinese-language media"},
 		},
-		Sex: "male", Nationalities: []cases.Nationality{{Country: "CA", Recognised: "yes"}},
+		Sex: "male", Languages: []string{"en"}, Nationalities: []cases.Nationality{{Country: "CA", Recognised: "yes"}},
 	}, sin)
 	if err != nil {
 		return err

@@ -43,11 +43,11 @@ func loadVisit(ctx context.Context, env Env) error {
 		}
 		visit = v
 	}
-	detainee, _, err := env.Visits.CreateLink(ctx, a, id, visit.ID, "detainee", "Michael Kovrig (terminal)")
+	detainee, _, err := env.Visits.CreateLink(ctx, a, id, visit.ID, "detainee", "Michael Kovrig (terminal)", "")
 	if err != nil {
 		return err
 	}
-	monitor, _, err := env.Visits.CreateLink(ctx, a, id, visit.ID, "monitor", "Detaining state's monitor")
+	monitor, _, err := env.Visits.CreateLink(ctx, a, id, visit.ID, "monitor", "Detaining state's monitor", "")
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
@@ -32,6 +34,7 @@ type Link struct {
 	Role      string    `json:"role"`
 	Name      string    `json:"name"`
 	Revoked   bool      `json:"revoked"`
+	Lang      string    `json:"lang"` // the holder's language (BCP 47), "" for the browser's
 	LastUsed  time.Time `json:"last_used,omitzero"`
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -42,9 +45,24 @@ func hashLink(token string) string {
 }
 
 // CreateLink makes a join link for a visit and returns its secret token.
-func (s *Service) CreateLink(ctx context.Context, a cases.Actor, caseID, visitID, role, name string) (string, *Link, error) {
+//
+// lang is the language of the person the link is for (BCP 47); empty
+// picks it: the detainee's first recorded language for the terminal, the
+// detaining state's main language (CLDR's likely language) for the
+// monitor, and the holder's browser's for an interpreter.
+func (s *Service) CreateLink(ctx context.Context, a cases.Actor, caseID, visitID, role, name, lang string) (string, *Link, error) {
 	name = strings.TrimSpace(name)
+	lang = strings.TrimSpace(lang)
 	f := problem.Fields{}
+	if lang != "" {
+		tag, err := language.Parse(lang)
+		if err != nil {
+			f.Add("lang", "Choose a language from the list.")
+		} else {
+			base, _ := tag.Base()
+			lang = base.String()
+		}
+	}
 	if !LinkRoles.Has(role) {
 		f.Add("role", "Choose who the link is for: the detainee terminal, the monitor or an interpreter.")
 	}
@@ -59,10 +77,17 @@ func (s *Service) CreateLink(ctx context.Context, a cases.Actor, caseID, visitID
 		return "", nil, fmt.Errorf("make token: %w", err)
 	}
 	token := base64.RawURLEncoding.EncodeToString(b)
-	l := &Link{ID: db.NewID(), VisitID: visitID, Role: role, Name: name, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	l := &Link{ID: db.NewID(), VisitID: visitID, Role: role, Name: name, Lang: lang, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.cases.Authorize(ctx, tx, a.User, auth.UpdateCase, caseID); err != nil {
 			return err
+		}
+		if l.Lang == "" {
+			detainee, state, err := s.cases.Languages(ctx, tx, caseID)
+			if err != nil {
+				return err
+			}
+			l.Lang = defaultLinkLang(role, detainee, state)
 		}
 		var status string
 		err := tx.QueryRowContext(ctx, `SELECT status FROM visits WHERE id = $1 AND case_id = $2`, visitID, caseID).Scan(&status)
@@ -75,12 +100,12 @@ func (s *Service) CreateLink(ctx context.Context, a cases.Actor, caseID, visitID
 		if status != "planned" && status != "confirmed" && status != "in_progress" {
 			return problem.New(problem.Conflict, "The visit is over or cancelled: no new links.")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO visit_links (id, visit_id, role, name, token_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			l.ID, visitID, role, name, hashLink(token), a.User.DisplayName, db.Instant(l.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO visit_links (id, visit_id, role, name, token_hash, created_by, created_at, lang) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			l.ID, visitID, role, name, hashLink(token), a.User.DisplayName, db.Instant(l.CreatedAt), l.Lang); err != nil {
 			return fmt.Errorf("create link: %w", err)
 		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "visit.link_create", ObjectType: "case", ObjectID: caseID,
-			Detail: fmt.Sprintf("visit=%s link=%s role=%s name=%q", visitID, l.ID, role, name)})
+			Detail: fmt.Sprintf("visit=%s link=%s role=%s name=%q lang=%s", visitID, l.ID, role, name, l.Lang)})
 	})
 	if err != nil {
 		return "", nil, err
@@ -111,7 +136,7 @@ func (s *Service) Links(ctx context.Context, a cases.Actor, caseID, visitID stri
 	if err := s.cases.Authorize(ctx, nil, a.User, auth.ReadCase, caseID); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT l.id, l.role, l.name, l.revoked_at IS NOT NULL, l.last_used, l.created_at FROM visit_links l
+	rows, err := s.db.QueryContext(ctx, `SELECT l.id, l.role, l.name, l.revoked_at IS NOT NULL, l.last_used, l.created_at, l.lang FROM visit_links l
 		JOIN visits v ON v.id = l.visit_id WHERE l.visit_id = $1 AND v.case_id = $2 ORDER BY l.created_at`, visitID, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
@@ -122,7 +147,7 @@ func (s *Service) Links(ctx context.Context, a cases.Actor, caseID, visitID stri
 		l := Link{VisitID: visitID}
 		var used sql.NullInt64
 		var created int64
-		if err := rows.Scan(&l.ID, &l.Role, &l.Name, &l.Revoked, &used, &created); err != nil {
+		if err := rows.Scan(&l.ID, &l.Role, &l.Name, &l.Revoked, &used, &created, &l.Lang); err != nil {
 			return nil, fmt.Errorf("list links: %w", err)
 		}
 		l.LastUsed, l.CreatedAt = db.NullTime(used), db.Time(created)
@@ -150,6 +175,32 @@ type Admission struct {
 	// force for it: shown to the holder before they join.
 	Kind      string
 	Recording RecordingPolicy
+	// Lang is the holder's language, as the link's maker chose it.
+	Lang string
+}
+
+// defaultLinkLang is the language a link opens in when its maker chose
+// none: the detainee's first recorded language for the terminal, the
+// detaining state's likely language (CLDR) for the monitor.
+func defaultLinkLang(role string, detainee []string, state string) string {
+	switch role {
+	case "detainee":
+		if len(detainee) > 0 {
+			if t, err := language.Parse(detainee[0]); err == nil {
+				b, _ := t.Base()
+				return b.String()
+			}
+		}
+		fallthrough
+	case "monitor":
+		if r, err := language.ParseRegion(state); err == nil {
+			b, conf := language.Make("und-" + r.String()).Base()
+			if conf != language.No {
+				return b.String()
+			}
+		}
+	}
+	return ""
 }
 
 // Errors a link holder is shown: what went wrong, in their words.
@@ -167,10 +218,10 @@ func (s *Service) Admit(ctx context.Context, token, address string) (*Admission,
 	var revoked, ended sql.NullInt64
 	var status, post string
 	var st, en int64
-	err := s.db.QueryRowContext(ctx, `SELECT l.id, l.visit_id, v.case_id, l.role, l.name, l.revoked_at, v.status, v.starts, v.ends, v.modality, COALESCE(f.time_zone, ''), v.call_ended, v.kind, c.post
+	err := s.db.QueryRowContext(ctx, `SELECT l.id, l.visit_id, v.case_id, l.role, l.name, l.revoked_at, v.status, v.starts, v.ends, v.modality, COALESCE(f.time_zone, ''), v.call_ended, v.kind, c.post, l.lang
 		FROM visit_links l JOIN visits v ON v.id = l.visit_id JOIN cases c ON c.id = v.case_id LEFT JOIN facilities f ON f.id = v.facility_id
 		WHERE l.token_hash = $1`, hashLink(token)).
-		Scan(&ad.LinkID, &ad.VisitID, &ad.CaseID, &ad.Role, &ad.Name, &revoked, &status, &st, &en, &ad.Modality, &ad.Zone, &ended, &ad.Kind, &post)
+		Scan(&ad.LinkID, &ad.VisitID, &ad.CaseID, &ad.Role, &ad.Name, &revoked, &status, &st, &en, &ad.Modality, &ad.Zone, &ended, &ad.Kind, &post, &ad.Lang)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrLinkUnknown
 	}

@@ -305,17 +305,37 @@ func TestJoinLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := fx.as("barton")
-		if _, _, err := fx.visits.CreateLink(ctx, fx.as("tehran"), fx.caseID, v.ID, "detainee", "Terminal 3"); !problem.Is(err, problem.NotFound) {
+		if _, _, err := fx.visits.CreateLink(ctx, fx.as("tehran"), fx.caseID, v.ID, "detainee", "Terminal 3", ""); !problem.Is(err, problem.NotFound) {
 			t.Errorf("outsider makes a link: %v", err)
 		}
-		if _, _, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, "guest", "x"); !problem.Is(err, problem.Invalid) {
+		if _, _, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, "guest", "x", ""); !problem.Is(err, problem.Invalid) {
 			t.Errorf("unknown role: %v", err)
 		}
-		token, link, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, "detainee", "Terminal 3")
+		// Each link opens in the language of the person it is for: chosen,
+		// or the detainee's (none recorded here: the detaining state's,
+		// CLDR's likely language of CN) and the monitor's (the state's).
+		for _, tc := range []struct{ role, lang, want string }{
+			{"monitor", "", "zh"}, {"interpreter", "", ""}, {"interpreter", "fr-CA", "fr"}, {"detainee", "en", "en"},
+		} {
+			_, l, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, tc.role, "Someone", tc.lang)
+			if err != nil || l.Lang != tc.want {
+				t.Errorf("%s link with language %q: %q %v, want %q", tc.role, tc.lang, l.Lang, err, tc.want)
+			}
+		}
+		if _, _, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, "monitor", "x", "not a language!"); !problem.Is(err, problem.Invalid) {
+			t.Errorf("a link in a language that does not exist: %v", err)
+		}
+		token, link, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, "detainee", "Terminal 3", "")
 		if err != nil {
 			t.Fatal(err)
 		}
+		if link.Lang != "zh" {
+			t.Errorf("the terminal's link opens in %q, want the detaining state's zh", link.Lang)
+		}
 		ad, err := fx.visits.Admit(ctx, token, "198.51.100.4")
+		if err == nil && ad.Lang != "zh" {
+			t.Errorf("the admission carries %q", ad.Lang)
+		}
 		if err != nil || ad.State != "waiting" || ad.VisitID != v.ID || ad.Role != "detainee" {
 			t.Fatalf("three days early: %+v %v", ad, err)
 		}
@@ -337,7 +357,7 @@ func TestJoinLinks(t *testing.T) {
 			t.Errorf("a revoked link: %v", err)
 		}
 		links, _ := fx.visits.Links(ctx, a, fx.caseID, v.ID)
-		if len(links) != 1 || !links[0].Revoked || links[0].LastUsed.IsZero() {
+		if len(links) != 5 || !links[4].Revoked || links[4].LastUsed.IsZero() || links[4].Lang != "zh" || links[2].Lang != "fr" {
 			t.Errorf("links %+v", links)
 		}
 	})
@@ -356,7 +376,7 @@ func TestCallRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := fx.as("barton")
-		token, _, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, "detainee", "Terminal 3")
+		token, _, err := fx.visits.CreateLink(ctx, a, fx.caseID, v.ID, "detainee", "Terminal 3", "")
 		if err != nil {
 			t.Fatal(err)
 		}

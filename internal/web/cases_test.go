@@ -16,7 +16,7 @@ func kovrigForm() url.Values {
 		"names.0.value": {"Michael Kovrig"}, "names.0.script": {"Latn"}, "names.0.lang": {"en"}, "names.0.kind": {"legal"},
 		"names.1.value": {"康明凯"}, "names.1.script": {"Hans"}, "names.1.lang": {"zh"}, "names.1.kind": {"local_chosen"},
 		"names.2.value": {""}, "names.2.script": {"Latn"}, "names.2.kind": {"alias"},
-		"display": {"0"}, "sex": {"male"}, "nationalities": {"CA yes passport"},
+		"display": {"0"}, "sex": {"male"}, "nationalities": {"CA yes passport"}, "languages": {"en zh"},
 		"status": {"open"}, "legal_status": {"pretrial"}, "detaining_state": {"CN"}, "detention_type": {"rsdl"},
 		"arrested": {"2018-12-10 22:00"}, "arrested_zone": {"Asia/Shanghai"}, "priority": {"urgent"},
 		"classification": {"protected_b"}, "post": {"Beijing"}, "desk": {"China"}, "high_profile": {"on"},

@@ -49,8 +49,12 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, v *view, 
 			notices = append(notices, notice{k, prefs[k.Kind] || k.Always})
 		}
 	}
+	langs := officialLanguages
+	if st.user.Role == auth.RoleFamily {
+		langs = s.Catalog.Languages()
+	}
 	v.Data = map[string]any{"Tokens": tokens, "Sessions": sessions, "Current": current, "Secret": secret,
-		"Languages": s.Catalog.Languages(), "Notices": notices}
+		"Languages": langs, "Notices": notices}
 	return s.renderStatus(w, code, "account", v)
 }
 

@@ -84,7 +84,7 @@ func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, u *auth.User
 	if err != nil {
 		return err
 	}
-	v.Data = map[string]any{"Account": u, "Password": password, "Languages": s.Catalog.Languages(), "Factors": factors}
+	v.Data = map[string]any{"Account": u, "Password": password, "Languages": officialLanguages, "Factors": factors}
 	return s.renderStatus(w, code, "user", v)
 }
 

@@ -258,7 +258,7 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, code int, v 
 	}
 	v.Title = c.Reference
 	v.Data = map[string]any{"Case": c, "Timeline": timeline, "BreakGlass": glass, "Now": s.Auth.Now(), "Section": section, "Access": acc, "Since": r.URL.Query().Get("since"),
-		"Visits": booked, "Terminals": terminals, "Officers": officers, "Links": links,
+		"Visits": booked, "Terminals": terminals, "Officers": officers, "Links": links, "LinkLanguages": s.Catalog.Languages(),
 		"CanEdit": s.policy.Can(stateOf(r).user, auth.UpdateCase, c.Scope()), "Family": fam}
 	return s.renderStatus(w, code, "case", v)
 }

@@ -15,6 +15,11 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) error {
 		return errCallsOff
 	}
 	ad, err := s.Calls.Admit(r.Context(), r.PathValue("token"), stateOf(r).address)
+	if ad != nil {
+		// The link's language, unless its holder switched.
+		st := stateOf(r)
+		st.lang = s.Catalog.Match(s.chosenLang(r, ad.Lang), r.Header.Get("Accept-Language"))
+	}
 	v := s.view(r, "Join the visit")
 	if err != nil && ad == nil {
 		return err
@@ -39,7 +44,8 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createLink(w http.ResponseWriter, r *http.Request) error {
-	token, _, err := s.Visits.CreateLink(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), r.PostFormValue("role"), r.PostFormValue("name"))
+	token, _, err := s.Visits.CreateLink(r.Context(), s.actor(r), r.PathValue("id"), r.PathValue("visit"), r.PostFormValue("role"), r.PostFormValue("name"),
+		r.PostFormValue("lang"))
 	if err != nil {
 		return s.caseAction(w, r, "visits", "", func() error { return err })
 	}

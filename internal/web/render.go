@@ -317,9 +317,10 @@ func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, to, flash
 
 func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"asset": s.assets.url,
-		"roles": func() []auth.Role { return auth.Roles },
-		"join":  strings.Join,
+		"asset":    s.assets.url,
+		"roles":    func() []auth.Role { return auth.Roles },
+		"join":     strings.Join,
+		"langName": i18n.SelfName,
 		"vocab": func(name string) (cases.Vocab, error) {
 			v, ok := vocabulary(name)
 			if !ok {

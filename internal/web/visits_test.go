@@ -167,8 +167,23 @@ func TestJoinLinksThroughPages(t *testing.T) {
 	if body := readBody(t, res); res.StatusCode != 200 || !strings.Contains(body, "The visit opens at") || !strings.Contains(body, "Terminal 3") || !strings.Contains(body, "monitored") {
 		t.Fatalf("join page: %d", res.StatusCode)
 	}
+	// The monitor's link opens in the detaining state's language (Chinese
+	// for China), with a switch to the others; the switch wins.
+	res = officer.post("/cases/"+id+"/visits/"+vid+"/links", url.Values{"role": {"monitor"}, "name": {"Monitor"}})
+	body = readBody(t, res)
+	i = strings.Index(body, "/join/")
+	monitorLink := body[i : i+strings.IndexAny(body[i:], "<\" ")]
+	monitor := h.anonymous()
+	page := readBody(t, monitor.get(monitorLink))
+	if !strings.Contains(page, `<html lang="zh">`) || !strings.Contains(page, "领事") || !strings.Contains(page, ">English</button>") || !strings.Contains(page, ">Français</button>") {
+		t.Fatalf("the monitor's join page is not in Chinese with a switch: %s", page)
+	}
+	monitor.post("/language", url.Values{"lang": {"fr"}, "next": {monitorLink}})
+	if page := readBody(t, monitor.get(monitorLink)); !strings.Contains(page, `<html lang="fr">`) {
+		t.Fatal("the switch does not win over the link's language")
+	}
 	var lid string
-	_ = h.db.QueryRowContext(ctx, `SELECT id FROM visit_links`).Scan(&lid)
+	_ = h.db.QueryRowContext(ctx, `SELECT id FROM visit_links WHERE role = 'detainee'`).Scan(&lid)
 	if res := officer.post("/cases/"+id+"/visits/"+vid+"/links/"+lid+"/revoke", nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke: %d", res.StatusCode)
 	}
