@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -41,6 +42,19 @@ func (c *Catalog) Locale(lang string) *Locale {
 // Date is a day in the locale's medium form: "Dec 7, 2026", "7 déc. 2026",
 // "2026年12月7日".
 func (l *Locale) Date(t time.Time) string { return l.tr.FmtDateMedium(t) }
+
+// LongDate is a day in the locale's long form: "December 10, 2020",
+// "10 décembre 2020", "2020年12月10日".
+func (l *Locale) LongDate(t time.Time) string { return l.tr.FmtDateLong(t) }
+
+// MonthYear is a month of a year: "December 2020", "décembre 2020",
+// "2020年12月".
+func (l *Locale) MonthYear(year int, month time.Month) string {
+	if l.Lang == "zh" {
+		return strconv.Itoa(year) + "年" + strconv.Itoa(int(month)) + "月"
+	}
+	return l.tr.MonthWide(month) + " " + strconv.Itoa(year)
+}
 
 // Time is a time of day in the locale's short form: "6:12 p.m.", "18 h 12".
 func (l *Locale) Time(t time.Time) string { return l.tr.FmtTimeShort(t) }

@@ -71,7 +71,7 @@ func TestAccessThroughPagesAndAPI(t *testing.T) {
 	}
 	// The page shows the clock, the request and its history.
 	body = readBody(t, c.get("/cases/"+id))
-	for _, want := range []string{"Consular access", "19 November 2020 · Video from the facility (on-site)", "Reason given: epidemic", "Canada–China Consular Agreement"} {
+	for _, want := range []string{"Consular access", "November 19, 2020 · Video from the facility (on-site)", "Reason given: epidemic", "Canada–China Consular Agreement"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("case page lacks %q", want)
 		}

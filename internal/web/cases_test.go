@@ -55,7 +55,7 @@ func TestOpenCaseThroughTheForm(t *testing.T) {
 	}
 	caseURL := res.Header.Get("Location")
 	body = readBody(t, c.get(caseURL))
-	for _, want := range []string{"Michael Kovrig", "康明凯", "CN-2018-0001", "10 December 2018 22:00 (Asia/Shanghai)", "Residential surveillance at a designated location"} {
+	for _, want := range []string{"Michael Kovrig", "康明凯", "CN-2018-0001", "December 10, 2018 10:00 p.m. (Asia/Shanghai)", "Residential surveillance at a designated location"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("case page lacks %q", want)
 		}

@@ -185,7 +185,7 @@ func TestFamilyUpdatePDF(t *testing.T) {
 		t.Fatalf("GET %s: %d %s", path, res.StatusCode, res.Header.Get("Content-Type"))
 	}
 	text := pdfText(t, []byte(pdf))
-	for _, want := range []string{"Update for Relative meng", "Mon 2 Mar 2099 10:00", "The March visit is confirmed.", "We are all well at home.",
+	for _, want := range []string{"Update for Relative meng", "Mar. 2, 2099, 10:00 a.m.", "The March visit is confirmed.", "We are all well at home.",
 		"Thank you for the books.", "has not consented to share health information with Relative meng",
 		"has not consented to share their legal status with Relative meng"} {
 		if !strings.Contains(text, want) {

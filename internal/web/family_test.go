@@ -237,7 +237,7 @@ func TestFamilyThroughPages(t *testing.T) {
 	res = alicePage.get("/family")
 	body = readBody(t, res)
 	takeCSRF(t, alicePage, body)
-	for _, want := range []string{"Michael Kovrig", "Welcome. Your account is ready.", "Mon 2 Mar 2099 02:00 (UTC)", `data-local`,
+	for _, want := range []string{"Michael Kovrig", "Welcome. Your account is ready.", "Mar. 2, 2099, 2:00 a.m. (UTC)", `data-local`,
 		"What you cannot see", "The detainee has not consented to share health information with Alice Kovrig."} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the portal lacks %q", want)

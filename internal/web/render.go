@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
+	"github.com/attache-org/attache/internal/edate"
 	"github.com/attache-org/attache/internal/family"
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/visits"
@@ -172,11 +174,34 @@ func (v *view) Now() time.Time { return time.Now() }
 
 // Local writes an instant in an IANA zone, the zone named.
 func (v *view) Local(t time.Time, zone string) string {
-	loc, err := time.LoadLocation(zone)
-	if err != nil || zone == "" {
-		loc = time.UTC
+	return v.s.Catalog.Locale(v.Lang).DateTime(t, zone)
+}
+
+// Human writes a date of uncertain precision (a year, a month, a day, a
+// time in a zone; perhaps approximate) in the page's language.
+func (v *view) Human(d edate.Date) string {
+	l := v.s.Catalog.Locale(v.Lang)
+	var s string
+	switch d.Precision {
+	case edate.Year:
+		s = strconv.Itoa(d.Year)
+	case edate.Month:
+		s = l.MonthYear(d.Year, d.Month)
+	case edate.Day:
+		s = l.LongDate(time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC))
+	case edate.Minute:
+		t := time.Date(d.Year, d.Month, d.Day, d.Hour, d.Minute, 0, 0, time.UTC)
+		s = l.LongDate(t) + " " + l.Time(t)
+		if d.Zone != "" {
+			s += " (" + d.Zone + ")"
+		}
+	default:
+		return v.T("unknown")
 	}
-	return t.In(loc).Format("Mon 2 Jan 2006 15:04") + " (" + loc.String() + ")"
+	if d.Approx {
+		return v.T("about %s", s)
+	}
+	return s
 }
 
 // LocalInput writes an instant in an IANA zone as a form value,

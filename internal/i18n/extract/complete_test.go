@@ -23,6 +23,50 @@ func verbs(s string) []string {
 	return out
 }
 
+// outsiders' files are the pages and mails that people outside the
+// ministry read (a detainee at a terminal, the detaining state's monitor,
+// an interpreter, a family member): their texts must be in Chinese too.
+var outsiders = []string{
+	"internal/web/templates/join.html", "internal/web/templates/_call.html", "internal/web/templates/family.html",
+	"internal/web/templates/family_invite.html", "internal/web/templates/layout.html", "internal/web/templates/error.html",
+	"internal/web/templates/login.html", "internal/web/static/call.js", "internal/web/static/precall.js",
+	"internal/family/invite.go", "internal/family/messages.go", "internal/family/portal.go",
+	"internal/visits/links.go", // the roles a join page names
+}
+
+// TestChineseForOutsiders fails when a text of a page that people outside
+// the ministry read has no Chinese translation.
+func TestChineseForOutsiders(t *testing.T) {
+	msgs, err := Scan("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../messages/zh.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zh map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &zh); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range msgs {
+		outside := slices.ContainsFunc(m.Places, func(p string) bool {
+			return slices.ContainsFunc(outsiders, func(f string) bool { return strings.HasPrefix(p, f+":") })
+		})
+		if !outside {
+			continue
+		}
+		n++
+		if tr, ok := zh[m.ID]; !ok || string(tr) == `""` {
+			t.Errorf("%q (%s) has no Chinese translation", m.ID, m.Places[0])
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d texts on the outsiders' pages: the list of their files is out of date", n)
+	}
+}
+
 // TestCatalogComplete fails when a text a person reads has no French
 // translation, or a translation that loses or reorders a value, or a
 // plural text that is not given its plural forms.

@@ -30,7 +30,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const t = new Date(el.getAttribute("datetime") || "");
     if (isNaN(t.getTime())) continue;
     const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    el.textContent = t.toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" }) + " (" + zone + ")";
+    el.textContent = t.toLocaleString(document.documentElement.lang || undefined, { weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" }) + " (" + zone + ")";
   }
 });
 
