@@ -57,7 +57,7 @@ func (s *Server) guard(rt Route) http.Handler {
 			return
 		}
 		if st.user != nil {
-			st.lang = s.Catalog.Match(s.chosenLang(r, st.user.Lang), r.Header.Get("Accept-Language"))
+			st.lang = s.Catalog.Match(s.userLang(r, st.user), r.Header.Get("Accept-Language"))
 		}
 		if rt.Action != auth.Public {
 			if st.user == nil {

@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
+	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/problem"
 )
@@ -25,6 +27,16 @@ func (s *Server) chosenLang(r *http.Request, preference string) string {
 		return c.Value
 	}
 	return preference
+}
+
+// userLang is the language chosen for a signed-in user's pages: staff
+// pages stay in the official languages, whatever a join page's switch set.
+func (s *Server) userLang(r *http.Request, u *auth.User) string {
+	lang := s.chosenLang(r, u.Lang)
+	if u.Role != auth.RoleFamily && !slices.Contains(officialLanguages, lang) {
+		return u.Lang
+	}
+	return lang
 }
 
 // switchLanguage keeps the language chosen in the header and goes back to

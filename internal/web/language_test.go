@@ -53,6 +53,11 @@ func TestLanguageSwitch(t *testing.T) {
 	if page := readBody(t, c.get("/cases")); !strings.Contains(page, `<html lang="en">`) {
 		t.Fatal("the switch does not win over the preference")
 	}
+	// Chinese chosen on a join page does not turn the staff pages Chinese.
+	c.post("/language", url.Values{"lang": {"zh"}, "next": {"/cases"}})
+	if page := readBody(t, c.get("/cases")); !strings.Contains(page, `<html lang="fr">`) {
+		t.Fatal("a staff page left the official languages")
+	}
 	// Problems in the API follow Accept-Language too.
 	api := h.as(auth.RoleConsularOfficer)
 	api.header.Set("Accept-Language", "en")
