@@ -64,10 +64,7 @@ func (s *Service) ExternalLogin(ctx context.Context, id ExternalIdentity, addres
 		case errors.Is(err, sql.ErrNoRows):
 			u := &User{ID: db.NewID(), Username: in.Username, DisplayName: in.DisplayName, Email: in.Email, Role: in.Role,
 				Post: in.Post, Desk: in.Desk, CreatedAt: now, UpdatedAt: now}
-			_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, email, role, post, desk, lang,
-				password_hash, must_change_password, disabled, created_at, updated_at, password_changed_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, '', '', FALSE, FALSE, $8, $8, $8)`,
-				u.ID, u.Username, u.DisplayName, u.Email, string(u.Role), u.Post, u.Desk, db.Instant(now))
+			err := insertUser(ctx, tx, u, "") // no password here
 			if db.IsUniqueViolation(err) {
 				return problem.New(problem.Unauthorized, "A local account already has the username %s. Ask your administrator to rename one of them.", in.Username)
 			}

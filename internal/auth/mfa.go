@@ -566,9 +566,9 @@ func (s *Service) ResetSecondFactors(ctx context.Context, actor audit.Actor, use
 // ReauthenticatePassword is step-up for an account without a second
 // factor (its role does not require one): the password again.
 func (s *Service) ReauthenticatePassword(ctx context.Context, u *User, sess *Session, password, address string) error {
-	var hash string
-	if err := s.db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&hash); err != nil {
-		return fmt.Errorf("read password: %w", err)
+	hash, err := s.passwordHash(ctx, u.ID)
+	if err != nil {
+		return err
 	}
 	if hash == "" {
 		return problem.Field("password", "Your account signs in through your ministry's identity provider: confirm there.")

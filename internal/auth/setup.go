@@ -109,11 +109,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, address string, in U
 		if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, setupKey); err != nil {
 			return fmt.Errorf("destroy setup token: %w", err)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, email, role, post, desk, lang,
-			password_hash, must_change_password, disabled, created_at, updated_at, password_changed_at)
-			VALUES ($1, $2, $3, $4, 'admin', '', '', '', $5, FALSE, FALSE, $6, $6, $6)`,
-			u.ID, u.Username, u.DisplayName, u.Email, HashPassword(password, s.Params), db.Instant(now))
-		if err != nil {
+		if err := insertUser(ctx, tx, u, HashPassword(password, s.Params)); err != nil {
 			return fmt.Errorf("create first administrator: %w", err)
 		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: audit.Actor{ID: u.ID, Name: u.Username, Address: address},

@@ -124,10 +124,7 @@ func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, in UserInpu
 		Post: in.Post, Desk: in.Desk, Lang: in.Lang, MustChangePassword: mustChange, CreatedAt: now, UpdatedAt: now}
 	hash := HashPassword(password, s.Params)
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, email, role, post, desk, lang,
-			password_hash, must_change_password, disabled, created_at, updated_at, password_changed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE, $11, $11, $11)`,
-			u.ID, u.Username, u.DisplayName, u.Email, string(u.Role), u.Post, u.Desk, u.Lang, hash, mustChange, db.Instant(now))
+		err := insertUser(ctx, tx, u, hash)
 		if db.IsUniqueViolation(err) {
 			return problem.Field("username", "This username is taken.")
 		}
@@ -141,6 +138,17 @@ func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, in UserInpu
 		return nil, err
 	}
 	return u, nil
+}
+
+// insertUser writes a new account with its password hash ("" for an
+// account that signs in through an identity provider only). The caller
+// maps a taken username to its own answer.
+func insertUser(ctx context.Context, tx *sql.Tx, u *User, hash string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, email, role, post, desk, lang,
+		password_hash, must_change_password, disabled, created_at, updated_at, password_changed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE, $11, $11, $11)`,
+		u.ID, u.Username, u.DisplayName, u.Email, string(u.Role), u.Post, u.Desk, u.Lang, hash, u.MustChangePassword, db.Instant(u.CreatedAt))
+	return err
 }
 
 // CreateFamilyAccount creates a family member's account inside tx, the
@@ -159,10 +167,7 @@ func (s *Service) CreateFamilyAccount(ctx context.Context, tx *sql.Tx, actor aud
 	now := s.now().UTC()
 	u := &User{ID: db.NewID(), Username: in.Username, DisplayName: in.DisplayName, Email: in.Email, Role: RoleFamily,
 		Lang: in.Lang, CreatedAt: now, UpdatedAt: now}
-	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, email, role, post, desk, lang,
-		password_hash, must_change_password, disabled, created_at, updated_at, password_changed_at)
-		VALUES ($1, $2, $3, $4, $5, '', '', $6, $7, FALSE, FALSE, $8, $8, $8)`,
-		u.ID, u.Username, u.DisplayName, u.Email, string(u.Role), u.Lang, HashPassword(password, s.Params), db.Instant(now))
+	err := insertUser(ctx, tx, u, HashPassword(password, s.Params))
 	if db.IsUniqueViolation(err) {
 		return nil, problem.Field("username", "This username is taken.")
 	}
