@@ -164,13 +164,15 @@ func (s *Service) transition(ctx context.Context, tx *sql.Tx, a cases.Actor, r *
 	}
 	if !slices.Contains(transitions[r.Status], in.To) {
 		next := transitions[r.Status]
-		msg := fmt.Sprintf("A request that is %s cannot become %s.", strings.ToLower(Statuses.Label(r.Status)), strings.ToLower(Statuses.Label(in.To)))
+		from, to := problem.Textf(Statuses.Label(r.Status)), problem.Textf(Statuses.Label(in.To))
 		if len(next) == 0 {
-			msg += " It is closed."
-		} else {
-			msg += " It can become: " + strings.Join(next, ", ") + "."
+			return problem.Fieldf("to", "A request that is “%s” cannot become “%s”: it is closed.", from, to)
 		}
-		return problem.Field("to", msg)
+		var can problem.List
+		for _, n := range next {
+			can = append(can, problem.Textf(Statuses.Label(n)))
+		}
+		return problem.Fieldf("to", "A request that is “%s” cannot become “%s”. It can become: %s.", from, to, can)
 	}
 	f := problem.Fields{}
 	c := in.Conditions

@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/attache-org/attache/internal/audit"
@@ -46,13 +46,13 @@ func (s *Service) ExternalLogin(ctx context.Context, id ExternalIdentity, addres
 	f := problem.Fields{}
 	in.validate(f)
 	if len(f) > 0 {
-		var msgs []string
-		for k, m := range f {
-			msgs = append(msgs, k+": "+m)
+		var msgs problem.Sentences
+		for _, k := range slices.Sorted(maps.Keys(f)) {
+			msgs = append(msgs, problem.Textf("%s: %s", k, f[k]))
 		}
-		slices.Sort(msgs)
-		s.log.Info("single sign-on refused: claims do not make an account", "subject", id.Subject, "problems", strings.Join(msgs, "; "))
-		return nil, problem.New(problem.Unauthorized, "Your ministry account's details do not fit Attaché (%s). Ask your administrator.", strings.Join(msgs, "; "))
+		err := problem.New(problem.Unauthorized, "Your ministry account's details do not fit Attaché (%s). Ask your administrator.", msgs)
+		s.log.Info("single sign-on refused: claims do not make an account", "subject", id.Subject, "problems", err.Message)
+		return nil, err
 	}
 	now := s.now().UTC()
 	res := &LoginResult{}

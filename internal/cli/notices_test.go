@@ -103,6 +103,26 @@ func (b *mailbox) calendars(t *testing.T, n int) []*ical.Calendar {
 	}
 }
 
+// subjects returns the decoded subjects of the messages received.
+func (b *mailbox) subjects(t *testing.T) []string {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, raw := range b.msgs {
+		m, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func findCalendar(t *testing.T, r *multipart.Reader) *ical.Calendar {
 	for {
 		p, err := r.NextPart()
@@ -145,7 +165,9 @@ func TestVisitInvitationsByMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if _, err := d.Exec(`UPDATE users SET email = 'barton@example.org' WHERE username = 'barton'`); err != nil {
+	// Barton reads French: his notices and their calendar entries are
+	// written in it.
+	if _, err := d.Exec(`UPDATE users SET email = 'barton@example.org', lang = 'fr' WHERE username = 'barton'`); err != nil {
 		t.Fatal(err)
 	}
 	var caseID string
@@ -182,6 +204,12 @@ func TestVisitInvitationsByMail(t *testing.T) {
 		"by": {"detaining_state"}, "reason": {"closed for inspection"}}))
 
 	cals := box.calendars(t, 3)
+	subjects := box.subjects(t)
+	for _, want := range []string{"Visite prévue : dossier CN-2018-0001, ", "Visite déplacée : dossier CN-2018-0001, ", "Visite annulée : dossier CN-2018-0001, "} {
+		if !slices.ContainsFunc(subjects, func(s string) bool { return strings.HasPrefix(s, want) && strings.Contains(s, "(Asia/Shanghai; ") }) {
+			t.Errorf("no subject %q… with the facility's zone among %q", want, subjects)
+		}
+	}
 	// The queue's workers deliver in parallel, so the mails may arrive in
 	// any order; calendars apply them by SEQUENCE, and so does this test.
 	slices.SortFunc(cals, func(a, b *ical.Calendar) int {
@@ -233,8 +261,8 @@ func TestVisitInvitationsByMail(t *testing.T) {
 		if err != nil || err2 != nil || !st.Equal(want[i].start) || en.Sub(st) != time.Duration(want[i].minutes)*time.Minute {
 			t.Errorf("mail %d: %v–%v (%v %v), want %v for %d minutes", i, st, en, err, err2, want[i].start, want[i].minutes)
 		}
-		if summary := e.Props.Get(ical.PropSummary).Value; strings.Contains(summary, "Kovrig") || !strings.Contains(summary, "CN-2018-0001") {
-			t.Errorf("mail %d: SUMMARY %q names the detainee or lacks the reference", i, summary)
+		if summary, _ := e.Props.Text(ical.PropSummary); strings.Contains(summary, "Kovrig") || summary != "Visite consulaire (Vidéo à distance), dossier CN-2018-0001" {
+			t.Errorf("mail %d: SUMMARY %q names the detainee, lacks the reference or is not in French", i, summary)
 		}
 	}
 }

@@ -167,7 +167,7 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	if err != nil {
 		return err
 	}
-	vs.SetNotices(visits.Notices{Sender: queue, Reminders: queue, BaseURL: cfg.PublicURL()})
+	vs.SetNotices(visits.Notices{Sender: queue, Reminders: queue, BaseURL: cfg.PublicURL(), Catalog: catalog})
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "attache_notices_pending",
 		Help: "E-mail notices queued and not yet delivered, given up or cancelled (including retries and reminders scheduled ahead)."},
 		func() float64 {
@@ -179,8 +179,8 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 			}
 			return float64(n)
 		}))
-	rs := reports.NewService(s.db, s.audit, s.cases, queue, reports.Options{BaseURL: cfg.PublicURL()})
-	fam := family.NewService(s.db, s.audit, s.cases, s.auth, queue, family.Options{BaseURL: cfg.PublicURL()})
+	rs := reports.NewService(s.db, s.audit, s.cases, queue, reports.Options{BaseURL: cfg.PublicURL(), Catalog: catalog})
+	fam := family.NewService(s.db, s.audit, s.cases, s.auth, queue, family.Options{BaseURL: cfg.PublicURL(), Catalog: catalog})
 	fonts, err := pdfFonts(cfg, log)
 	if err != nil {
 		return err

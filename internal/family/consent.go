@@ -71,7 +71,7 @@ type Decision struct {
 	// Reason says why not, in words fit for the officer and the family
 	// member: "The detainee has not consented to share health information
 	// with Meng Wanzhou." or "Consent withdrawn on 2026-05-01: …".
-	Reason string
+	Reason problem.Text
 	// ConsentID is the consent that allows it, or the withdrawn one that
 	// allowed it last.
 	ConsentID string
@@ -237,7 +237,7 @@ func (s *Service) withdraw(ctx context.Context, a cases.Actor, caseID, consentID
 			err := tx.QueryRowContext(ctx, `SELECT given FROM family_consents WHERE `+cond+` AND given_earliest > $`+fmt.Sprint(len(args)+1)+`
 				ORDER BY given_earliest DESC LIMIT 1`, append(args, db.Instant(day.Earliest()))...).Scan(&given)
 			if err == nil {
-				f.Add("date", fmt.Sprintf("The consent was given on %s, after this day.", given))
+				f.Addf("date", "The consent was given on %s, after this day.", given)
 			} else if !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("read consent: %w", err)
 			}
@@ -366,7 +366,7 @@ func (s *Service) Check(ctx context.Context, q db.Querier, caseID, contactID str
 	}
 	d, err := s.check(ctx, q, caseID, contactID, category)
 	if err != nil {
-		return Decision{Reason: "Consent could not be checked: nothing is shared. Try again."}
+		return Decision{Reason: problem.Textf("Consent could not be checked: nothing is shared. Try again.")}
 	}
 	return d
 }
@@ -374,7 +374,7 @@ func (s *Service) Check(ctx context.Context, q db.Querier, caseID, contactID str
 // check is Check with the database error, for callers here.
 func (s *Service) check(ctx context.Context, q db.Querier, caseID, contactID string, category Category) (Decision, error) {
 	if !category.Valid() {
-		return Decision{Reason: fmt.Sprintf("%q is not a category of information.", string(category))}, nil
+		return Decision{Reason: problem.Textf("%q is not a category of information.", string(category))}, nil
 	}
 	ds, err := s.decide(ctx, q, caseID, contactID)
 	if err != nil {
@@ -398,7 +398,7 @@ func (s *Service) Allowed(ctx context.Context, caseID, contactID string) (map[Ca
 // none, what an active exception allows.
 func (s *Service) decide(ctx context.Context, q db.Querier, caseID, contactID string) (map[Category]Decision, error) {
 	out := map[Category]Decision{}
-	refuseAll := func(reason string) map[Category]Decision {
+	refuseAll := func(reason problem.Text) map[Category]Decision {
 		for _, c := range AllCategories {
 			out[c] = Decision{Reason: reason}
 		}
@@ -406,13 +406,13 @@ func (s *Service) decide(ctx context.Context, q db.Querier, caseID, contactID st
 	}
 	ct, err := contact(ctx, q, caseID, contactID)
 	if problem.Is(err, problem.NotFound) {
-		return refuseAll("No such contact in this case."), nil
+		return refuseAll(problem.Textf("No such contact in this case.")), nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !ct.Archived.IsZero() {
-		return refuseAll(fmt.Sprintf("%s is no longer a contact of this case.", ct.Name)), nil
+		return refuseAll(problem.Textf("%s is no longer a contact of this case.", ct.Name)), nil
 	}
 	if out, err = s.consentDecisions(ctx, q, caseID, ct); err != nil {
 		return nil, err
@@ -471,11 +471,11 @@ func (s *Service) consentDecisions(ctx context.Context, q db.Querier, caseID str
 			out[cat] = Decision{Allowed: true, ConsentID: active.ID}
 		case withdrawn != nil:
 			out[cat] = Decision{ConsentID: withdrawn.ID,
-				Reason: fmt.Sprintf("Consent withdrawn on %s: the detainee no longer agrees to share %s with %s.", withdrawn.Withdrawal.Date, cat.phrase(), ct.Name)}
+				Reason: problem.Textf("Consent withdrawn on %s: the detainee no longer agrees to share %s with %s.", withdrawn.Withdrawal.Date, cat.phrase(), ct.Name)}
 		case cat == Messages:
-			out[cat] = Decision{Reason: fmt.Sprintf("The detainee has not consented to exchange messages with %s.", ct.Name)}
+			out[cat] = Decision{Reason: problem.Textf("The detainee has not consented to exchange messages with %s.", ct.Name)}
 		default:
-			out[cat] = Decision{Reason: fmt.Sprintf("The detainee has not consented to share %s with %s.", cat.phrase(), ct.Name)}
+			out[cat] = Decision{Reason: problem.Textf("The detainee has not consented to share %s with %s.", cat.phrase(), ct.Name)}
 		}
 	}
 	return out, nil
@@ -484,11 +484,11 @@ func (s *Service) consentDecisions(ctx context.Context, q db.Querier, caseID str
 // ForFamily is the reason a refusal gives the family member themselves:
 // that the detainee has not consented, never when or whether they withdrew
 // a consent (that is the detainee's to tell). Staff see Reason.
-func ForFamily(cat Category, contactName string) string {
+func ForFamily(cat Category, contactName string) problem.Text {
 	if cat == Messages {
-		return fmt.Sprintf("The detainee has not consented to exchange messages with %s.", contactName)
+		return problem.Textf("The detainee has not consented to exchange messages with %s.", contactName)
 	}
-	return fmt.Sprintf("The detainee has not consented to share %s with %s.", cat.phrase(), contactName)
+	return problem.Textf("The detainee has not consented to share %s with %s.", cat.phrase(), contactName)
 }
 
 // bases lists, for the allowed categories among cats (all when cats is

@@ -128,7 +128,7 @@ func checkDesignated(ctx context.Context, q db.Querier, caseID, exceptID string)
 	if err != nil {
 		return fmt.Errorf("read designated contact: %w", err)
 	}
-	return problem.Field("designated", fmt.Sprintf("%s is the designated contact already: a case has at most one. Change theirs first.", name))
+	return problem.Fieldf("designated", "%s is the designated contact already: a case has at most one. Change theirs first.", name)
 }
 
 // AddContact adds a contact to a case.

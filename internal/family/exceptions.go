@@ -101,7 +101,7 @@ func (s *Service) AuthorizeException(ctx context.Context, a cases.Actor, caseID 
 		f.Add("justification", "Say why in a sentence or two: the justification is what the file keeps of this decision.")
 	}
 	if in.Days < 1 || in.Days > MaxExceptionDays {
-		f.Add("days", fmt.Sprintf("Give a number of days from 1 to %d.", MaxExceptionDays))
+		f.Addf("days", "Give a number of days from 1 to %d.", MaxExceptionDays)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	e := &Exception{ID: db.NewID(), CaseID: caseID, ContactID: in.ContactID, Categories: cats, Reason: in.Reason, Justification: in.Justification,
@@ -135,9 +135,9 @@ func (s *Service) AuthorizeException(ctx context.Context, a cases.Actor, caseID 
 			for _, c := range cats {
 				switch d := ds[c]; {
 				case d.Allowed:
-					f.Add("categories", fmt.Sprintf("The detainee has consented to share %s with %s already: no exception is needed.", c.phrase(), ct.Name))
+					f.Addf("categories", "The detainee has consented to share %s with %s already: no exception is needed.", c.phrase(), ct.Name)
 				case d.ConsentID != "":
-					f.Add("categories", fmt.Sprintf("%s An exception does not override the detainee's refusal.", d.Reason))
+					f.Addf("categories", "%s An exception does not override the detainee's refusal.", d.Reason)
 				}
 			}
 		}
@@ -152,8 +152,8 @@ func (s *Service) AuthorizeException(ctx context.Context, a cases.Actor, caseID 
 				}
 				for _, c := range cats {
 					if slices.Contains(x.Categories, c) {
-						f.Add("categories", fmt.Sprintf("An exception authorised on %s covers %s for %s until %s already: end it first to authorise another.",
-							x.Authorised.Format("2006-01-02"), c.phrase(), e.ContactName, x.Expires.Format("2006-01-02 15:04 MST")))
+						f.Addf("categories", "An exception authorised on %s covers %s for %s until %s already: end it first to authorise another.",
+							x.Authorised.Format("2006-01-02"), c.phrase(), e.ContactName, x.Expires.Format("2006-01-02 15:04 MST"))
 					}
 				}
 			}

@@ -192,7 +192,7 @@ func TestDisclosureExceptions(t *testing.T) {
 		if err := fx.fam.WithdrawConsent(ctx, fx.as("barton"), fx.caseA, c, family.Withdrawal{Date: "2026-04-20", Method: "written"}); err != nil {
 			t.Fatal(err)
 		}
-		if dec := fx.fam.Check(ctx, nil, fx.caseA, alice, family.Legal); dec.Allowed || !strings.Contains(dec.Reason, "withdrawn") {
+		if dec := fx.fam.Check(ctx, nil, fx.caseA, alice, family.Legal); dec.Allowed || !strings.Contains(dec.Reason.String(), "withdrawn") {
 			t.Errorf("legal after the detainee's withdrawal: %+v", dec)
 		}
 

@@ -42,6 +42,7 @@ import (
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/edate"
+	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/notify"
 	"github.com/attache-org/attache/internal/problem"
 )
@@ -77,20 +78,20 @@ func (c Category) Valid() bool { return slices.Contains(AllCategories, c) }
 func (c Category) Label() string { return Categories.Label(string(c)) }
 
 // phrase is the category in a sentence: "… consented to share <phrase> with …".
-func (c Category) phrase() string {
+func (c Category) phrase() problem.Text {
 	switch c {
 	case Visits:
-		return "the dates of visits"
+		return problem.Textf("the dates of visits")
 	case Location:
-		return "where they are held"
+		return problem.Textf("where they are held")
 	case Health:
-		return "health information"
+		return problem.Textf("health information")
 	case Legal:
-		return "their legal status"
+		return problem.Textf("their legal status")
 	case Messages:
-		return "messages"
+		return problem.Textf("messages")
 	}
-	return string(c)
+	return problem.Textf("%s", string(c))
 }
 
 // Relationships of a contact to the detainee.
@@ -127,6 +128,9 @@ type Options struct {
 	// BaseURL is the address of the application, for links in e-mails
 	// ("https://attache.example.org", no trailing slash).
 	BaseURL string
+	// Catalog writes each mail in its recipient's language; nil writes
+	// English.
+	Catalog *i18n.Catalog
 	// InviteTTL is how long an invitation stays valid; 7 days if zero.
 	InviteTTL time.Duration
 	// MaxMessage is the longest message or summary, in characters; 2000

@@ -125,7 +125,7 @@ func TestConsentCheck(t *testing.T) {
 		check := func(caseID, contactID string, c family.Category) family.Decision {
 			return fx.fam.Check(ctx, nil, caseID, contactID, c)
 		}
-		if dec := check(fx.caseA, alice, family.Visits); !dec.Allowed || dec.ConsentID != first || dec.Reason != "" {
+		if dec := check(fx.caseA, alice, family.Visits); !dec.Allowed || dec.ConsentID != first || !dec.Reason.IsZero() {
 			t.Errorf("named contact, named category: %+v", dec)
 		}
 		for _, tc := range []struct {
@@ -140,7 +140,7 @@ func TestConsentCheck(t *testing.T) {
 			{"contact of another case", fx.caseB, alice, family.Visits, "No such contact in this case."},
 			{"no category", fx.caseA, alice, family.Category("gossip"), `"gossip" is not a category of information.`},
 		} {
-			if dec := check(tc.caseID, tc.contact, tc.cat); dec.Allowed || dec.Reason != tc.reason {
+			if dec := check(tc.caseID, tc.contact, tc.cat); dec.Allowed || dec.Reason.String() != tc.reason {
 				t.Errorf("%s: %+v, want refused: %s", tc.name, dec, tc.reason)
 			}
 		}
@@ -234,7 +234,7 @@ func TestConsentCheck(t *testing.T) {
 				cat = family.Visits
 			}
 			dec := check(fx.caseA, who, cat)
-			if dec.Allowed || !strings.HasPrefix(dec.Reason, "Consent withdrawn on 2026-04-19:") || dec.ConsentID != second.ID {
+			if dec.Allowed || !strings.HasPrefix(dec.Reason.String(), "Consent withdrawn on 2026-04-19:") || dec.ConsentID != second.ID {
 				t.Errorf("%s after withdrawal: %+v", cat, dec)
 			}
 		}
@@ -256,7 +256,7 @@ func TestConsentCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		for c, dec := range all {
-			if dec.Allowed || !strings.Contains(dec.Reason, "withdrawn") && !strings.Contains(dec.Reason, "not consented") {
+			if dec.Allowed || !strings.Contains(dec.Reason.String(), "withdrawn") && !strings.Contains(dec.Reason.String(), "not consented") {
 				t.Errorf("%s after withdrawing all: %+v", c, dec)
 			}
 		}
@@ -268,7 +268,7 @@ func TestConsentCheck(t *testing.T) {
 		if err := fx.fam.ArchiveContact(ctx, fx.as("barton"), fx.caseA, tom, ""); err != nil {
 			t.Fatal(err)
 		}
-		if dec := check(fx.caseA, tom, family.Legal); dec.Allowed || dec.Reason != "Tom Kovrig is no longer a contact of this case." {
+		if dec := check(fx.caseA, tom, family.Legal); dec.Allowed || dec.Reason.String() != "Tom Kovrig is no longer a contact of this case." {
 			t.Errorf("archived contact: %+v", dec)
 		}
 	})
@@ -675,8 +675,8 @@ func TestMessageDelivery(t *testing.T) {
 		if err := fx.fam.Delivered(ctx, fx.as("barton"), fx.caseA, m.ID, visit, "read_at_visit"); err != nil {
 			t.Fatal(err)
 		}
-		wantProblem(t, "delivered twice", fx.fam.Delivered(ctx, fx.as("consul"), fx.caseA, m.ID, visit, "read_at_visit"), problem.Conflict, "delivered already")
-		wantProblem(t, "not delivered after delivered", fx.fam.NotDelivered(ctx, fx.as("consul"), fx.caseA, m.ID, "lost"), problem.Conflict, "delivered already")
+		wantProblem(t, "delivered twice", fx.fam.Delivered(ctx, fx.as("consul"), fx.caseA, m.ID, visit, "read_at_visit"), problem.Conflict, "“Delivered” already")
+		wantProblem(t, "not delivered after delivered", fx.fam.NotDelivered(ctx, fx.as("consul"), fx.caseA, m.ID, "lost"), problem.Conflict, "“Delivered” already")
 		if q, _ := fx.fam.Queue(ctx, fx.as("barton"), fx.caseA); len(q) != 0 {
 			t.Errorf("queue after delivery %+v", q)
 		}
@@ -701,7 +701,7 @@ func TestMessageDelivery(t *testing.T) {
 		if err := fx.fam.NotDelivered(ctx, fx.as("barton"), fx.caseA, m2.ID, "Refused by the facility"); err != nil {
 			t.Fatal(err)
 		}
-		wantProblem(t, "delivered after not delivered", fx.fam.Delivered(ctx, fx.as("barton"), fx.caseA, m2.ID, "", "via_facility"), problem.Conflict, "not delivered already")
+		wantProblem(t, "delivered after not delivered", fx.fam.Delivered(ctx, fx.as("barton"), fx.caseA, m2.ID, "", "via_facility"), problem.Conflict, "“Not delivered” already")
 		got, err := fx.fam.ReadMessage(ctx, member(ua), fx.caseA, m2.ID)
 		if err != nil || got.Status != "not_delivered" || got.Reason != "Refused by the facility" {
 			t.Errorf("family sees %+v %v", got, err)
@@ -736,7 +736,7 @@ func TestMessageDelivery(t *testing.T) {
 		if err := fx.fam.Release(ctx, fx.as("consul"), fx.caseA, h.ID); err != nil {
 			t.Fatal(err)
 		}
-		wantProblem(t, "release twice", fx.fam.Release(ctx, fx.as("barton"), fx.caseA, h.ID), problem.Conflict, "released")
+		wantProblem(t, "release twice", fx.fam.Release(ctx, fx.as("barton"), fx.caseA, h.ID), problem.Conflict, "“Released to the family” already")
 		if !visible(h.ID) {
 			t.Fatal("a released message is not visible")
 		}

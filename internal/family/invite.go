@@ -125,11 +125,14 @@ func (s *Service) Invite(ctx context.Context, a cases.Actor, caseID, contactID s
 			db.Instant(now), db.Instant(inv.Expires)); err != nil {
 			return fmt.Errorf("create invitation: %w", err)
 		}
+		// The invitation is written in the contact's first language that
+		// Attaché has, and its link opens the pages in it.
+		w := s.opts.Catalog.In(ct.Languages...)
 		err = s.send(ctx, tx, notify.Mail{Kind: notify.FamilyMessage, To: ct.Email, Name: ct.Name, Key: "family-invite:" + inv.ID,
-			Subject: "Your invitation to the consulate's family pages",
-			Text: fmt.Sprintf("Hello %s,\n\nThe consulate invites you to open an account on its family pages.\n\n"+
-				"Open this link to choose a username and a password. It works once, until %s (UTC):\n%s%s%s\n\n"+
-				"If you did not expect this message, ignore it.\n", ct.Name, inv.Expires.Format("2 January 2006 15:04"), s.opts.BaseURL, InvitePath, token)})
+			Subject: w.T("Your invitation to the consulate's family pages"),
+			Text: w.T("Hello %s,", ct.Name) + "\n\n" + w.T("The consulate invites you to open an account on its family pages.") + "\n\n" +
+				w.T("Open this link to choose a username and a password. It works once, until %s:", w.DateTime(inv.Expires, "UTC")) + "\n" +
+				s.opts.BaseURL + InvitePath + token + "?lang=" + w.Lang + "\n\n" + w.T("If you did not expect this message, ignore it.") + "\n"})
 		if err != nil {
 			return err
 		}

@@ -129,7 +129,7 @@ func (s *Service) WriteMessage(ctx context.Context, a cases.Actor, caseID, text 
 			return err
 		}
 		if !d.Allowed {
-			refused = problem.New(problem.Forbidden, "%s", ForFamily(Messages, ct.Name))
+			refused = problem.NewText(problem.Forbidden, ForFamily(Messages, ct.Name))
 			return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.message_refused", ObjectType: "case", ObjectID: caseID,
 				Detail: fmt.Sprintf("contact=%s category=messages consent=%s: %s", ct.ID, d.ConsentID, d.Reason)})
 		}
@@ -183,9 +183,10 @@ func (s *Service) tellOfficers(ctx context.Context, tx *sql.Tx, caseID, msgID st
 		}
 	}
 	for _, r := range to {
+		w := s.opts.Catalog.In(r.Lang)
 		err := s.send(ctx, tx, notify.Mail{Kind: notify.FamilyMessage, UserID: r.UserID, To: r.Email, Name: r.Name,
-			Key: "family-message:" + msgID + ":" + r.UserID, Subject: "A new family message is waiting",
-			Text: fmt.Sprintf("A family member has written a new message for a detainee. It waits for delivery:\n%s%s\n", s.opts.BaseURL, CasePath(caseID))})
+			Key: "family-message:" + msgID + ":" + r.UserID, Subject: w.T("A new family message is waiting"),
+			Text: w.T("A family member has written a new message for a detainee. It waits for delivery:") + "\n" + s.opts.BaseURL + CasePath(caseID) + "\n"})
 		if err != nil {
 			return err
 		}
@@ -194,15 +195,16 @@ func (s *Service) tellOfficers(ctx context.Context, tx *sql.Tx, caseID, msgID st
 }
 
 // tellFamily tells a contact's family account, if any, that something new
-// waits on their pages. The mail says nothing of what.
+// waits on their pages, in the account's language (else the contact's).
+// The mail says nothing of what.
 func (s *Service) tellFamily(ctx context.Context, tx *sql.Tx, contactID, key, subject, text string) error {
 	if s.sender == nil {
 		return nil
 	}
-	var userID, email, name string
+	var userID, email, name, lang, langs string
 	var disabled bool
-	err := tx.QueryRowContext(ctx, `SELECT u.id, u.email, u.display_name, u.disabled FROM family_contacts k JOIN users u ON u.id = k.user_id
-		WHERE k.id = $1 AND k.archived_at IS NULL`, contactID).Scan(&userID, &email, &name, &disabled)
+	err := tx.QueryRowContext(ctx, `SELECT u.id, u.email, u.display_name, u.disabled, u.lang, k.languages FROM family_contacts k JOIN users u ON u.id = k.user_id
+		WHERE k.id = $1 AND k.archived_at IS NULL`, contactID).Scan(&userID, &email, &name, &disabled, &lang, &langs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // no account: they see it once they have one
 	}
@@ -212,8 +214,9 @@ func (s *Service) tellFamily(ctx context.Context, tx *sql.Tx, contactID, key, su
 	if disabled || email == "" {
 		return nil
 	}
-	return s.send(ctx, tx, notify.Mail{Kind: notify.FamilyMessage, UserID: userID, To: email, Name: name, Key: key, Subject: subject,
-		Text: fmt.Sprintf("%s Sign in to read it:\n%s%s\n", text, s.opts.BaseURL, PortalPath)})
+	w := s.opts.Catalog.In(append([]string{lang}, strings.Fields(langs)...)...)
+	return s.send(ctx, tx, notify.Mail{Kind: notify.FamilyMessage, UserID: userID, To: email, Name: name, Key: key, Subject: w.T(subject),
+		Text: w.T(text) + " " + w.T("Sign in to read it:") + "\n" + s.opts.BaseURL + PortalPath + "\n"})
 }
 
 // Queue lists the messages waiting for delivery to the detainee, oldest
@@ -287,8 +290,8 @@ func message(ctx context.Context, q db.Querier, caseID, msgID string, dir Direct
 }
 
 func decidedAlready(m *Message) error {
-	return problem.New(problem.Conflict, "This message is %s already (%s, by %s).", strings.ToLower(MessageStatuses.Label(m.Status)),
-		m.Decided.Format("2006-01-02 15:04 UTC"), m.DecidedBy)
+	return problem.New(problem.Conflict, "This message is “%s” already (%s, by %s).", problem.Textf(MessageStatuses.Label(m.Status)),
+		m.Decided.UTC().Format("2006-01-02 15:04 UTC"), m.DecidedBy)
 }
 
 // Delivered marks a waiting message to the detainee as delivered: how, and
@@ -383,7 +386,7 @@ func (s *Service) RecordFromDetainee(ctx context.Context, a cases.Actor, caseID,
 			}
 		}
 		if !ct.Archived.IsZero() {
-			f.Add("contact_id", fmt.Sprintf("%s is archived: nothing is passed on to them.", ct.Name))
+			f.Addf("contact_id", "%s is archived: nothing is passed on to them.", ct.Name)
 		}
 		if err := checkVisit(ctx, tx, f, "visit_id", caseID, visitID); err != nil {
 			return err
@@ -430,7 +433,7 @@ func (s *Service) Release(ctx context.Context, a cases.Actor, caseID, msgID stri
 			return err
 		}
 		if !d.Allowed {
-			refused = problem.New(problem.Forbidden, "%s", d.Reason)
+			refused = problem.NewText(problem.Forbidden, d.Reason)
 			return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.release_refused", ObjectType: "case", ObjectID: caseID,
 				Detail: fmt.Sprintf("message=%s contact=%s category=messages consent=%s: %s", msgID, m.ContactID, d.ConsentID, d.Reason)})
 		}

@@ -93,7 +93,8 @@ func (s *Service) WriteSummary(ctx context.Context, a cases.Actor, caseID string
 		if err := f.Err(); err != nil {
 			return err
 		}
-		var reasons, reached []string
+		var reasons problem.Sentences
+		var reached []string
 		for _, ct := range targets {
 			ds, err := s.decide(ctx, tx, caseID, ct.ID)
 			if err != nil {
@@ -105,18 +106,18 @@ func (s *Service) WriteSummary(ctx context.Context, a cases.Actor, caseID string
 				continue
 			}
 			for _, c := range cats {
-				if r := ds[c].Reason; !ds[c].Allowed && !slices.Contains(reasons, r) {
+				if r := ds[c].Reason; !ds[c].Allowed && !slices.ContainsFunc(reasons, func(o problem.Text) bool { return o.String() == r.String() }) {
 					reasons = append(reasons, r)
 				}
 			}
 		}
 		if len(sm.Reaches) == 0 {
 			if len(targets) == 0 {
-				reasons = append(reasons, "The case has no contacts.")
+				reasons = append(reasons, problem.Textf("The case has no contacts."))
 			}
-			refused = problem.New(problem.Forbidden, "%s", strings.Join(reasons, " "))
+			refused = problem.New(problem.Forbidden, "%s", reasons)
 			return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "family.summary_refused", ObjectType: "case", ObjectID: caseID,
-				Detail: fmt.Sprintf("contact=%s categories=%s: %s", orAll(in.ContactID), categoryList(cats), strings.Join(reasons, " "))})
+				Detail: fmt.Sprintf("contact=%s categories=%s: %s", orAll(in.ContactID), categoryList(cats), refused.(*problem.Error).Message)})
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO family_summaries (id, case_id, contact_id, categories, body, visit_id, written_by, written_by_name, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, sm.ID, caseID, nullStr(in.ContactID), joinCategories(cats), text, nullStr(in.VisitID),

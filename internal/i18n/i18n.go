@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
@@ -94,11 +95,20 @@ func (c *Catalog) Languages() []string {
 }
 
 // Has reports whether lang is in the catalog.
-func (c *Catalog) Has(lang string) bool { _, ok := c.langs[lang]; return ok }
+func (c *Catalog) Has(lang string) bool {
+	if c == nil {
+		return false
+	}
+	_, ok := c.langs[lang]
+	return ok
+}
 
 // T translates the English text msg into lang and formats it with args.
 // A text without a translation is shown in English.
 func (c *Catalog) T(lang, msg string, args ...any) string {
+	if c == nil {
+		c, lang = english(), Source
+	}
 	e, ok := c.langs[lang][msg]
 	if !ok || e.empty() {
 		// Untranslated: the English text, with English plural forms.
@@ -110,11 +120,49 @@ func (c *Catalog) T(lang, msg string, args ...any) string {
 	case e.text != "":
 		msg = e.text
 	}
+	return format(msg, args)
+}
+
+func format(msg string, args []any) string {
 	if len(args) == 0 || !strings.Contains(msg, "%") { // a plural form may leave the number out: "every day"
 		return msg
 	}
 	return fmt.Sprintf(msg, args...)
 }
+
+// english is the catalog of the source language alone (its plural forms),
+// for a nil Catalog.
+var english = sync.OnceValue(func() *Catalog {
+	m := map[string]entry{}
+	if b, err := files.ReadFile("messages/" + Source + ".json"); err == nil {
+		_ = json.Unmarshal(b, &m) // the embedded file is checked by the tests
+	}
+	return &Catalog{langs: map[string]map[string]entry{Source: m}}
+})
+
+// Words are the texts and formats of one language: what composes a mail,
+// a calendar invitation or a file for one reader.
+type Words struct {
+	*Locale
+	c *Catalog
+}
+
+// In returns the words of lang: the first of langs that the catalog has
+// (a preference, then a person's recorded languages), else English. A nil
+// catalog writes English.
+func (c *Catalog) In(langs ...string) Words {
+	lang := Source
+	for _, l := range langs {
+		if c.Has(l) {
+			lang = l
+			break
+		}
+	}
+	return Words{Locale: c.Locale(lang), c: c}
+}
+
+// T translates msg (a fmt format) and formats it with args.
+func (w Words) T(msg string, args ...any) string { return w.c.T(w.Lang, msg, args...) }
 
 func (e entry) empty() bool { return e.text == "" && e.plural == nil }
 

@@ -120,13 +120,14 @@ type Recipient struct {
 	Name   string
 	Email  string
 	Role   auth.Role
+	Lang   string // the account's language for the interface, "" for none chosen: its mails are written in it
 }
 
 // Recipients lists the active accounts with an e-mail address, of one of
 // roles, that may read a case with this scope, by name. Notices about a case
 // go only to people who may see it.
 func Recipients(ctx context.Context, q db.Querier, scope *auth.Scope, roles ...auth.Role) ([]Recipient, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, display_name, email, role, post, desk FROM users
+	rows, err := q.QueryContext(ctx, `SELECT id, display_name, email, role, post, desk, lang FROM users
 		WHERE disabled = FALSE AND email <> '' ORDER BY display_name, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list recipients: %w", err)
@@ -137,12 +138,12 @@ func Recipients(ctx context.Context, q db.Querier, scope *auth.Scope, roles ...a
 	for rows.Next() {
 		u := &auth.User{}
 		var role string
-		if err := rows.Scan(&u.ID, &u.DisplayName, &u.Email, &role, &u.Post, &u.Desk); err != nil {
+		if err := rows.Scan(&u.ID, &u.DisplayName, &u.Email, &role, &u.Post, &u.Desk, &u.Lang); err != nil {
 			return nil, fmt.Errorf("list recipients: %w", err)
 		}
 		u.Role = auth.Role(role)
 		if slices.Contains(roles, u.Role) && policy.Can(u, auth.ReadCase, scope) {
-			out = append(out, Recipient{UserID: u.ID, Name: u.DisplayName, Email: u.Email, Role: u.Role})
+			out = append(out, Recipient{UserID: u.ID, Name: u.DisplayName, Email: u.Email, Role: u.Role, Lang: u.Lang})
 		}
 	}
 	return out, rows.Err()

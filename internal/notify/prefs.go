@@ -55,7 +55,7 @@ func Preferences(ctx context.Context, q db.Querier, userID string) (map[Kind]boo
 func SetPreferences(ctx context.Context, tx *sql.Tx, userID string, on map[Kind]bool) error {
 	for k := range on {
 		if !k.Known() {
-			return problem.Field("kind", fmt.Sprintf("There is no kind of notice %q.", string(k)))
+			return problem.Fieldf("kind", "There is no kind of notice %q.", string(k))
 		}
 	}
 	now := db.Instant(time.Now())

@@ -250,7 +250,7 @@ func (q *Queue) Send(ctx context.Context, tx *sql.Tx, m Mail) error {
 func (m *Mail) validate() error {
 	f := problem.Fields{}
 	if !m.Kind.Known() {
-		f.Add("kind", fmt.Sprintf("There is no kind of notice %q.", string(m.Kind)))
+		f.Addf("kind", "There is no kind of notice %q.", string(m.Kind))
 	}
 	if !addressLike(m.To) {
 		f.Add("to", "The recipient needs a valid e-mail address.")

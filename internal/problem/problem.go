@@ -39,18 +39,108 @@ type Error struct {
 	// RetryAfter is set on RateLimited errors, in whole seconds.
 	RetryAfter int
 
-	// format and args are Message before formatting, for translation.
-	format string
-	args   []any
+	// text is Message before formatting, for translation; texts are the
+	// fields' messages.
+	text  Text
+	texts map[string]Text
+}
+
+// Text is a message for people before translation: its English text (a
+// fmt format) and its values. A value that is itself a Text is translated
+// with it ("… consented to share %s …" with "health information").
+type Text struct {
+	Format string
+	Args   []any
+}
+
+// Sentences are texts shown one after the other: "post: Choose a post.
+// desk: …".
+type Sentences []Text
+
+// List is texts shown as a list: "Sent, Acknowledged".
+type List []Text
+
+func (l Sentences) join(tr func(string, ...any) string, sep string) string {
+	return List(l).join(tr, sep)
+}
+
+func (l List) join(tr func(string, ...any) string, sep string) string {
+	parts := make([]string, len(l))
+	for i, t := range l {
+		parts[i] = t.Localize(tr)
+	}
+	return strings.Join(parts, sep)
+}
+
+// Textf returns the Text of format and args.
+func Textf(format string, args ...any) Text { return Text{Format: format, Args: args} }
+
+// String is the text in English.
+func (t Text) String() string {
+	if len(t.Args) == 0 {
+		return t.Format
+	}
+	return t.Localize(func(msg string, args ...any) string { return fmt.Sprintf(msg, args...) })
+}
+
+// IsZero reports whether t says nothing.
+func (t Text) IsZero() bool { return t.Format == "" }
+
+// Localize returns t through tr, a message-catalog lookup that takes the
+// English text (a fmt format) and its values.
+func (t Text) Localize(tr func(msg string, args ...any) string) string {
+	args := make([]any, len(t.Args))
+	for i, a := range t.Args {
+		switch at := a.(type) {
+		case Text:
+			a = at.Localize(tr)
+		case Sentences:
+			a = at.join(tr, " ")
+		case List:
+			a = at.join(tr, ", ")
+		}
+		args[i] = a
+	}
+	return tr(t.Format, args...)
 }
 
 // Localize returns the message through tr, a message-catalog lookup that
 // takes the English text (a fmt format) and its values.
 func (e *Error) Localize(tr func(msg string, args ...any) string) string {
-	if e.format != "" {
-		return tr(e.format, e.args...)
+	if !e.text.IsZero() {
+		return e.text.Localize(tr)
 	}
 	return tr(e.Message)
+}
+
+// LocalizeFields returns the message of each field through tr.
+func (e *Error) LocalizeFields(tr func(msg string, args ...any) string) map[string]string {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(e.Fields))
+	for f, m := range e.Fields {
+		if t, ok := e.texts[f]; ok {
+			out[f] = t.Localize(tr)
+		} else {
+			out[f] = tr(m)
+		}
+	}
+	return out
+}
+
+// Prefixed returns the error with prefix before each field's name: the
+// fields of a form that a page shows beside another's.
+func (e *Error) Prefixed(prefix string) *Error {
+	out := *e
+	out.Fields, out.texts = map[string]string{}, map[string]Text{}
+	for f, m := range e.Fields {
+		out.Fields[prefix+f] = m
+		if t, ok := e.texts[f]; ok {
+			out.texts[prefix+f] = t
+		}
+	}
+	return &out
 }
 
 func (e *Error) Error() string {
@@ -71,21 +161,36 @@ func (e *Error) Error() string {
 
 // New returns an error of the given kind with a user-safe message.
 func New(kind Kind, format string, args ...any) *Error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), format: format, args: args}
+	return NewText(kind, Textf(format, args...))
+}
+
+// NewText returns an error of the given kind with a user-safe message.
+func NewText(kind Kind, t Text) *Error {
+	return &Error{Kind: kind, Message: t.String(), text: t}
 }
 
 // Field returns an Invalid error about one field.
-func Field(field, message string) *Error {
-	return &Error{Kind: Invalid, Message: "Please correct the highlighted field.", Fields: map[string]string{field: message}}
+func Field(field, message string) *Error { return Fieldf(field, message) }
+
+// Fieldf returns an Invalid error about one field, its message a format
+// with values.
+func Fieldf(field, format string, args ...any) *Error {
+	t := Textf(format, args...)
+	return &Error{Kind: Invalid, Message: "Please correct the highlighted field.", Fields: map[string]string{field: t.String()},
+		texts: map[string]Text{field: t}}
 }
 
 // Fields collects field errors; its Err method returns nil when none were added.
-type Fields map[string]string
+type Fields map[string]Text
 
 // Add records a message for field unless one is already there.
-func (f Fields) Add(field, message string) {
+func (f Fields) Add(field, message string) { f.Addf(field, message) }
+
+// Addf records a message with values for field unless one is already
+// there.
+func (f Fields) Addf(field, format string, args ...any) {
 	if _, ok := f[field]; !ok {
-		f[field] = message
+		f[field] = Textf(format, args...)
 	}
 }
 
@@ -94,7 +199,11 @@ func (f Fields) Err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &Error{Kind: Invalid, Message: "Please correct the highlighted fields.", Fields: f}
+	e := &Error{Kind: Invalid, Message: "Please correct the highlighted fields.", Fields: map[string]string{}, texts: map[string]Text(f)}
+	for k, t := range f {
+		e.Fields[k] = t.String()
+	}
+	return e
 }
 
 // KindOf returns the kind of err, or Internal when err carries none.

@@ -61,3 +61,54 @@ func TestFieldsAndLocalize(t *testing.T) {
 		t.Errorf("Message = %q", e.Message)
 	}
 }
+
+// TestTextsTranslateWhole checks that a message's values that are texts
+// themselves (a category, a status, a list of statuses) are translated with
+// it, in the fields of a form too.
+func TestTextsTranslateWhole(t *testing.T) {
+	fr := map[string]string{
+		"The detainee has not consented to share %s with %s.": "La personne détenue n'a pas consenti à communiquer %s à %s.",
+		"health information":                  "les renseignements sur sa santé",
+		"It can become: %s.":                  "Elle peut passer à : %s.",
+		"Sent":                                "Envoyée",
+		"Acknowledged":                        "Reçue",
+		"Give a number of days from 1 to %d.": "Indiquez un nombre de jours de 1 à %d.",
+	}
+	tr := func(msg string, args ...any) string {
+		if f, ok := fr[msg]; ok {
+			msg = f
+		}
+		return fmt.Sprintf(msg, args...)
+	}
+	reason := problem.Textf("The detainee has not consented to share %s with %s.", problem.Textf("health information"), "Alice")
+	if got := reason.String(); got != "The detainee has not consented to share health information with Alice." {
+		t.Errorf("English: %q", got)
+	}
+	e := problem.NewText(problem.Forbidden, reason)
+	if got := e.Localize(tr); got != "La personne détenue n'a pas consenti à communiquer les renseignements sur sa santé à Alice." {
+		t.Errorf("French: %q", got)
+	}
+	if e.Message != reason.String() {
+		t.Errorf("Message %q", e.Message)
+	}
+	list := problem.Textf("It can become: %s.", problem.List{problem.Textf("Sent"), problem.Textf("Acknowledged")})
+	if got := list.Localize(tr); got != "Elle peut passer à : Envoyée, Reçue." {
+		t.Errorf("list: %q", got)
+	}
+	f := problem.Fields{}
+	f.Addf("days", "Give a number of days from 1 to %d.", 30)
+	f.Add("days", "second")
+	f.Add("name", "Give a name.")
+	pe, _ := problem.As(f.Err())
+	if pe.Fields["days"] != "Give a number of days from 1 to 30." {
+		t.Errorf("English field: %q", pe.Fields["days"])
+	}
+	got := pe.Prefixed("past_").LocalizeFields(tr)
+	if len(got) != 2 || got["past_days"] != "Indiquez un nombre de jours de 1 à 30." || got["past_name"] != "Give a name." {
+		t.Errorf("fields: %v", got)
+	}
+	one := problem.Fieldf("windows", "Write %q.", "x")
+	if got := one.LocalizeFields(tr)["windows"]; got != `Write "x".` {
+		t.Errorf("Fieldf: %q", got)
+	}
+}

@@ -69,8 +69,8 @@ func (s *Service) RaiseAllegation(ctx context.Context, a cases.Actor, caseID, vi
 		}
 		switch {
 		case r.state != Approved:
-			return problem.New(problem.Conflict, "Only the allegation of an approved report is raised with the authorities; this report is %s.",
-				strings.ToLower(Vocab.States.Label(r.state)))
+			return problem.New(problem.Conflict, "Only the allegation of an approved report is raised with the authorities; this report is “%s”.",
+				problem.Textf(Vocab.States.Label(r.state)))
 		case !b.Allegation.Alleged:
 			return problem.New(problem.Conflict, "This report records no allegation of mistreatment.")
 		case b.Allegation.Permission != "yes":

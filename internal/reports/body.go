@@ -362,7 +362,7 @@ func (b *Body) validate() problem.Fields {
 		}
 	}
 	if len(b.Legal.Hearings) > maxList {
-		f.Add("legal.hearings", fmt.Sprintf("List at most %d hearings.", maxList))
+		f.Addf("legal.hearings", "List at most %d hearings.", maxList)
 	}
 	for i, h := range b.Legal.Hearings {
 		field := fmt.Sprintf("legal.hearings.%d", i)

@@ -110,10 +110,12 @@ func (s *Service) escalate(ctx context.Context, tx *sql.Tx, a cases.Actor, repor
 			// The mail names the case by its reference, nothing more:
 			// mail leaves need-to-know, and even the kind of escalation
 			// (a minor, mistreatment, a health emergency) is case data.
+			w := s.opts.Catalog.In(p.Lang)
 			if err := s.send(ctx, tx, notify.Mail{Kind: notify.Escalation, UserID: p.UserID, To: p.Email, Name: p.Name,
-				Subject: fmt.Sprintf("Escalation on case %s", ref),
-				Text: fmt.Sprintf("A visit report in case %s raises an escalation that needs a supervisor now.\n\nOpen the report: %s\n\nThis notice carries no detail of the case; sign in to read the report and acknowledge the escalation.\n",
-					ref, s.link(caseID, visitID)),
+				Subject: w.T("Escalation on case %s", ref),
+				Text: w.T("A visit report in case %s raises an escalation that needs a supervisor now.", ref) + "\n\n" +
+					w.T("Open the report: %s", s.link(caseID, visitID)) + "\n\n" +
+					w.T("This notice carries no detail of the case; sign in to read the report and acknowledge the escalation.") + "\n",
 				Key: "escalation:" + reportID + ":" + flag + ":" + p.UserID}); err != nil {
 				return err
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/notify"
 	"github.com/attache-org/attache/internal/problem"
 )
@@ -33,6 +34,9 @@ type Options struct {
 	// BaseURL is where users reach Attaché (e.g. https://attache.example.org),
 	// for the links in notices.
 	BaseURL string
+	// Catalog writes each notice in its recipient's language; nil writes
+	// English.
+	Catalog *i18n.Catalog
 }
 
 // Service writes, approves and lists visit reports.
@@ -758,7 +762,7 @@ func (s *Service) Amend(ctx context.Context, a cases.Actor, caseID, visitID stri
 			return err
 		}
 		if r.state != Approved {
-			return problem.New(problem.Conflict, "Only an approved report is amended; this one is %s: edit it instead.", strings.ToLower(Vocab.States.Label(r.state)))
+			return problem.New(problem.Conflict, "Only an approved report is amended; this one is “%s”: edit it instead.", problem.Textf(Vocab.States.Label(r.state)))
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO report_amendments (id, report_id, author_id, author_name, created_at, section, corrected, reason)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, m.ID, r.id, m.AuthorID, m.AuthorName, db.Instant(m.CreatedAt), m.Section, m.Corrected, m.Reason); err != nil {
@@ -872,10 +876,11 @@ func (s *Service) noticeSubmitted(ctx context.Context, tx *sql.Tx, r *row, event
 		if writers[p.UserID] {
 			continue
 		}
+		w := s.opts.Catalog.In(p.Lang)
 		if err := s.send(ctx, tx, notify.Mail{Kind: notify.ReportSubmitted, UserID: p.UserID, To: p.Email, Name: p.Name,
-			Subject: "Visit report to approve: case " + ref,
-			Text: fmt.Sprintf("A visit report in case %s waits for approval.\n\nOpen it: %s\n\nThis notice carries no detail of the case; sign in to read the report.\n",
-				ref, s.link(r.caseID, r.visitID)),
+			Subject: w.T("Visit report to approve: case %s", ref),
+			Text: w.T("A visit report in case %s waits for approval.", ref) + "\n\n" + w.T("Open it: %s", s.link(r.caseID, r.visitID)) + "\n\n" +
+				w.T("This notice carries no detail of the case; sign in to read the report.") + "\n",
 			Key: "report-submitted:" + r.id + ":" + eventID + ":" + p.UserID}); err != nil {
 			return err
 		}
@@ -888,8 +893,8 @@ func (s *Service) noticeDecided(ctx context.Context, tx *sql.Tx, r *row, to, eve
 	if s.sender == nil {
 		return nil
 	}
-	var name, email string
-	err := tx.QueryRowContext(ctx, `SELECT display_name, email FROM users WHERE id = $1 AND disabled = FALSE`, r.authorID).Scan(&name, &email)
+	var name, email, lang string
+	err := tx.QueryRowContext(ctx, `SELECT display_name, email, lang FROM users WHERE id = $1 AND disabled = FALSE`, r.authorID).Scan(&name, &email, &lang)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && email == "") {
 		return nil
 	}
@@ -900,13 +905,13 @@ func (s *Service) noticeDecided(ctx context.Context, tx *sql.Tx, r *row, to, eve
 	if err != nil {
 		return err
 	}
-	what := "approved"
+	w := s.opts.Catalog.In(lang)
+	subject, text := w.T("Visit report approved: case %s", ref), w.T("Your visit report in case %s was approved.", ref)
 	if to == Returned {
-		what = "returned to you with comments"
+		subject, text = w.T("Visit report returned: case %s", ref), w.T("Your visit report in case %s was returned to you with comments.", ref)
 	}
-	return s.send(ctx, tx, notify.Mail{Kind: notify.ReportDecided, UserID: r.authorID, To: email, Name: name,
-		Subject: fmt.Sprintf("Visit report %s: case %s", strings.Fields(what)[0], ref),
-		Text: fmt.Sprintf("Your visit report in case %s was %s.\n\nOpen it: %s\n\nThis notice carries no detail of the case; sign in to read the report.\n",
-			ref, what, s.link(r.caseID, r.visitID)),
+	return s.send(ctx, tx, notify.Mail{Kind: notify.ReportDecided, UserID: r.authorID, To: email, Name: name, Subject: subject,
+		Text: text + "\n\n" + w.T("Open it: %s", s.link(r.caseID, r.visitID)) + "\n\n" +
+			w.T("This notice carries no detail of the case; sign in to read the report.") + "\n",
 		Key: "report-decided:" + r.id + ":" + eventID})
 }

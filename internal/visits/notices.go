@@ -14,6 +14,7 @@ import (
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/edate"
+	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/notify"
 	"github.com/attache-org/attache/internal/problem"
 )
@@ -30,7 +31,8 @@ type ReminderScheduler interface {
 type Notices struct {
 	Sender    notify.Sender
 	Reminders ReminderScheduler
-	BaseURL   string // for links in the mails, e.g. https://attache.example.org
+	BaseURL   string        // for links in the mails, e.g. https://attache.example.org
+	Catalog   *i18n.Catalog // writes each mail in its recipient's language; nil writes English
 }
 
 // SetNotices sets how visits are announced.
@@ -60,7 +62,7 @@ func (s *Service) loadNotice(ctx context.Context, q db.Querier, visitID string) 
 		return nil, fmt.Errorf("read visit for notice: %w", err)
 	}
 	n.starts, n.ends = db.Time(st), db.Time(en)
-	rows, err := q.QueryContext(ctx, `SELECT u.id, u.display_name, u.email, u.role, p.role FROM visit_participants p JOIN users u ON u.id = p.user_id
+	rows, err := q.QueryContext(ctx, `SELECT u.id, u.display_name, u.email, u.role, u.lang, p.role FROM visit_participants p JOIN users u ON u.id = p.user_id
 		WHERE p.visit_id = $1 AND u.disabled = FALSE AND u.email <> '' ORDER BY p.role, u.display_name`, visitID)
 	if err != nil {
 		return nil, fmt.Errorf("read visit participants: %w", err)
@@ -69,7 +71,7 @@ func (s *Service) loadNotice(ctx context.Context, q db.Querier, visitID string) 
 	for rows.Next() {
 		var r notify.Recipient
 		var urole, prole string
-		if err := rows.Scan(&r.UserID, &r.Name, &r.Email, &urole, &prole); err != nil {
+		if err := rows.Scan(&r.UserID, &r.Name, &r.Email, &urole, &r.Lang, &prole); err != nil {
 			return nil, fmt.Errorf("read visit participants: %w", err)
 		}
 		r.Role = auth.Role(urole)
@@ -79,21 +81,27 @@ func (s *Service) loadNotice(ctx context.Context, q db.Querier, visitID string) 
 	return n, rows.Err()
 }
 
-// when says when the visit is, in the facility's time and in UTC.
-func (n *visitNotice) when() string {
-	loc, err := edate.LoadZone(n.zone)
-	if err != nil || n.zone == "" {
-		loc = time.UTC
+// when says when the visit is, in the facility's time (its zone named)
+// and in UTC, in w's language: "7 déc. 2026, 09 h 00–10 h 00 (Asia/Shanghai;
+// 01 h 00–02 h 00 UTC)".
+func (n *visitNotice) when(w i18n.Words) string {
+	zone := n.zone
+	loc, err := edate.LoadZone(zone)
+	if err != nil || zone == "" {
+		loc, zone = time.UTC, "UTC"
 	}
-	s := n.starts.In(loc).Format("Monday 2 January 2006, 15:04") + "–" + n.ends.In(loc).Format("15:04 MST")
+	start, end := n.starts.In(loc), n.ends.In(loc)
+	s := w.LongDate(start) + ", " + w.Time(start) + "–" + w.Time(end) + " (" + zone
 	if loc != time.UTC {
-		s += " (" + n.starts.UTC().Format("15:04") + "–" + n.ends.UTC().Format("15:04") + " UTC)"
+		s += "; " + w.Time(n.starts.UTC()) + "–" + w.Time(n.ends.UTC()) + " UTC"
 	}
-	return s
+	return s + ")"
 }
 
-func (n *visitNotice) title() string {
-	return fmt.Sprintf("%s %s visit, case %s", Modalities.Label(n.modality), strings.ToLower(Kinds.Label(n.kind)), n.reference)
+// title names the visit and its case, in w's language: "Consular visit
+// (remote video), case 2026-OTT-0001".
+func (n *visitNotice) title(w i18n.Words) string {
+	return w.T("%s (%s), case %s", w.T(Kinds.Label(n.kind)), w.T(Modalities.Label(n.modality)), n.reference)
 }
 
 func (s *Service) link(path string) string { return strings.TrimRight(s.notices.BaseURL, "/") + path }
@@ -111,35 +119,51 @@ func (s *Service) announce(ctx context.Context, tx *sql.Tx, visitID string, kind
 	if err != nil {
 		return err
 	}
-	verb, method := map[notify.Kind]string{notify.VisitScheduled: "scheduled", notify.VisitChanged: "moved", notify.VisitCancelled: "cancelled"}[kind], "REQUEST"
+	method := "REQUEST"
 	if kind == notify.VisitCancelled {
 		method = "CANCEL"
 	}
 	caseLink := s.link("/cases/" + n.caseID)
-	inv := &notify.Invite{Method: method, UID: "visit-" + n.id + "@" + s.host(), Sequence: n.sequence, Start: n.starts, End: n.ends,
-		Summary: n.title(), Location: n.facility, URL: caseLink,
-		Description: "Case " + n.reference + ". Details for those who may see the case: " + caseLink}
+	var organizer notify.Person
+	var attendees []notify.Person
 	for _, p := range n.people {
 		// The host organizes; without an address (or an account still
 		// active) the first officer who has one stands in, so that a
 		// missing address never blocks booking or cancelling.
-		if n.roles[p.UserID] == "host" || inv.Organizer.Email == "" {
-			inv.Organizer = notify.Person{Name: p.Name, Email: p.Email}
+		if n.roles[p.UserID] == "host" || organizer.Email == "" {
+			organizer = notify.Person{Name: p.Name, Email: p.Email}
 		}
-		inv.Attendees = append(inv.Attendees, notify.Person{Name: p.Name, Email: p.Email})
+		attendees = append(attendees, notify.Person{Name: p.Name, Email: p.Email})
 	}
 	for _, p := range n.people {
+		// Each officer reads the notice, and the calendar entry it makes,
+		// in their own language.
+		w := s.notices.Catalog.In(p.Lang)
+		inv := &notify.Invite{Method: method, UID: "visit-" + n.id + "@" + s.host(), Sequence: n.sequence, Start: n.starts, End: n.ends,
+			Summary: n.title(w), Location: n.facility, URL: caseLink, Organizer: organizer, Attendees: attendees,
+			Description: w.T("Case %s. Details for those who may see the case: %s", n.reference, caseLink)}
 		var b strings.Builder
-		fmt.Fprintf(&b, "The %s is %s.\n\n", n.title(), verb)
-		fmt.Fprintf(&b, "When: %s\n", n.when())
-		if n.facility != "" {
-			fmt.Fprintf(&b, "Where: %s\n", n.facility)
+		var subject string
+		switch kind {
+		case notify.VisitScheduled:
+			subject = w.T("Visit scheduled: case %s, %s", n.reference, n.when(w))
+			b.WriteString(w.T("Scheduled: %s.", n.title(w)))
+		case notify.VisitChanged:
+			subject = w.T("Visit moved: case %s, %s", n.reference, n.when(w))
+			b.WriteString(w.T("Moved: %s. The host confirms the new time.", n.title(w)))
+		default:
+			subject = w.T("Visit cancelled: case %s, %s", n.reference, n.when(w))
+			b.WriteString(w.T("Cancelled: %s.", n.title(w)))
 		}
-		fmt.Fprintf(&b, "You take part as: %s\n", n.roles[p.UserID])
-		fmt.Fprintf(&b, "\nThe case: %s\n\nThis notice leaves out the detainee's details; sign in to see them.\n", caseLink)
-		m := notify.Mail{Kind: kind, UserID: p.UserID, To: p.Email, Name: p.Name, Invite: inv, Text: b.String(),
-			Subject: fmt.Sprintf("Visit %s: case %s, %s", verb, n.reference, n.when()),
-			Key:     fmt.Sprintf("%s:%s:%d:%s", kind, n.id, n.sequence, p.UserID)}
+		b.WriteString("\n\n" + w.T("When: %s", n.when(w)) + "\n")
+		if n.facility != "" {
+			b.WriteString(w.T("Where: %s", n.facility) + "\n")
+		}
+		b.WriteString(w.T("You take part as: %s", w.T(ParticipantRoles.Label(n.roles[p.UserID]))) + "\n\n")
+		b.WriteString(w.T("The case: %s", caseLink) + "\n\n")
+		b.WriteString(w.T("This notice leaves out the detainee's details; sign in to see them.") + "\n")
+		m := notify.Mail{Kind: kind, UserID: p.UserID, To: p.Email, Name: p.Name, Invite: inv, Text: b.String(), Subject: subject,
+			Key: fmt.Sprintf("%s:%s:%d:%s", kind, n.id, n.sequence, p.UserID)}
 		if err := s.notices.Sender.Send(ctx, tx, m); err != nil {
 			return fmt.Errorf("queue visit notice: %w", err)
 		}
@@ -171,16 +195,14 @@ func (s *Service) Reminders(ctx context.Context, visitID string, sequence int, l
 	if n.sequence != sequence || (n.status != "planned" && n.status != "confirmed") {
 		return nil, nil
 	}
-	in := "in 24 hours"
-	if lead < 2*time.Hour {
-		in = "in one hour"
-	}
+	hours := int(lead.Round(time.Hour) / time.Hour)
 	var out []notify.Mail
 	for _, p := range n.people {
+		w := s.notices.Catalog.In(p.Lang)
+		text := w.T("%s starts in %d hours.", n.title(w), hours) + "\n\n" + w.T("When: %s", n.when(w)) + "\n" +
+			w.T("You take part as: %s", w.T(ParticipantRoles.Label(n.roles[p.UserID]))) + "\n\n" + w.T("The case: %s", s.link("/cases/"+n.caseID)) + "\n"
 		out = append(out, notify.Mail{Kind: notify.VisitReminder, UserID: p.UserID, To: p.Email, Name: p.Name,
-			Subject: fmt.Sprintf("Reminder: visit %s, case %s", in, n.reference),
-			Text: fmt.Sprintf("The %s starts %s.\n\nWhen: %s\nYou take part as: %s\n\nThe case: %s\n", n.title(), in, n.when(), n.roles[p.UserID],
-				s.link("/cases/"+n.caseID)),
+			Subject: w.T("Reminder: visit in %d hours, case %s", hours, n.reference), Text: text,
 			Key: fmt.Sprintf("reminder:%s:%d:%s:%s", n.id, n.sequence, lead, p.UserID)})
 	}
 	return out, nil

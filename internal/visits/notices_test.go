@@ -10,6 +10,7 @@ import (
 
 	"github.com/attache-org/attache/internal/db"
 	"github.com/attache-org/attache/internal/db/dbtest"
+	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/notify"
 	"github.com/attache-org/attache/internal/problem"
 	"github.com/attache-org/attache/internal/visits"
@@ -48,11 +49,17 @@ func TestVisitNoticesFollowTheVisit(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		fx := newFixture(t, d)
-		if _, err := d.ExecContext(ctx, `UPDATE users SET email = username || '@example.org' WHERE username IN ('barton', 'consul')`); err != nil {
+		// The consul reads French; Barton chose no language.
+		if _, err := d.ExecContext(ctx, `UPDATE users SET email = username || '@example.org', lang = CASE username WHEN 'consul' THEN 'fr' ELSE '' END
+			WHERE username IN ('barton', 'consul')`); err != nil {
+			t.Fatal(err)
+		}
+		catalog, err := i18n.Load()
+		if err != nil {
 			t.Fatal(err)
 		}
 		ob := &outbox{}
-		fx.visits.SetNotices(visits.Notices{Sender: ob, Reminders: ob, BaseURL: "https://attache.example.org"})
+		fx.visits.SetNotices(visits.Notices{Sender: ob, Reminders: ob, BaseURL: "https://attache.example.org", Catalog: catalog})
 		v, _, err := fx.visits.Schedule(ctx, fx.as("barton"), fx.caseID, visits.ScheduleInput{Modality: "onsite_video", Start: "2020-11-19 10:00",
 			Minutes: 30, TerminalID: fx.terminal, OfficerIDs: []string{fx.users["consul"].ID}})
 		if err != nil {
@@ -70,8 +77,17 @@ func TestVisitNoticesFollowTheVisit(t *testing.T) {
 			if strings.Contains(m.Text, "Kovrig") || strings.Contains(m.Subject, "Kovrig") || strings.Contains(m.Invite.Description, "Kovrig") {
 				t.Errorf("a notice names the detainee: %q", m.Text)
 			}
-			if !strings.Contains(m.Text, "10:00–10:30 CST") || !strings.Contains(m.Text, "Beijing detention centre") {
-				t.Errorf("notice text lacks the local time or the place: %q", m.Text)
+			// The facility's time, its zone named, and UTC; in the
+			// officer's language.
+			want := map[string][]string{
+				"barton@example.org": {"Visit scheduled: case CN-2020-0001, ", "Scheduled: Consular visit (Video from the facility (on-site)), case CN-2020-0001.",
+					"When: November 19, 2020, 10:00 a.m.–10:30 a.m. (Asia/Shanghai; 2:00 a.m.–2:30 a.m. UTC)", "You take part as: Host"},
+				"consul@example.org": {"Visite prévue : dossier CN-2020-0001, ", "Prévue : Visite consulaire",
+					"Date : 19 novembre 2020, 10 h 00–10 h 30 (Asia/Shanghai; 02 h 00–02 h 30 UTC)", "Vous participez à titre de : Agent"},
+			}[m.To]
+			if len(want) < 4 || !strings.HasPrefix(m.Subject, want[0]) || !strings.Contains(m.Text, want[1]) || !strings.Contains(m.Text, want[2]) ||
+				!strings.Contains(m.Text, want[3]) || !strings.Contains(m.Text, "Beijing detention centre") {
+				t.Errorf("notice to %s: %q\n%q\nwant %q", m.To, m.Subject, m.Text, want)
 			}
 		}
 		if mails[0].Invite.Organizer.Email != "barton@example.org" || len(mails[0].Invite.Attendees) != 2 {
@@ -124,7 +140,8 @@ func TestVisitNoticesFollowTheVisit(t *testing.T) {
 			t.Errorf("stale reminders: %v %v", r, err)
 		}
 		r, err := fx.visits.Reminders(ctx, v.ID, 1, time.Hour)
-		if err != nil || len(r) != 2 || r[0].Kind != notify.VisitReminder || !strings.Contains(r[0].Subject, "one hour") {
+		if err != nil || len(r) != 2 || r[0].Kind != notify.VisitReminder || !strings.Contains(r[0].Subject+r[1].Subject, "Reminder: visit in 1 hour, case CN-2020-0001") ||
+			!strings.Contains(r[0].Subject+r[1].Subject, "Rappel : visite dans 1 heure, dossier CN-2020-0001") {
 			t.Fatalf("reminders: %+v %v", r, err)
 		}
 

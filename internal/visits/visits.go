@@ -37,6 +37,12 @@ var Statuses = cases.Vocab{
 	{Code: "refused_by_detainee", Label: "Refused by the detainee"}, {Code: "no_show", Label: "No-show"},
 }
 
+// ParticipantRoles are the parts people take in a visit.
+var ParticipantRoles = cases.Vocab{
+	{Code: "host", Label: "Host"}, {Code: "officer", Label: "Officer"}, {Code: "interpreter", Label: "Interpreter"},
+	{Code: "detainee", Label: "Detainee"}, {Code: "monitor", Label: "Detaining state's monitor"},
+}
+
 // booked are the statuses that hold a terminal and the officers.
 const booked = `('planned', 'confirmed', 'in_progress')`
 
@@ -791,7 +797,7 @@ func (s *Service) SetStatus(ctx context.Context, a cases.Actor, caseID, visitID,
 			return fmt.Errorf("read visit: %w", err)
 		}
 		if !slices.Contains(statusMoves[from], to) {
-			return problem.Field("to", fmt.Sprintf("A visit that is %s cannot become %s.", strings.ToLower(Statuses.Label(from)), strings.ToLower(Statuses.Label(to))))
+			return problem.Fieldf("to", "The visit's status cannot go from “%s” to “%s”.", problem.Textf(Statuses.Label(from)), problem.Textf(Statuses.Label(to)))
 		}
 		now, start := s.now(), db.Time(starts)
 		if (to == "in_progress" && now.Before(start.Add(-s.times.OpensBefore))) || ((to == "held" || to == "cut_short") && now.Before(start)) {

@@ -62,7 +62,7 @@ func TestAccessThroughPagesAndAPI(t *testing.T) {
 		t.Errorf("a bad date for since: %d", res.StatusCode)
 	}
 	res = c.api("POST", "/api/v1/cases/"+id+"/requests/"+rid+"/transitions", `{"to": "draft"}`)
-	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "cannot become draft") {
+	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "cannot become “Draft”") {
 		t.Fatalf("forbidden move: %d %s", res.StatusCode, body)
 	}
 	res = c.api("POST", "/api/v1/cases/"+id+"/requests/"+rid+"/transitions", `{"to": "denied", "reason": "epidemic"}`)

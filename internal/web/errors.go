@@ -84,12 +84,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if st.api {
 		var body apiError
 		body.Error.Code, body.Error.Message, body.Error.RequestID = string(pe.Kind), pe.Localize(tr), st.id
-		if len(pe.Fields) > 0 {
-			body.Error.Fields = map[string]string{}
-			for f, m := range pe.Fields {
-				body.Error.Fields[f] = tr(m)
-			}
-		}
+		body.Error.Fields = pe.LocalizeFields(tr)
 		if pe.Kind == problem.Unauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="attache"`)
 		}
@@ -101,7 +96,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	v := s.view(r, "Error")
-	v.Data = map[string]any{"Status": code, "Message": pe.Localize(tr), "Fields": pe.Fields}
+	v.Data = map[string]any{"Status": code, "Message": pe.Localize(tr), "Fields": pe.LocalizeFields(tr)}
 	if err := s.renderStatus(w, code, "error", v); err != nil {
 		s.Log.Error("render error page", slog.String("error", err.Error()), slog.String("request_id", st.id))
 		http.Error(w, http.StatusText(code), code)

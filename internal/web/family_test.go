@@ -276,7 +276,7 @@ func TestFamilyThroughPages(t *testing.T) {
 	}
 	wantPost(t, officer, base+"/messages/"+msg+"/delivered", url.Values{"how": {"read_at_visit"}, "visit_id": {visit}}, http.StatusSeeOther)
 	wantPost(t, officer, base+"/messages/"+msg+"/delivered", url.Values{"how": {"read_at_visit"}, "visit_id": {visit}}, http.StatusConflict,
-		"This message is delivered already")
+		"This message is “Delivered” already")
 	body = readBody(t, alicePage.get("/family"))
 	if !strings.Contains(body, `<span class="badge ok">Delivered</span>`) {
 		t.Error("the portal does not say the message was delivered")

@@ -105,7 +105,7 @@ func (s *Server) suspensionAction(w http.ResponseWriter, r *http.Request, change
 				v.Form.Values[k] = vals[0]
 			}
 		}
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		lift := map[string]bool{}
 		for _, sp := range list {
 			lift[sp.ID] = s.Access.MayLift(s.actor(r), sp)
@@ -174,7 +174,7 @@ func (s *Server) saveAgreement(w http.ResponseWriter, r *http.Request) error {
 			return lerr
 		}
 		v := s.view(r, "Agreements")
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		v.Form.Error = "The agreement was not saved."
 		v.Data = map[string]any{"Profiles": list, "Sending": s.Access.SendingState}
 		return s.renderStatus(w, http.StatusBadRequest, "agreements", v)

@@ -118,7 +118,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	err := s.Auth.ChangeOwnPassword(r.Context(), st.user, st.address, current, next)
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		return s.renderAccount(w, r, v, http.StatusBadRequest, "")
 	}
 	if err != nil {
@@ -142,7 +142,7 @@ func (s *Server) savePreferences(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.Auth.UpdateUser(r.Context(), st.actor(), u.ID, in); err != nil {
 		if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
 			v := s.view(r, "My account")
-			v.Form.Errors = pe.Fields
+			v.Form.Errors = pe.LocalizeFields(v.T)
 			v.Form.Values["lang"] = in.Lang
 			return s.renderAccount(w, r, v, http.StatusBadRequest, "")
 		}
@@ -157,7 +157,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	v := s.view(r, "My account")
 	secret, _, err := s.Auth.CreateToken(r.Context(), st.actor(), st.user.ID, r.PostFormValue("name"))
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		v.Form.Values["name"] = r.PostFormValue("name")
 		return s.renderAccount(w, r, v, http.StatusBadRequest, "")
 	}

@@ -53,7 +53,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
 		v := s.view(r, "New account")
 		keepForm(v, r, userFields...)
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		return s.renderStatus(w, http.StatusBadRequest, "user_new", v)
 	}
 	if err != nil {
@@ -102,7 +102,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 			v := s.view(r, old.DisplayName)
 			keepForm(v, r, userFields...)
 			v.Form.Values["username"] = old.Username
-			v.Form.Errors = pe.Fields
+			v.Form.Errors = pe.LocalizeFields(v.T)
 			return s.renderUser(w, r, old, http.StatusBadRequest, v, "")
 		}
 		return err

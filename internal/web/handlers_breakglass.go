@@ -33,7 +33,7 @@ func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request) error {
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
 		v := s.view(r, "Open a case outside your need-to-know")
 		keepForm(v, r, "reference", "reason", "hours")
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		return s.renderBreakGlass(w, v, http.StatusBadRequest)
 	}
 	if err != nil {

@@ -203,7 +203,7 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) error {
 		c, err = s.Cases.OpenCase(r.Context(), s.actor(r), "", &person, in)
 	}
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		return s.renderStatus(w, http.StatusBadRequest, "case_new", v)
 	}
 	if err != nil {
@@ -274,7 +274,7 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request, section, fla
 				v.Form.Values[k] = vals[0]
 			}
 		}
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		return s.renderCase(w, r, http.StatusBadRequest, v, section)
 	}
 	if err != nil {
@@ -331,7 +331,7 @@ func (s *Server) updateCase(w http.ResponseWriter, r *http.Request) error {
 				v.Form.Values[k] = vals[0]
 			}
 		}
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		team := map[string]bool{}
 		for _, uid := range r.PostForm["team"] {
 			team[uid] = true
@@ -544,7 +544,7 @@ func (s *Server) saveFacility(w http.ResponseWriter, r *http.Request) error {
 				v.Form.Values[k] = vals[0]
 			}
 		}
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		data := map[string]any{"NameRows": []int{0, 1, 2, 3}, "CanManage": true}
 		if id != "" {
 			data["Facility"] = &cases.Facility{ID: id}

@@ -148,8 +148,9 @@ func (s *Server) refusedForm(r *http.Request, key string, err error) (*familyFor
 	if !ok || (pe.Kind != problem.Invalid && pe.Kind != problem.Forbidden && pe.Kind != problem.Conflict) {
 		return nil, 0, err
 	}
-	f := &familyForm{Key: key, values: r.PostForm, errors: pe.Fields}
-	f.refusal = pe.Localize(func(msg string, args ...any) string { return s.Catalog.T(stateOf(r).lang, msg, args...) })
+	tr := s.tr(r)
+	f := &familyForm{Key: key, values: r.PostForm, errors: pe.LocalizeFields(tr)}
+	f.refusal = pe.Localize(tr)
 	return f, status(pe.Kind), nil
 }
 
@@ -547,13 +548,25 @@ func (s *Server) inviteData(v *view, token string, info *family.InvitationInfo) 
 // that makes their account.
 func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) error {
 	token := inviteToken(r)
+	lang := r.URL.Query().Get("lang")
+	s.holderLang(r, lang)
 	v := s.view(r, "Your family account")
+	if s.Catalog.Has(lang) {
+		v.Form.Values["lang"] = lang // the account keeps the language its invitation was written in
+	}
 	info, err := s.Family.Invitation(r.Context(), token, stateOf(r).address)
 	if err != nil {
 		return s.inviteRefused(w, v, err)
 	}
 	s.inviteData(v, token, info)
 	return s.render(w, "family_invite", v)
+}
+
+// holderLang shows an invitation's pages in lang (the language its mail
+// was written in, or the one chosen on the form), unless the holder
+// switched to another.
+func (s *Server) holderLang(r *http.Request, lang string) {
+	stateOf(r).lang = s.Catalog.Match(s.chosenLang(r, lang), r.Header.Get("Accept-Language"))
 }
 
 // inviteRefused shows why an invitation cannot be used: unknown (404), or
@@ -582,8 +595,9 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 	}
 	st := stateOf(r)
 	ctx := r.Context()
-	v := s.view(r, "Your family account")
 	username, lang, password := r.PostFormValue("username"), r.PostFormValue("lang"), r.PostFormValue("password")
+	s.holderLang(r, lang)
+	v := s.view(r, "Your family account")
 	v.Form.Values["username"], v.Form.Values["lang"] = username, lang
 	var u *auth.User
 	var err error
@@ -597,7 +611,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 		if ierr != nil {
 			return s.inviteRefused(w, v, ierr)
 		}
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		s.inviteData(v, token, info)
 		return s.renderStatus(w, http.StatusBadRequest, "family_invite", v)
 	}
@@ -637,6 +651,12 @@ type withheldCategory struct {
 	Reason   string          `json:"reason"`
 }
 
+// tr translates into the language of r's page.
+func (s *Server) tr(r *http.Request) func(msg string, args ...any) string {
+	lang := stateOf(r).lang
+	return func(msg string, args ...any) string { return s.Catalog.T(lang, msg, args...) }
+}
+
 // portal reads what the family member may see (of one case, or of all
 // theirs); the service audits what it disclosed.
 func (s *Server) portal(r *http.Request, caseID string) ([]portalCaseView, error) {
@@ -661,7 +681,7 @@ func (s *Server) portal(r *http.Request, caseID string) ([]portalCaseView, error
 			if !slices.Contains(pc.Shared, c) {
 				// The family is told that the detainee has not consented,
 				// not when or whether a consent was withdrawn.
-				pv.Withheld = append(pv.Withheld, withheldCategory{Category: c, Reason: family.ForFamily(c, pc.ContactName)})
+				pv.Withheld = append(pv.Withheld, withheldCategory{Category: c, Reason: family.ForFamily(c, pc.ContactName).Localize(s.tr(r))})
 			}
 		}
 		out = append(out, pv)
@@ -760,7 +780,7 @@ func (s *Server) familyUpdatePDF(w http.ResponseWriter, r *http.Request) error {
 	var withheld []string
 	for _, c := range family.AllCategories {
 		if !sees(c) {
-			withheld = append(withheld, family.ForFamily(c, pc.ContactName))
+			withheld = append(withheld, family.ForFamily(c, pc.ContactName).Localize(v.T))
 		}
 	}
 	if len(withheld) > 0 {

@@ -176,7 +176,9 @@ func (s *Server) verifySecondFactor(w http.ResponseWriter, r *http.Request) erro
 	case "recovery":
 		err = s.Auth.VerifyRecoveryCode(ctx, st.user, st.session, r.PostFormValue("recovery"), st.address)
 		if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
-			pe.Fields = problem.Fields{"recovery": pe.Fields["code"]}
+			if _, ok := pe.Fields["code"]; ok {
+				err = problem.Fieldf("recovery", pe.Fields["code"])
+			}
 		}
 	case "password":
 		f, ferr := s.Auth.SecondFactors(ctx, st.user.ID)
@@ -191,7 +193,7 @@ func (s *Server) verifySecondFactor(w http.ResponseWriter, r *http.Request) erro
 		return problem.Field("method", "Choose how to confirm.")
 	}
 	if pe, ok := problem.As(err); ok && (pe.Kind == problem.Invalid || pe.Kind == problem.RateLimited || pe.Kind == problem.NotFound) {
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		if len(pe.Fields) == 0 {
 			v.Form.Error = pe.Localize(v.T)
 		}
@@ -304,7 +306,7 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request) error {
 	codes, err := s.Auth.ConfirmTOTP(r.Context(), st.user, st.session, r.PostFormValue("code"), st.address)
 	if pe, ok := problem.As(err); ok && (pe.Kind == problem.Invalid || pe.Kind == problem.RateLimited) {
 		v := s.view(r, "Set up an authenticator app")
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		if len(pe.Fields) == 0 {
 			v.Form.Error = pe.Localize(v.T)
 		}
@@ -426,7 +428,7 @@ func (s *Server) resetSecondFactors(w http.ResponseWriter, r *http.Request) erro
 	err = s.Auth.ResetSecondFactors(r.Context(), st.actor(), u.ID, r.PostFormValue("reason"))
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
 		v := s.view(r, u.DisplayName)
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		return s.renderUser(w, r, u, http.StatusBadRequest, v, "")
 	}
 	if err != nil {

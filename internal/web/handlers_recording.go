@@ -35,7 +35,7 @@ func (s *Server) saveRecordingPolicy(w http.ResponseWriter, r *http.Request) err
 	}
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
 		v := s.view(r, "Recording policies")
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		v.Form.Error = "The policy was not saved."
 		for _, k := range []string{"post", "kind", "policy", "retention_days", "note"} {
 			v.Form.Values[k] = r.PostFormValue(k)

@@ -304,7 +304,7 @@ func (s *Server) reportAction(w http.ResponseWriter, r *http.Request, flash stri
 				v.Form.Values[k] = vals[0]
 			}
 		}
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		v.Form.Error = pe.Localize(v.T)
 		status := map[problem.Kind]int{problem.Invalid: http.StatusBadRequest, problem.Conflict: http.StatusConflict, problem.Forbidden: http.StatusForbidden}[pe.Kind]
 		return s.renderReport(w, r, status, v, body)

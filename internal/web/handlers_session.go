@@ -148,7 +148,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, err := s.Auth.CompleteSetup(r.Context(), token, st.address, in, password)
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
-		v.Form.Errors = pe.Fields
+		v.Form.Errors = pe.LocalizeFields(v.T)
 		return s.renderStatus(w, http.StatusBadRequest, "setup", v)
 	}
 	if err != nil {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -74,11 +73,7 @@ func (s *Server) recordPastVisit(w http.ResponseWriter, r *http.Request) error {
 			Kind: r.PostFormValue("past_kind"), Start: r.PostFormValue("past_start"), Minutes: minutes, Status: r.PostFormValue("past_status"),
 			Officers: r.PostForm["past_officers"], Note: r.PostFormValue("past_note")})
 		if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
-			fields := problem.Fields{}
-			for k, m := range pe.Fields {
-				fields.Add("past_"+k, m)
-			}
-			return fields.Err()
+			return pe.Prefixed("past_")
 		}
 		return err
 	})
@@ -103,7 +98,7 @@ func parseWindows(text string) ([]visits.Window, error) {
 		span := strings.Split(strings.Join(f[1:], ""), "-")
 		d, ok := days[strings.ToLower(f[0][:min(3, len(f[0]))])]
 		if !ok || len(f) < 2 || len(span) != 2 {
-			return nil, problem.Field("windows", fmt.Sprintf("Write each window as a day and hours, e.g. \"Mon 09:00-12:00\" (not %q).", line))
+			return nil, problem.Fieldf("windows", "Write each window as a day and hours, e.g. \"Mon 09:00-12:00\" (not %q).", line)
 		}
 		out = append(out, visits.Window{Weekday: d, Opens: span[0], Closes: span[1]})
 	}
@@ -123,9 +118,8 @@ func (s *Server) facilityAction(w http.ResponseWriter, r *http.Request, err erro
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
 		v := s.view(r, "Facility")
 		v.Form.Error = pe.Localize(v.T)
-		for k, m := range pe.Fields {
-			v.Form.Error += " " + v.T(m)
-			_ = k
+		for _, m := range pe.LocalizeFields(v.T) {
+			v.Form.Error += " " + m
 		}
 		return s.renderFacility(w, r, v, http.StatusBadRequest)
 	}

@@ -122,3 +122,27 @@ func TestCatalogComplete(t *testing.T) {
 			len(missing), strings.Join(missing[:min(len(missing), 20)], "\n"))
 	}
 }
+
+// TestComposedTextsTranslated fails when a mail, a calendar invitation, a
+// PDF or a CSV file is composed from a text that does not pass through the
+// catalog: those are written in Go, not in a template, so their reader's
+// language must be chosen where they are composed.
+func TestComposedTextsTranslated(t *testing.T) {
+	msgs, err := Scan("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range msgs {
+		if !slices.ContainsFunc(m.Kinds, func(k string) bool { return k == KindMail || k == KindICal || k == KindPDF || k == KindCSV }) {
+			continue
+		}
+		n++
+		if !slices.Contains(m.Kinds, KindT) {
+			t.Errorf("%q (%s, %v) reaches its reader in English: pass it through T in the reader's language", m.ID, m.Places[0], m.Kinds)
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d texts of mails, calendars and files found: the scan no longer sees them", n)
+	}
+}

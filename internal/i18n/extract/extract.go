@@ -278,7 +278,13 @@ func looksLikeCode(s string) bool {
 	if w := verb.ReplaceAllString(t, ""); strings.IndexFunc(w, unicode.IsSpace) < 0 && strings.ContainsAny(w, "/_=:@") {
 		return true // "%s/cases/%s", "family-invite:%s", "user=%s"
 	}
-	return false
+	// Texts joined with links: "%s %s\n%s/family\n", every word a path.
+	for _, w := range strings.Fields(verb.ReplaceAllString(t, " ")) {
+		if !strings.ContainsAny(w, "/_=@?") {
+			return false
+		}
+	}
+	return true
 }
 
 // plural reports whether a format has a %d followed by a word whose form

@@ -439,6 +439,10 @@ func (s *goScan) seed() {
 			s.sink(fn, at("message"), KindProblem)
 		case pkg == "problem" && recv == "Fields" && fn.Name() == "Add" && at("message") >= 0:
 			s.sink(fn, at("message"), KindProblem)
+		case pkg == "problem" && recv == "" && (fn.Name() == "Textf" || fn.Name() == "Fieldf") && at("format") >= 0:
+			s.sink(fn, at("format"), KindProblem)
+		case pkg == "problem" && recv == "Fields" && fn.Name() == "Addf" && at("format") >= 0:
+			s.sink(fn, at("format"), KindProblem)
 		case fn.Name() == "T" && at("msg") >= 0:
 			s.sink(fn, at("msg"), KindT)
 		case recv != "" && fn.Name() == "view" && at("title") >= 0:
