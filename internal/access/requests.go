@@ -242,7 +242,7 @@ func (s *Service) transition(ctx context.Context, tx *sql.Tx, a cases.Actor, r *
 		return fmt.Errorf("record transition: %w", err)
 	}
 	r.History = append(r.History, Transition{At: now, From: from, To: in.To, NoteNumber: stepNote, Note: note, Actor: a.User.DisplayName})
-	title := fmt.Sprintf("Request for %s access: %s", strings.ToLower(Modes.Label(r.Mode)), strings.ToLower(Statuses.Label(in.To)))
+	title := problem.Textf("Request for access (%s): %s", problem.Textf(Modes.Label(r.Mode)), problem.Textf(Statuses.Label(in.To)))
 	var body []string
 	for _, part := range []string{r.Answer, reasonLine(in.To, r.Reason), conditionsLine(in.To, r.Conditions), note} {
 		if part != "" {

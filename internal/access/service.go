@@ -353,7 +353,7 @@ func (s *Service) AddContactTx(ctx context.Context, tx *sql.Tx, a cases.Actor, c
 	if !IsVisit(c.Mode) {
 		kind = "other"
 	}
-	if err := s.cases.RecordEvent(ctx, tx, a, caseID, c.Happened, kind, "Consular contact: "+strings.ToLower(Modes.Label(c.Mode)), c.Notes, "officer", c.SourceRef); err != nil {
+	if err := s.cases.RecordEvent(ctx, tx, a, caseID, c.Happened, kind, problem.Textf("Consular contact: %s", problem.Textf(Modes.Label(c.Mode))), c.Notes, "officer", c.SourceRef); err != nil {
 		return nil, err
 	}
 	if err := s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.contact_add", ObjectType: "case", ObjectID: caseID,

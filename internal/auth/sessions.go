@@ -14,6 +14,12 @@ import (
 	"github.com/attache-org/attache/internal/problem"
 )
 
+// FactorNames name the ways a session's holder proved who they are.
+var FactorNames = map[string]string{
+	"password": "Password", "totp": "Authenticator app", "webauthn": "Passkey or security key",
+	"recovery": "Recovery code", "oidc": "Ministry sign-in",
+}
+
 // Session is a signed-in browser.
 type Session struct {
 	ID         string // SHA-256 of the cookie token

@@ -185,11 +185,14 @@ type CaseInput struct {
 
 // TimelineEntry is one dated fact of a case's chronology.
 type TimelineEntry struct {
-	ID         string
-	CaseID     string
-	Happened   edate.Date
-	Kind       string // EventKinds
-	Title      string
+	ID       string
+	CaseID   string
+	Happened edate.Date
+	Kind     string // EventKinds
+	Title    string
+	// TitleText is the title of an entry the system wrote, to translate
+	// for its reader; zero for entries people wrote.
+	TitleText  problem.Text
 	Body       string // statements verbatim
 	SourceKind string // SourceKinds
 	SourceRef  string // note number, URL, officer

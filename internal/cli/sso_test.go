@@ -99,7 +99,7 @@ func TestSingleSignOn(t *testing.T) {
 		t.Fatalf("cases after single sign-on: %d", res.StatusCode)
 	}
 	account := body(get(srv.URL + "/account"))
-	for _, want := range []string{"Anna Berger", "oidc"} {
+	for _, want := range []string{"Anna Berger", "Ministry sign-in"} {
 		if !strings.Contains(account, want) {
 			t.Errorf("account page lacks %q", want)
 		}

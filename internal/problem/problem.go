@@ -8,6 +8,7 @@
 package problem
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -224,3 +225,68 @@ func As(err error) (*Error, bool) {
 
 // Is reports whether err is a problem of the given kind.
 func Is(err error, kind Kind) bool { return err != nil && KindOf(err) == kind }
+
+// textJSON is how a Text is stored: its format and its values, each a
+// text to translate, a string or a number kept as it is.
+type textJSON struct {
+	Format string    `json:"f"`
+	Args   []argJSON `json:"a,omitempty"`
+}
+
+type argJSON struct {
+	Text   *Text    `json:"t,omitempty"`
+	String *string  `json:"s,omitempty"`
+	Number *float64 `json:"n,omitempty"`
+}
+
+// MarshalJSON stores t so that it can be translated when it is read: a
+// record written by the system (a case's timeline) is shown in its
+// reader's language.
+func (t Text) MarshalJSON() ([]byte, error) {
+	out := textJSON{Format: t.Format}
+	for _, a := range t.Args {
+		var j argJSON
+		switch x := a.(type) {
+		case Text:
+			j.Text = &x
+		case int:
+			n := float64(x)
+			j.Number = &n
+		case int64:
+			n := float64(x)
+			j.Number = &n
+		case float64:
+			j.Number = &x
+		default:
+			s := fmt.Sprint(x)
+			j.String = &s
+		}
+		out.Args = append(out.Args, j)
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads a Text stored by MarshalJSON (numbers come back as
+// int when whole, for %d and plural forms).
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var in textJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*t = Text{Format: in.Format}
+	for _, a := range in.Args {
+		switch {
+		case a.Text != nil:
+			t.Args = append(t.Args, *a.Text)
+		case a.Number != nil && *a.Number == float64(int(*a.Number)):
+			t.Args = append(t.Args, int(*a.Number))
+		case a.Number != nil:
+			t.Args = append(t.Args, *a.Number)
+		case a.String != nil:
+			t.Args = append(t.Args, *a.String)
+		default:
+			t.Args = append(t.Args, "")
+		}
+	}
+	return nil
+}

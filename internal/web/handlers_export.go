@@ -191,11 +191,11 @@ func (s *Server) caseSummaryPDF(w http.ResponseWriter, r *http.Request) error {
 	if len(timeline) > 0 {
 		t := &export.Table{Header: []string{v.T("Date"), v.T("Event"), v.T("Source")}}
 		for _, e := range timeline {
-			text := e.Title
+			text := v.EventTitle(e)
 			if e.Body != "" {
 				text += "\n" + e.Body
 			}
-			t.Rows = append(t.Rows, []string{e.Happened.Human(), text, strings.TrimSpace(v.T(cases.SourceKinds.Label(e.SourceKind)) + " " + e.SourceRef)})
+			t.Rows = append(t.Rows, []string{v.Human(e.Happened), text, strings.TrimSpace(v.T(cases.SourceKinds.Label(e.SourceKind)) + " " + e.SourceRef)})
 		}
 		d.Sections = append(d.Sections, export.Section{Heading: v.T("Timeline"), Table: t})
 	}

@@ -102,6 +102,16 @@ func newHarness(t testing.TB, d *db.DB) *harness {
 // through the testing.F).
 func newHarnessLog(t testing.TB, d *db.DB, w io.Writer) *harness {
 	t.Helper()
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newHarnessCatalog(t, d, w, cat)
+}
+
+// newHarnessCatalog is newHarnessLog with the message catalog cat.
+func newHarnessCatalog(t testing.TB, d *db.DB, w io.Writer, cat *i18n.Catalog) *harness {
+	t.Helper()
 	c := testenv.NewClock(time.Now().UTC())
 	log := slog.New(slog.NewTextHandler(w, nil))
 	a := audit.New(d)
@@ -110,10 +120,6 @@ func newHarnessLog(t testing.TB, d *db.DB, w io.Writer) *harness {
 	as.Params = auth.TestPasswordParams
 	as.SetClock(c.Now)
 	as.MFADefault = false // the second factor tests ask for it
-	cat, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := config.Default()
 	cs := cases.NewService(d, a, testFolder)
 	acc := access.NewService(d, a, cs, "CA")

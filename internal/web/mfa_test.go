@@ -127,7 +127,7 @@ func TestSecondFactorPages(t *testing.T) {
 	if got := c.session(t).Factors; strings.Join(got, " ") != "password totp" {
 		t.Fatalf("session factors %v", got)
 	}
-	if res := c.get("/account"); !strings.Contains(readBody(t, res), "password, totp") {
+	if res := c.get("/account"); !strings.Contains(readBody(t, res), "Password, Authenticator app") {
 		t.Fatal("the account page does not say how the browser signed in")
 	}
 

@@ -150,7 +150,7 @@ var vocabularies = map[string]cases.Vocab{
 	"source_kinds": cases.SourceKinds, "sort_orders": cases.SortOrders, "countries": cases.Countries(),
 	"modes": access.Modes, "learned_via": access.LearnedVia, "assistance": access.Assistance,
 	"channels": access.Channels, "levels": access.Levels, "request_statuses": access.Statuses,
-	"visit_modalities": visits.Modalities, "visit_statuses": visits.Statuses, "link_roles": visits.LinkRoles,
+	"visit_modalities": visits.Modalities, "visit_statuses": visits.Statuses, "link_roles": visits.LinkRoles, "participant_roles": visits.ParticipantRoles,
 	"call_outcomes": visits.Outcomes, "visit_kinds": visits.Kinds, "recording_policies": visits.RecordingPolicies,
 	"family_categories": family.Categories, "family_relationships": family.Relationships, "consent_methods": family.ConsentMethods,
 	"delivery_methods": family.DeliveryMethods, "family_message_statuses": family.MessageStatuses,
@@ -221,6 +221,28 @@ func (v *view) RoleName(r auth.Role) string { return v.T(roleNames[r]) }
 // no current country).
 func (v *view) Country(code string) string {
 	if n := v.s.Catalog.Locale(v.Lang).Country(code); n != "" {
+		return n
+	}
+	return code
+}
+
+// EventTitle is a timeline entry's title: one the system wrote in the
+// page's language, one a person wrote as they wrote it.
+func (v *view) EventTitle(e cases.TimelineEntry) string {
+	if !e.TitleText.IsZero() {
+		return e.TitleText.Localize(v.T)
+	}
+	return e.Title
+}
+
+// Countries are the current ISO 3166-1 countries, named in the page's
+// language (CLDR), sorted by name.
+func (v *view) Countries() []i18n.Country { return v.s.Catalog.Locale(v.Lang).Countries() }
+
+// Language names a language (BCP 47) in the page's language, or gives
+// its code when CLDR has no name for it.
+func (v *view) Language(code string) string {
+	if n := v.s.Catalog.Locale(v.Lang).Language(code); n != "" {
 		return n
 	}
 	return code
@@ -346,6 +368,12 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"roles":    func() []auth.Role { return auth.Roles },
 		"join":     strings.Join,
 		"langName": i18n.SelfName,
+		"factorName": func(code string) string {
+			if n, ok := auth.FactorNames[code]; ok {
+				return n
+			}
+			return code
+		},
 		"vocab": func(name string) (cases.Vocab, error) {
 			v, ok := vocabulary(name)
 			if !ok {

@@ -129,7 +129,7 @@ func TestVisitsThroughPages(t *testing.T) {
 		t.Fatalf("book: %d %s", res.StatusCode, readBody(t, res))
 	}
 	body := readBody(t, officer.get("/cases/"+id))
-	for _, want := range []string{"Mar. 2, 2099, 10:00 a.m. (Asia/Shanghai)", "Facility official", "monitoring", "Li Na (interpreter, zh)", "Planned"} {
+	for _, want := range []string{"Mar. 2, 2099, 10:00 a.m. (Asia/Shanghai)", "Facility official", "monitoring", "Li Na (Interpreter, Chinese)", "Planned"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("case page lacks %q", want)
 		}
