@@ -208,7 +208,7 @@ func TestVideoVisitCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	record, _ := chromedp.Run(officer, chromedp.Text(chromedp.CSS(`#visits`)))
-	for _, want := range []string{"Call: Ended by the officer", "Call record", "Michael Kovrig (terminal) (detainee)", "Left", "monitoring"} {
+	for _, want := range []string{"Call: Ended by the officer", "Call record", "Michael Kovrig (terminal) (Detainee)", "Left", "monitoring"} {
 		if !strings.Contains(record, want) {
 			t.Errorf("the case's visits lack %q:\n%s", want, record)
 		}

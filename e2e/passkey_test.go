@@ -121,7 +121,7 @@ func TestPasskeyInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.CSS(`#sessions`))); err != nil {
 		t.Fatal(err)
 	}
-	if sessions, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#sessions`))); !strings.Contains(sessions, "password, webauthn") {
+	if sessions, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#sessions`))); !strings.Contains(sessions, "Password, Passkey or security key") {
 		t.Errorf("the session does not say it used the key: %q", sessions)
 	}
 	b.checkClean()

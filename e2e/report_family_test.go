@@ -14,7 +14,13 @@ import (
 // signInAs signs a demo account in, in a tab with cookies of its own.
 func signInAs(t *testing.T, b *browser, srv *servertest.Server, user string) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.tab(chromedp.WithNewBrowserContext()), 90*time.Second)
+	return signInFor(t, b, srv, user, 90*time.Second)
+}
+
+// signInFor is signInAs in a tab that lasts d.
+func signInFor(t *testing.T, b *browser, srv *servertest.Server, user string, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.tab(chromedp.WithNewBrowserContext()), d)
 	t.Cleanup(cancel)
 	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(1366, 850),

@@ -378,7 +378,7 @@ func TestInvitations(t *testing.T) {
 		}
 		fx.clock.Add(7*24*time.Hour + time.Minute)
 		_, err = fx.fam.Accept(ctx, strings.TrimPrefix(path, family.InvitePath), "bob", password, "en", "")
-		wantProblem(t, "expired", err, problem.Forbidden, "expired on 27 April 2026")
+		wantProblem(t, "expired", err, problem.Forbidden, "expired on 2026-04-27")
 		if familyUsers() != 1 {
 			t.Fatal("an expired invitation created an account")
 		}

@@ -65,7 +65,7 @@ var (
 )
 
 func errInviteExpired(at time.Time) error {
-	return problem.New(problem.Forbidden, "This invitation expired on %s. Ask the consulate for a new one.", at.UTC().Format("2 January 2006"))
+	return problem.New(problem.Forbidden, "This invitation expired on %s. Ask the consulate for a new one.", at.UTC().Format("2006-01-02"))
 }
 
 func hashToken(token string) string {

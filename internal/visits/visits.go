@@ -800,7 +800,9 @@ func (s *Service) SetStatus(ctx context.Context, a cases.Actor, caseID, visitID,
 			return problem.Fieldf("to", "The visit's status cannot go from “%s” to “%s”.", problem.Textf(Statuses.Label(from)), problem.Textf(Statuses.Label(to)))
 		}
 		now, start := s.now(), db.Time(starts)
-		if (to == "in_progress" && now.Before(start.Add(-s.times.OpensBefore))) || ((to == "held" || to == "cut_short") && now.Before(start)) {
+		// A visit starts, and may be held, once its call opens (the
+		// officer and the detainee may begin a few minutes early).
+		if (to == "in_progress" || to == "held" || to == "cut_short") && now.Before(start.Add(-s.times.OpensBefore)) {
 			return problem.Field("to", "The visit has not started yet.")
 		}
 		// A visit that will not take place (refused, no-show) leaves the
@@ -832,7 +834,11 @@ func (s *Service) SetStatus(ctx context.Context, a cases.Actor, caseID, visitID,
 		if n := strings.TrimSpace(note); n != "" {
 			notes += " " + n
 		}
-		_, err = s.access.AddContactTx(ctx, tx, a, caseID, access.ContactInput{Happened: start.In(loc).Format("2006-01-02 15:04"), Zone: loc.String(),
+		happened := start
+		if now.Before(start) { // held early, once its call opened
+			happened = now
+		}
+		_, err = s.access.AddContactTx(ctx, tx, a, caseID, access.ContactInput{Happened: happened.In(loc).Format("2006-01-02 15:04"), Zone: loc.String(),
 			Mode: modality, Notes: notes, SourceRef: "visit " + visitID})
 		return err
 	})

@@ -136,62 +136,21 @@ var machineRE = regexp.MustCompile(`\b[a-z_]+=`)
 // text that skipped the catalog), and the user names.
 func dataWords(t *testing.T, d *db.DB) (words_, values map[string]bool) {
 	t.Helper()
-	ctx := context.Background()
 	out, values := map[string]bool{}, map[string]bool{}
-	rows, err := d.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	for _, table := range tables {
+	dbtest.EachText(t, d, func(table, column, value string) {
 		if table == "audit_log" { // records for auditors, shown as they are (translate="no")
-			continue
+			return
 		}
-		rows, err := d.QueryContext(ctx, `SELECT * FROM "`+table+`"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
+		for _, s := range leaves(value) { // a JSON document's values, not its keys
+			if codeRE.MatchString(s) && !(table == "users" && column == "username") || machineRE.MatchString(s) {
+				continue
 			}
-			for i, v := range vals {
-				var s string
-				switch x := v.(type) {
-				case string:
-					s = x
-				case []byte:
-					s = string(x)
-				default:
-					continue
-				}
-				for _, s := range leaves(s) { // a JSON document's values, not its keys
-					if codeRE.MatchString(s) && !(table == "users" && cols[i] == "username") || machineRE.MatchString(s) {
-						continue
-					}
-					values[strings.ToLower(strings.TrimSpace(s))] = true
-					for _, w := range words(s) {
-						out[w] = true
-					}
-				}
+			values[strings.ToLower(strings.TrimSpace(s))] = true
+			for _, w := range words(s) {
+				out[w] = true
 			}
 		}
-		rows.Close()
-	}
+	})
 	return out, values
 }
 

@@ -484,7 +484,8 @@ func (v *view) Span(r access.Range, loc *time.Location) string {
 	if loc == nil {
 		loc = time.UTC
 	}
-	a, b := r.Earliest.In(loc).Format("2 January 2006"), r.Latest.In(loc).Format("2 January 2006")
+	l := v.s.Catalog.Locale(v.Lang)
+	a, b := l.LongDate(r.Earliest.In(loc)), l.LongDate(r.Latest.In(loc))
 	if a == b {
 		return a
 	}
