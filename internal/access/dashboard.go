@@ -65,7 +65,7 @@ func (s *Service) ForCase(ctx context.Context, a cases.Actor, caseID, since stri
 	if since != "" {
 		d, err := edate.Parse(since, loc.String())
 		if err != nil {
-			return nil, problem.Field("since", err.Error())
+			return nil, problem.FieldErr("since", err)
 		}
 		window = d.Earliest()
 	}

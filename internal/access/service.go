@@ -245,7 +245,7 @@ func (s *Service) SaveNotification(ctx context.Context, a cases.Actor, caseID st
 	}
 	first, err := edate.Parse(in.FirstContact, in.FirstContactZone)
 	if err != nil {
-		f.Add("first_contact", err.Error())
+		f.AddErr("first_contact", err)
 	}
 	if in.FirstContactChannel != "" && !Modes.Has(in.FirstContactChannel) {
 		f.Add("first_contact_channel", "Choose how the first contact happened.")
@@ -328,7 +328,7 @@ func (s *Service) AddContactTx(ctx context.Context, tx *sql.Tx, a cases.Actor, c
 		if errors.Is(err, edate.ErrUnknownZone) {
 			field = "zone"
 		}
-		f.Add(field, err.Error())
+		f.AddErr(field, err)
 	} else if c.Happened.IsZero() {
 		f.Add("happened", "Give the date of the contact.")
 	} else if c.Happened.Earliest().After(s.now()) {

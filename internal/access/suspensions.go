@@ -67,7 +67,7 @@ func (s *Service) AddSuspension(ctx context.Context, a cases.Actor, in Suspensio
 		if errors.Is(err, edate.ErrUnknownZone) {
 			field = "zone"
 		}
-		f.Add(field, err.Error())
+		f.AddErr(field, err)
 	} else if sp.Starts.IsZero() {
 		f.Add("starts", "Give the date it starts.")
 	}
@@ -161,7 +161,7 @@ func (s *Service) LiftSuspension(ctx context.Context, a cases.Actor, id, ends st
 	started, _ := edate.Decode(startsText)
 	end, err := edate.Parse(ends, started.Zone)
 	if err != nil {
-		return problem.Field("ends", err.Error())
+		return problem.FieldErr("ends", err)
 	}
 	if end.IsZero() {
 		return problem.Field("ends", "Give the date it was lifted.")

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/attache-org/attache/internal/problem"
 )
 
 // PasswordParams are the argon2id cost parameters.
@@ -78,20 +80,20 @@ func CheckPassword(password, encoded string) (bool, error) {
 }
 
 // checkPasswordRules returns a user-facing message when password is not
-// acceptable for username, or "".
-func checkPasswordRules(username, password string) string {
+// acceptable for username, or a zero Text.
+func checkPasswordRules(username, password string) problem.Text {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case n < MinPasswordLength:
-		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
+		return problem.Textf("Use at least %d characters.", MinPasswordLength)
 	case n > maxPasswordLength:
-		return fmt.Sprintf("Use at most %d characters.", maxPasswordLength)
+		return problem.Textf("Use at most %d characters.", maxPasswordLength)
 	case strings.EqualFold(password, username):
-		return "The password must not be the username."
+		return problem.Textf("The password must not be the username.")
 	case guessable(username, password):
-		return "This password is among the first an attacker tries: choose another, e.g. four unrelated words."
+		return problem.Textf("This password is among the first an attacker tries: choose another, e.g. four unrelated words.")
 	}
-	return ""
+	return problem.Text{}
 }
 
 //go:embed common_passwords.txt

@@ -81,8 +81,8 @@ func (s *Service) CompleteSetup(ctx context.Context, token, address string, in U
 	in.Role = RoleAdmin
 	f := problem.Fields{}
 	in.validate(f)
-	if msg := checkPasswordRules(in.Username, password); msg != "" {
-		f.Add("password", msg)
+	if msg := checkPasswordRules(in.Username, password); !msg.IsZero() {
+		f.AddText("password", msg)
 	}
 	if err := s.checkSetupToken(ctx, s.db, token); err != nil {
 		return nil, err

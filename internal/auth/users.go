@@ -113,8 +113,8 @@ func (in *UserInput) validate(f problem.Fields) {
 func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, in UserInput, password string, mustChange bool) (*User, error) {
 	f := problem.Fields{}
 	in.validate(f)
-	if msg := checkPasswordRules(in.Username, password); msg != "" {
-		f.Add("password", msg)
+	if msg := checkPasswordRules(in.Username, password); !msg.IsZero() {
+		f.AddText("password", msg)
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -158,8 +158,8 @@ func (s *Service) CreateFamilyAccount(ctx context.Context, tx *sql.Tx, actor aud
 	in.Role, in.Post, in.Desk, in.family = RoleFamily, "", "", true
 	f := problem.Fields{}
 	in.validate(f)
-	if msg := checkPasswordRules(in.Username, password); msg != "" {
-		f.Add("password", msg)
+	if msg := checkPasswordRules(in.Username, password); !msg.IsZero() {
+		f.AddText("password", msg)
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -264,8 +264,8 @@ func (s *Service) SetPassword(ctx context.Context, actor audit.Actor, id, passwo
 		if err != nil {
 			return err
 		}
-		if msg := checkPasswordRules(u.Username, password); msg != "" {
-			return problem.Field("password", msg)
+		if msg := checkPasswordRules(u.Username, password); !msg.IsZero() {
+			return problem.FieldText("password", msg)
 		}
 		return s.setPassword(ctx, tx, actor, u, password, mustChange)
 	})
@@ -327,8 +327,8 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, u *User, address, curre
 	} else if !ok {
 		f.Add("current", "This is not your current password.")
 	}
-	if msg := checkPasswordRules(u.Username, next); msg != "" {
-		f.Add("password", msg)
+	if msg := checkPasswordRules(u.Username, next); !msg.IsZero() {
+		f.AddText("password", msg)
 	} else if next == current {
 		f.Add("password", "Choose a password different from the current one.")
 	}

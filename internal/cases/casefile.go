@@ -132,9 +132,9 @@ func (s *Service) validateCase(ctx context.Context, q db.Querier, in CaseInput) 
 		d, err := edate.Parse(value, z)
 		if err != nil {
 			if errors.Is(err, edate.ErrUnknownZone) {
-				f.Add(field+"_zone", err.Error())
+				f.AddErr(field+"_zone", err)
 			} else {
-				f.Add(field, err.Error())
+				f.AddErr(field, err)
 			}
 		}
 		return d
@@ -272,12 +272,8 @@ func mergeInvalid(errs ...error) error {
 		if err == nil {
 			continue
 		}
-		pe, ok := problem.As(err)
-		if !ok || pe.Kind != problem.Invalid {
+		if !fields.Merge(err) {
 			return err
-		}
-		for k, v := range pe.Fields {
-			fields.Add(k, v)
 		}
 	}
 	return fields.Err()
@@ -518,7 +514,7 @@ func (s *Service) AddCharge(ctx context.Context, a Actor, caseID string, in Char
 		if errors.Is(err, edate.ErrUnknownZone) {
 			field = "charged_zone"
 		}
-		f.Add(field, err.Error())
+		f.AddErr(field, err)
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -692,7 +688,7 @@ func (s *Service) AddEvent(ctx context.Context, a Actor, caseID string, in Timel
 		if errors.Is(err, edate.ErrUnknownZone) {
 			field = "zone"
 		}
-		f.Add(field, err.Error())
+		f.AddErr(field, err)
 	} else if e.Happened.IsZero() {
 		f.Add("happened", "Give the date, at the precision the source gives (2020, 2020-06, 2020-06-19).")
 	} else if e.Happened.Earliest().After(s.now()) && e.Kind != "hearing" && e.Kind != "trial" {

@@ -280,7 +280,7 @@ func validatePerson(f problem.Fields, in *PersonInput) edate.Date {
 	}
 	birth, err := edate.Parse(in.Birth, "")
 	if err != nil {
-		f.Add("birth", err.Error())
+		f.AddErr("birth", err)
 	} else if !birth.IsZero() && birth.Earliest().After(time.Now()) {
 		f.Add("birth", "The date of birth is in the future.")
 	}

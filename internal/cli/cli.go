@@ -19,8 +19,10 @@ import (
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/config"
 	"github.com/attache-org/attache/internal/db"
+	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/names"
 	"github.com/attache-org/attache/internal/notify"
+	"github.com/attache-org/attache/internal/problem"
 )
 
 // IO is the program's standard streams and environment.
@@ -29,6 +31,33 @@ type IO struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+
+	// The messages' catalog and language (LC_ALL, LC_MESSAGES, LANG), set
+	// by Run.
+	catalog *i18n.Catalog
+	lang    string
+}
+
+// T is msg in the language of the environment (English without one the
+// catalog has).
+func (s IO) T(msg string, args ...any) string { return s.catalog.T(s.lang, msg, args...) }
+
+// say writes msg to standard output, in the environment's language, on a
+// line of its own.
+func (s IO) say(msg string, args ...any) { fmt.Fprintln(s.Stdout, s.T(msg, args...)) }
+
+// envLang is the language of the locale the environment names (POSIX:
+// LC_ALL, then LC_MESSAGES, then LANG; "fr_CA.UTF-8" is French).
+func envLang(getenv func(string) string) string {
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if l := getenv(v); l != "" {
+			base, _, _ := strings.Cut(strings.ToLower(l), "_")
+			base, _, _ = strings.Cut(base, ".")
+			base, _, _ = strings.Cut(base, "@")
+			return base
+		}
+	}
+	return ""
 }
 
 // Version is set at build time with -ldflags "-X …/internal/cli.Version=v1.2.3";
@@ -89,13 +118,21 @@ Every flag but the load test's can also be set with an ATTACHE_* environment var
 
 // errUsage marks errors that are the caller's mistake in calling; they are
 // printed with a hint instead of as failures.
-type errUsage struct{ msg string }
+type errUsage struct{ msg problem.Text }
 
-func (e errUsage) Error() string { return e.msg }
+func (e errUsage) Error() string { return e.msg.String() }
+
+func usageErr(format string, args ...any) errUsage { return errUsage{problem.Textf(format, args...)} }
 
 // Run runs the program with args (without the program name) and returns the
 // exit code: 0 on success, 1 on failure, 2 on a usage error.
 func Run(ctx context.Context, args []string, stdio IO) int {
+	if stdio.Getenv == nil {
+		stdio.Getenv = func(string) string { return "" }
+	}
+	if c, err := i18n.Load(); err == nil { // the embedded catalogs, checked by the tests
+		stdio.catalog, stdio.lang = c, c.Match(envLang(stdio.Getenv), "")
+	}
 	err := run(ctx, args, stdio)
 	switch {
 	case err == nil:
@@ -105,17 +142,17 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 	}
 	var ue errUsage
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stdio.Stderr, "attache: %s\nRun \"attache help\" for usage.\n", ue.msg)
+		fmt.Fprintf(stdio.Stderr, "attache: %s\n%s\n", ue.msg.Localize(stdio.T), stdio.T("Run \"attache help\" for usage."))
 		return 2
 	}
-	fmt.Fprintf(stdio.Stderr, "attache: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	fmt.Fprintf(stdio.Stderr, "attache: %s\n", strings.ReplaceAll(explain(stdio, err).Error(), "\n", "\n  "))
 	return 1
 }
 
 func run(ctx context.Context, args []string, stdio IO) error {
 	if len(args) == 0 {
 		fmt.Fprint(stdio.Stderr, usage)
-		return errUsage{"no command given"}
+		return usageErr("no command given")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -148,7 +185,7 @@ func run(ctx context.Context, args []string, stdio IO) error {
 		fmt.Fprint(stdio.Stdout, usage)
 		return nil
 	}
-	return errUsage{fmt.Sprintf("unknown command %q", cmd)}
+	return usageErr("unknown command %q", cmd)
 }
 
 // parse reads a subcommand's configuration; extra binds its own flags.

@@ -352,3 +352,37 @@ func TestServeSelfSignedTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMessagesInTheLocalesLanguage runs commands with a French locale: what
+// they print for people (results, refusals, usage errors) is in French;
+// with no locale, or one the catalog lacks, in English.
+func TestMessagesInTheLocalesLanguage(t *testing.T) {
+	dir := t.TempDir()
+	fr := map[string]string{"ATTACHE_DATA": dir, "LANG": "fr_CA.UTF-8"}
+	cases := []struct {
+		name   string
+		env    map[string]string
+		stdin  string
+		args   []string
+		code   int
+		stream func(result) string
+		want   string
+	}{
+		{"a result", fr, "", []string{"user", "add", "--username", "root", "--role", "admin"}, 0, stdout, "Mot de passe temporaire : "},
+		{"a refusal with its flag", fr, "", []string{"user", "add", "--username", "x", "--role", "consular_officer"}, 1, stderr, "--post: "},
+		{"a password too short", fr, "court\n", []string{"user", "passwd", "--password-stdin", "root"}, 1, stderr, "12 caractères"},
+		{"a usage error", fr, "", []string{"frobnicate"}, 2, stderr, "commande inconnue \"frobnicate\"\nLancez « attache help » pour l'aide."},
+		{"a table", fr, "", []string{"user", "list"}, 0, stdout, "NOM D'UTILISATEUR"},
+		{"LC_ALL before LANG", map[string]string{"ATTACHE_DATA": dir, "LANG": "fr_CA.UTF-8", "LC_ALL": "C"}, "", []string{"frobnicate"}, 2, stderr, "unknown command \"frobnicate\""},
+		{"a language without a catalog", map[string]string{"ATTACHE_DATA": dir, "LANG": "de_DE.UTF-8"}, "", []string{"frobnicate"}, 2, stderr, "Run \"attache help\" for usage."},
+	}
+	for _, tc := range cases {
+		r := run(t, tc.env, tc.stdin, tc.args...)
+		if r.code != tc.code || !strings.Contains(tc.stream(r), tc.want) {
+			t.Errorf("%s: %d, %q; want %d and %q", tc.name, r.code, tc.stream(r), tc.code, tc.want)
+		}
+	}
+}
+
+func stdout(r result) string { return r.stdout }
+func stderr(r result) string { return r.stderr }

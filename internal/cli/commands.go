@@ -7,7 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -54,22 +57,25 @@ func migrate(ctx context.Context, args []string, stdio IO) error {
 		return err
 	}
 	if len(applied) == 0 {
-		fmt.Fprintf(stdio.Stdout, "The database is up to date (schema version %d).\n", v)
+		stdio.say("The database is up to date (schema version %d).", v)
 	} else {
-		fmt.Fprintf(stdio.Stdout, "Applied migrations %v; schema version %d.\n", applied, v)
+		stdio.say("Applied migrations %v; schema version %d.", applied, v)
 	}
 	return nil
 }
 
-// explain turns a domain problem into a message for the terminal.
-func explain(err error) error {
+// explain turns a domain problem into a message for the terminal, in the
+// environment's language, each field's message after its flag; other
+// errors (failures to report) stay as they are.
+func explain(stdio IO, err error) error {
 	pe, ok := problem.As(err)
-	if !ok || len(pe.Fields) == 0 {
+	if !ok {
 		return err
 	}
-	msg := pe.Message
-	for f, m := range pe.Fields {
-		msg += fmt.Sprintf("\n--%s: %s", flagName(f), m)
+	msg := pe.Localize(stdio.T)
+	fields := pe.LocalizeFields(stdio.T)
+	for _, f := range slices.Sorted(maps.Keys(fields)) {
+		msg += fmt.Sprintf("\n--%s: %s", flagName(f), fields[f])
 	}
 	return errors.New(msg)
 }
@@ -84,7 +90,7 @@ func flagName(field string) string {
 
 func user(ctx context.Context, args []string, stdio IO) error {
 	if len(args) == 0 {
-		return errUsage{"user needs a subcommand: add, passwd or list"}
+		return usageErr("user needs a subcommand: add, passwd or list")
 	}
 	switch args[0] {
 	case "add":
@@ -94,7 +100,7 @@ func user(ctx context.Context, args []string, stdio IO) error {
 	case "list":
 		return userList(ctx, args[1:], stdio)
 	}
-	return errUsage{fmt.Sprintf("unknown user subcommand %q: want add, passwd or list", args[0])}
+	return usageErr("unknown user subcommand %q: want add, passwd or list", args[0])
 }
 
 func userAdd(ctx context.Context, args []string, stdio IO) error {
@@ -128,9 +134,9 @@ func userAdd(ctx context.Context, args []string, stdio IO) error {
 	defer s.close()
 	u, err := s.auth.CreateUser(ctx, cliActor(), in, password, mustChange)
 	if err != nil {
-		return explain(err)
+		return err
 	}
-	fmt.Fprintf(stdio.Stdout, "Created %s (%s).\n", u.Username, u.Role)
+	stdio.say("Created %s (%s).", u.Username, u.Role)
 	if mustChange {
 		printTemporary(stdio, password)
 	}
@@ -146,7 +152,7 @@ func userPasswd(ctx context.Context, args []string, stdio IO) error {
 		return err
 	}
 	if len(rest) != 1 {
-		return errUsage{"user passwd takes one username"}
+		return usageErr("user passwd takes one username")
 	}
 	password, mustChange, err := choosePassword(fromStdin, stdio)
 	if err != nil {
@@ -162,9 +168,9 @@ func userPasswd(ctx context.Context, args []string, stdio IO) error {
 		return fmt.Errorf("user %q: %w", rest[0], err)
 	}
 	if err := s.auth.SetPassword(ctx, cliActor(), u.ID, password, mustChange); err != nil {
-		return explain(err)
+		return err
 	}
-	fmt.Fprintf(stdio.Stdout, "Password of %s changed; their sessions were ended.\n", u.Username)
+	stdio.say("Password of %s changed; their sessions were ended.", u.Username)
 	if mustChange {
 		printTemporary(stdio, password)
 	}
@@ -186,11 +192,11 @@ func userList(ctx context.Context, args []string, stdio IO) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdio.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tROLE\tPOST\tDESK\tSTATUS\tNAME")
+	fmt.Fprintln(tw, strings.Join([]string{stdio.T("USERNAME"), stdio.T("ROLE"), stdio.T("POST"), stdio.T("DESK"), stdio.T("STATUS"), stdio.T("NAME")}, "\t"))
 	for _, u := range users {
-		status := "active"
+		status := stdio.T("active")
 		if u.Disabled {
-			status = "disabled"
+			status = stdio.T("disabled")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, u.Post, u.Desk, status, u.DisplayName)
 	}
@@ -199,7 +205,7 @@ func userList(ctx context.Context, args []string, stdio IO) error {
 
 func token(ctx context.Context, args []string, stdio IO) error {
 	if len(args) == 0 || args[0] != "create" {
-		return errUsage{"token needs the subcommand create"}
+		return usageErr("token needs the subcommand create")
 	}
 	var username, name string
 	cfg, _, err := parse("token create", config.Storage, args[1:], stdio, func(fs *flag.FlagSet) {
@@ -210,7 +216,7 @@ func token(ctx context.Context, args []string, stdio IO) error {
 		return err
 	}
 	if username == "" {
-		return errUsage{"token create needs --user"}
+		return usageErr("token create needs --user")
 	}
 	s, err := open(ctx, cfg, stdio)
 	if err != nil {
@@ -223,7 +229,7 @@ func token(ctx context.Context, args []string, stdio IO) error {
 	}
 	secret, _, err := s.auth.CreateToken(ctx, cliActor(), u.ID, name)
 	if err != nil {
-		return explain(err)
+		return err
 	}
 	fmt.Fprintln(stdio.Stdout, secret)
 	return nil
@@ -231,7 +237,7 @@ func token(ctx context.Context, args []string, stdio IO) error {
 
 func auditCmd(ctx context.Context, args []string, stdio IO) error {
 	if len(args) == 0 || args[0] != "verify" {
-		return errUsage{"audit needs the subcommand verify"}
+		return usageErr("audit needs the subcommand verify")
 	}
 	cfg, _, err := parse("audit verify", config.Storage, args[1:], stdio, nil)
 	if err != nil {
@@ -249,7 +255,7 @@ func auditCmd(ctx context.Context, args []string, stdio IO) error {
 	if !rep.OK() {
 		return fmt.Errorf("audit log broken at entry %d: %s (%d entries before it are whole)", rep.BrokenAt, rep.Problem, rep.Entries)
 	}
-	fmt.Fprintf(stdio.Stdout, "Audit log whole: %d entries, head %s\n", rep.Entries, rep.Head)
+	stdio.say("Audit log whole: %d entries, head %s", rep.Entries, rep.Head)
 	return s.audit.Record(ctx, audit.Entry{Actor: cliActor(), Action: "audit.verify", ObjectType: "audit_log",
 		Detail: fmt.Sprintf("entries=%d whole=true", rep.Entries)})
 }
@@ -260,7 +266,7 @@ func backup(ctx context.Context, args []string, stdio IO) error {
 		return err
 	}
 	if len(rest) != 1 {
-		return errUsage{"backup takes one argument: the file to write"}
+		return usageErr("backup takes one argument: the file to write")
 	}
 	d, err := db.Connect(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
@@ -270,7 +276,7 @@ func backup(ctx context.Context, args []string, stdio IO) error {
 	if err := d.Backup(ctx, rest[0]); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdio.Stdout, "Backup written to %s\n", rest[0])
+	stdio.say("Backup written to %s", rest[0])
 	return nil
 }
 
@@ -285,12 +291,13 @@ func choosePassword(fromStdin bool, stdio IO) (password string, mustChange bool,
 }
 
 func printTemporary(stdio IO, password string) {
-	fmt.Fprintf(stdio.Stdout, "Temporary password: %s\nIt must be changed at first sign-in.\n", password)
+	stdio.say("Temporary password: %s", password)
+	stdio.say("It must be changed at first sign-in.")
 }
 
 func bench(ctx context.Context, args []string, stdio IO) error {
 	if len(args) == 0 || args[0] != "search" {
-		return errUsage{"bench needs the subcommand search"}
+		return usageErr("bench needs the subcommand search")
 	}
 	o := searchbench.Options{}
 	cfg, _, err := parse("bench search", config.Storage, args[1:], stdio, func(fs *flag.FlagSet) {
@@ -302,7 +309,7 @@ func bench(ctx context.Context, args []string, stdio IO) error {
 		return err
 	}
 	if o.People < 1 || o.Queries < 1 {
-		return errUsage{"--people and --queries must be positive"}
+		return usageErr("--people and --queries must be positive")
 	}
 	d, err := db.Connect(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
@@ -326,10 +333,10 @@ func loadtestCmd(ctx context.Context, args []string, stdio IO) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage{err.Error()}
+		return usageErr("%s", err.Error())
 	}
 	if err := o.Validate(); err != nil {
-		return errUsage{err.Error()}
+		return usageErr("%s", err.Error())
 	}
 	var argv []string
 	if !inProcess {
@@ -383,11 +390,12 @@ func nodesCmd(ctx context.Context, args []string, stdio IO) error {
 		return enc.Encode(out)
 	}
 	if len(nodes) == 0 {
-		fmt.Fprintln(stdio.Stdout, "No node has served this database yet.")
+		stdio.say("No node has served this database yet.")
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdio.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATE\tCALLS\tLAST BEAT\tINTERNAL URL\tMEDIA UDP\tMEDIA TCP\tVERSION")
+	fmt.Fprintln(tw, strings.Join([]string{stdio.T("NODE"), stdio.T("STATE"), stdio.T("CALLS"), stdio.T("LAST BEAT"), stdio.T("INTERNAL URL"),
+		stdio.T("MEDIA UDP"), stdio.T("MEDIA TCP"), stdio.T("VERSION")}, "\t"))
 	for _, n := range nodes {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s ago\t%s\t%s\t%s\t%s\n", n.ID, n.State(now, timeout), n.Calls, now.Sub(n.HeartbeatAt).Round(time.Second),
 			n.InternalURL, n.MediaUDP, n.MediaTCP, n.Version)

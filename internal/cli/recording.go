@@ -14,7 +14,7 @@ import (
 // recordingCmd is "attache recording verify|purge".
 func recordingCmd(ctx context.Context, args []string, stdio IO) error {
 	if len(args) == 0 {
-		return errUsage{"recording needs a subcommand: verify or purge"}
+		return usageErr("recording needs a subcommand: verify or purge")
 	}
 	var key, dir, sum string
 	cfg, rest, err := parse("recording "+args[0], config.Storage, args[1:], stdio, func(fs *flag.FlagSet) {
@@ -40,7 +40,7 @@ func recordingCmd(ctx context.Context, args []string, stdio IO) error {
 		vs := visits.NewService(s.db, s.audit, s.cases, s.access)
 		return purgeRecordings(ctx, vs, dir, s.log)
 	}
-	return errUsage{fmt.Sprintf("unknown recording subcommand %q: verify or purge", args[0])}
+	return usageErr("unknown recording subcommand %q: verify or purge", args[0])
 }
 
 // verifyRecordings checks each file: its SHA-256 against the one recorded
@@ -49,7 +49,7 @@ func recordingCmd(ctx context.Context, args []string, stdio IO) error {
 // the first file that does not pass, saying what failed.
 func verifyRecordings(ctx context.Context, cfg config.Config, key, sum string, files []string, stdio IO) error {
 	if key == "" || len(files) == 0 {
-		return errUsage{"recording verify needs --recording-key and one or more files"}
+		return usageErr("recording verify needs --recording-key and one or more files")
 	}
 	keys, err := recording.LoadKeys(key, nil)
 	if err != nil {
@@ -75,7 +75,7 @@ func verifyRecordings(ctx context.Context, cfg config.Config, key, sum string, f
 		if err != nil {
 			return fmt.Errorf("%s: NOT VERIFIED: %w", f, err)
 		}
-		fmt.Fprintf(stdio.Stdout, "ok %s: %s, %d frames, %.1f s, sha256 %s\n", f, rep.Codec, rep.Frames, rep.Duration.Seconds(), want)
+		stdio.say("ok %s: %s, %d frames, %.1f s, sha256 %s", f, rep.Codec, rep.Frames, rep.Duration.Seconds(), want)
 	}
 	return nil
 }

@@ -250,11 +250,14 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdio.Stdout, "No account exists yet. Create the first administrator within 24 hours at:\n  %s/setup?token=%s\n"+
-			"or from a shell: attache user add --username NAME --role admin\n"+
-			"(or start with --demo for demonstration accounts)\n\n", url, token)
+		stdio.say("No account exists yet. Create the first administrator within 24 hours at:")
+		fmt.Fprintf(stdio.Stdout, "  %s/setup?token=%s\n", url, token)
+		stdio.say("or from a shell: attache user add --username NAME --role admin")
+		stdio.say("(or start with --demo for demonstration accounts)")
+		fmt.Fprintln(stdio.Stdout)
 	}
-	// Printed last: scripts and tests wait for this line.
+	// Printed last, in English whatever the language: scripts and tests
+	// wait for this line.
 	fmt.Fprintf(stdio.Stdout, "Attaché %s is running at %s (database: %s)\n", version(), url, s.db.Describe(cfg.DatabaseURL))
 	log.Info("serving", slog.String("url", url), slog.String("addr", ln.Addr().String()), slog.Bool("tls", tlsConfig != nil))
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/attache-org/attache/internal/problem"
 )
 
 // Precision is how much of a date is known.
@@ -73,15 +75,15 @@ func Parse(s, zone string) (Date, error) {
 	datePart, timePart, hasTime := strings.Cut(strings.Replace(s, " ", "T", 1), "T")
 	parts := strings.Split(datePart, "-")
 	if len(parts) > 3 || (hasTime && len(parts) != 3) {
-		return Date{}, fmt.Errorf("%q is not a date: write YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM", s)
+		return Date{}, problem.New(problem.Invalid, "%q is not a date: write YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM", s)
 	}
 	num := func(p string, digits int, what string) (int, error) {
 		if len(p) != digits {
-			return 0, fmt.Errorf("%q: the %s must have %d digits", s, what, digits)
+			return 0, problem.New(problem.Invalid, partMessages[what][0], s, digits)
 		}
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("%q: the %s must be a number", s, what)
+			return 0, problem.New(problem.Invalid, partMessages[what][1], s)
 		}
 		return n, nil
 	}
@@ -90,7 +92,7 @@ func Parse(s, zone string) (Date, error) {
 		return Date{}, err
 	}
 	if d.Year < 1800 || d.Year > 2200 {
-		return Date{}, fmt.Errorf("%q: the year must be between 1800 and 2200", s)
+		return Date{}, problem.New(problem.Invalid, "%q: the year must be between 1800 and 2200", s)
 	}
 	d.Precision = Year
 	if len(parts) > 1 {
@@ -99,7 +101,7 @@ func Parse(s, zone string) (Date, error) {
 			return Date{}, err
 		}
 		if m < 1 || m > 12 {
-			return Date{}, fmt.Errorf("%q: there is no month %d", s, m)
+			return Date{}, problem.New(problem.Invalid, "%q: there is no month %d", s, m)
 		}
 		d.Month, d.Precision = time.Month(m), Month
 	}
@@ -108,14 +110,14 @@ func Parse(s, zone string) (Date, error) {
 			return Date{}, err
 		}
 		if n := daysIn(d.Year, d.Month); d.Day < 1 || d.Day > n {
-			return Date{}, fmt.Errorf("%q: %s %d has %d days", s, d.Month, d.Year, n)
+			return Date{}, problem.New(problem.Invalid, "%q: there is no day %d in that month (it has %d days)", s, d.Day, n)
 		}
 		d.Precision = Day
 	}
 	if hasTime {
 		hh, mm, ok := strings.Cut(timePart, ":")
 		if !ok {
-			return Date{}, fmt.Errorf("%q: write the time as HH:MM", s)
+			return Date{}, problem.New(problem.Invalid, "%q: write the time as HH:MM", s)
 		}
 		if d.Hour, err = num(hh, 2, "hour"); err != nil {
 			return Date{}, err
@@ -124,7 +126,7 @@ func Parse(s, zone string) (Date, error) {
 			return Date{}, err
 		}
 		if d.Hour > 23 || d.Minute > 59 {
-			return Date{}, fmt.Errorf("%q: %s is not a time of day", s, timePart)
+			return Date{}, problem.New(problem.Invalid, "%q: %s is not a time of day", s, timePart)
 		}
 		d.Precision = Minute
 	}
@@ -147,18 +149,28 @@ func daysIn(y int, m time.Month) int {
 // ErrUnknownZone is returned for a time zone that does not exist.
 var ErrUnknownZone = errors.New("unknown time zone")
 
+// partMessages are the refusals of a part of a date: not its number of
+// digits, not a number.
+var partMessages = map[string][2]string{
+	"year":   {"%q: the year must have %d digits", "%q: the year must be a number"},
+	"month":  {"%q: the month must have %d digits", "%q: the month must be a number"},
+	"day":    {"%q: the day must have %d digits", "%q: the day must be a number"},
+	"hour":   {"%q: the hour must have %d digits", "%q: the hour must be a number"},
+	"minute": {"%q: the minutes must have %d digits", "%q: the minutes must be a number"},
+}
+
 // LoadZone loads an IANA zone, refusing abbreviations and offsets that
 // time.LoadLocation would take ("Local", "").
 func LoadZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" || !strings.Contains(name, "/") && name != "UTC" {
-		return nil, fmt.Errorf("%w %q: use an IANA name such as Asia/Shanghai or America/Toronto", ErrUnknownZone, name)
+		return nil, problem.New(problem.Invalid, "Unknown time zone %q: use an IANA name such as Asia/Shanghai or America/Toronto", name).Wrapping(ErrUnknownZone)
 	}
 	if loc, ok := zones.Load(name); ok {
 		return loc.(*time.Location), nil
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: use an IANA name such as Asia/Shanghai or America/Toronto", ErrUnknownZone, name)
+		return nil, problem.New(problem.Invalid, "Unknown time zone %q: use an IANA name such as Asia/Shanghai or America/Toronto", name).Wrapping(ErrUnknownZone)
 	}
 	zones.Store(name, loc)
 	return loc, nil

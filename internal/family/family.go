@@ -240,7 +240,7 @@ func parseDay(f problem.Fields, field, value, zone string, now time.Time, missin
 	d, err := edate.Parse(value, zone)
 	switch {
 	case err != nil:
-		f.Add(field, err.Error())
+		f.AddErr(field, err)
 	case d.Precision != edate.Day || d.Approx:
 		f.Add(field, "Give the day as YYYY-MM-DD.")
 	case d.Earliest().After(now):

@@ -380,10 +380,7 @@ func (s *Service) RecordFromDetainee(ctx context.Context, a cases.Actor, caseID,
 		}
 		f := problem.Fields{}
 		if verr != nil {
-			pe, _ := problem.As(verr)
-			for k, v := range pe.Fields {
-				f.Add(k, v)
-			}
+			f.Merge(verr)
 		}
 		if !ct.Archived.IsZero() {
 			f.Addf("contact_id", "%s is archived: nothing is passed on to them.", ct.Name)

@@ -50,10 +50,7 @@ func (s *Service) WriteSummary(ctx context.Context, a cases.Actor, caseID string
 	f := problem.Fields{}
 	text, terr := s.checkBody(in.Text)
 	if terr != nil {
-		pe, _ := problem.As(terr)
-		for k, v := range pe.Fields {
-			f.Add(k, v)
-		}
+		f.Merge(terr)
 	}
 	if len(in.Categories) == 0 {
 		f.Add("categories", "Name the categories of information the summary touches (e.g. health, legal).")

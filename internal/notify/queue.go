@@ -259,11 +259,7 @@ func (m *Mail) validate() error {
 		f.Add("subject", "The mail needs a subject.")
 	}
 	if m.Invite != nil {
-		if pe, ok := problem.As(m.Invite.Validate()); ok {
-			for k, v := range pe.Fields {
-				f.Add(k, v)
-			}
-		}
+		f.Merge(m.Invite.Validate())
 	}
 	return f.Err()
 }

@@ -44,7 +44,18 @@ type Error struct {
 	// fields' messages.
 	text  Text
 	texts map[string]Text
+	cause error
 }
+
+// Wrapping returns e as the user-facing form of cause: errors.Is(e, cause)
+// holds ("unknown time zone").
+func (e *Error) Wrapping(cause error) *Error {
+	e.cause = cause
+	return e
+}
+
+// Unwrap returns the error e is the user-facing form of, if any.
+func (e *Error) Unwrap() error { return e.cause }
 
 // Text is a message for people before translation: its English text (a
 // fmt format) and its values. A value that is itself a Text is translated
@@ -176,7 +187,21 @@ func Field(field, message string) *Error { return Fieldf(field, message) }
 // Fieldf returns an Invalid error about one field, its message a format
 // with values.
 func Fieldf(field, format string, args ...any) *Error {
-	t := Textf(format, args...)
+	return FieldText(field, Textf(format, args...))
+}
+
+// FieldErr returns an Invalid error about one field with err's message
+// (its text when it is a problem).
+func FieldErr(field string, err error) *Error {
+	f := Fields{}
+	f.AddErr(field, err)
+	pe, _ := As(f.Err())
+	pe.Message = "Please correct the highlighted field."
+	return pe
+}
+
+// FieldText returns an Invalid error about one field with the message t.
+func FieldText(field string, t Text) *Error {
 	return &Error{Kind: Invalid, Message: "Please correct the highlighted field.", Fields: map[string]string{field: t.String()},
 		texts: map[string]Text{field: t}}
 }
@@ -193,6 +218,40 @@ func (f Fields) Addf(field, format string, args ...any) {
 	if _, ok := f[field]; !ok {
 		f[field] = Textf(format, args...)
 	}
+}
+
+// AddText records the message t for field unless one is already there.
+func (f Fields) AddText(field string, t Text) {
+	if _, ok := f[field]; !ok {
+		f[field] = t
+	}
+}
+
+// AddErr records err's message for field: its text when it is a problem
+// (translated with the rest), else what it says.
+func (f Fields) AddErr(field string, err error) {
+	if pe, ok := As(err); ok && !pe.text.IsZero() {
+		f.AddText(field, pe.text)
+		return
+	}
+	f.Add(field, err.Error())
+}
+
+// Merge adds the fields of err, when it is an Invalid problem, their
+// texts kept for translation; it reports whether err was one.
+func (f Fields) Merge(err error) bool {
+	pe, ok := As(err)
+	if !ok || pe.Kind != Invalid {
+		return false
+	}
+	for k, m := range pe.Fields {
+		if t, ok := pe.texts[k]; ok {
+			f.AddText(k, t)
+		} else {
+			f.Add(k, m)
+		}
+	}
+	return true
 }
 
 // Err returns an Invalid error carrying the collected fields, or nil.

@@ -358,7 +358,7 @@ func (b *Body) validate() problem.Fields {
 	}
 	if b.Allegation.PermissionAt != "" {
 		if _, err := edate.Parse(b.Allegation.PermissionAt, ""); err != nil {
-			f.Add("allegation.permission_at", err.Error())
+			f.AddErr("allegation.permission_at", err)
 		}
 	}
 	if len(b.Legal.Hearings) > maxList {
@@ -367,7 +367,7 @@ func (b *Body) validate() problem.Fields {
 	for i, h := range b.Legal.Hearings {
 		field := fmt.Sprintf("legal.hearings.%d", i)
 		if d, err := edate.Parse(h.Date, ""); err != nil {
-			f.Add(field+".date", err.Error())
+			f.AddErr(field+".date", err)
 		} else if d.IsZero() {
 			f.Add(field+".date", "Give the date of the hearing, at least its year.")
 		}

@@ -83,7 +83,7 @@ func (s *Service) AddFollowUp(ctx context.Context, a cases.Actor, caseID, visitI
 		due, err := edate.Parse(in.Due, zone)
 		switch {
 		case err != nil:
-			f.Add("due", err.Error())
+			f.AddErr("due", err)
 		case due.Precision != edate.Day || due.Approx:
 			f.Add("due", "Give the day it is due, as YYYY-MM-DD.")
 		case !due.Latest().After(s.now()):

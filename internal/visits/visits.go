@@ -529,9 +529,9 @@ func startAt(f problem.Fields, value, zone string) time.Time {
 	at, err := edate.Parse(value, zone)
 	switch {
 	case err != nil && errors.Is(err, edate.ErrUnknownZone):
-		f.Add("zone", err.Error())
+		f.AddErr("zone", err)
 	case err != nil:
-		f.Add("start", err.Error())
+		f.AddErr("start", err)
 	case at.Precision != edate.Minute || at.Approx:
 		f.Add("start", "Give the day and the time: YYYY-MM-DD HH:MM.")
 	default:

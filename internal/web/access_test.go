@@ -17,7 +17,7 @@ func TestAccessThroughPagesAndAPI(t *testing.T) {
 
 	// A contact: a bad date comes back to the form, a good one is recorded.
 	res = c.post("/cases/"+id+"/contacts", url.Values{"happened": {"2020-11-31"}, "mode": {"onsite_video"}})
-	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "November 2020 has 30 days") {
+	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "(it has 30 days)") {
 		t.Fatalf("bad contact: %d", res.StatusCode)
 	}
 	if res := c.post("/cases/"+id+"/contacts", url.Values{"happened": {"2020-11-19"}, "zone": {"Asia/Shanghai"}, "mode": {"onsite_video"}}); res.StatusCode != http.StatusSeeOther {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -387,4 +388,29 @@ func orAnonymous(who string) string {
 		return "anonymous"
 	}
 	return who
+}
+
+// TestFormErrorsInFrench posts forms with mistakes whose messages carry
+// values (a date, a label, a number) on a French page: each comes back
+// whole in French.
+func TestFormErrorsInFrench(t *testing.T) {
+	h := onSQLite(t)
+	c := h.as("consular_officer")
+	c.cookies["attache_lang"] = "fr"
+	bad := kovrigForm()
+	bad.Set("arrested", "2018-02-30")
+	res := c.post("/cases", bad)
+	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "&#34;2018-02-30&#34; : il n&#39;y a pas de jour 30 dans ce mois (il compte 28 jours)") {
+		t.Errorf("a bad date in French: %d\n%s", res.StatusCode, body)
+	}
+	bad = kovrigForm()
+	bad.Set("arrested_zone", "Asia/Beijing")
+	res = c.post("/cases", bad)
+	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "Fuseau horaire inconnu") {
+		t.Errorf("an unknown zone in French: %d", res.StatusCode)
+	}
+	res = c.post("/account/password", url.Values{"current": {testPassword}, "password": {"court"}, "confirm": {"court"}})
+	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "au moins 12 caractères") {
+		t.Errorf("a short password in French: %d", res.StatusCode)
+	}
 }
