@@ -155,3 +155,31 @@ func TestShippedCatalogs(t *testing.T) {
 		t.Errorf("languages %v", langs)
 	}
 }
+
+func TestWeekdays(t *testing.T) {
+	c, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, en := c.Locale("fr"), c.Locale("en")
+	if got := fr.Weekday(time.Monday); got != "lun" {
+		t.Errorf("French Monday %q", got)
+	}
+	if got := en.Weekday(time.Monday); got != "Mon" {
+		t.Errorf("English Monday %q", got)
+	}
+	for _, tc := range []struct {
+		l    *i18n.Locale
+		in   string
+		want time.Weekday
+		ok   bool
+	}{
+		{fr, "lun", time.Monday, true}, {fr, "Lun.", time.Monday, true}, {fr, "mercredi", time.Wednesday, true},
+		{fr, "Mon", time.Monday, true}, {fr, "sunday", time.Sunday, true}, {en, "Tue", time.Tuesday, true},
+		{en, "lun", 0, false}, {fr, "lu", 0, false}, {fr, "", 0, false}, {c.Locale("zh"), "周三", time.Wednesday, true},
+	} {
+		if d, ok := tc.l.ParseWeekday(tc.in); d != tc.want || ok != tc.ok {
+			t.Errorf("%s: ParseWeekday(%q) = %v, %v; want %v, %v", tc.l.Lang, tc.in, d, ok, tc.want, tc.ok)
+		}
+	}
+}

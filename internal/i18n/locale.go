@@ -74,6 +74,30 @@ func (l *Locale) DateTime(t time.Time, zone string) string {
 	return l.Date(t) + sep + l.Time(t) + " (" + zone + ")"
 }
 
+// Weekday is a day of the week, abbreviated in the locale's form ("lun"),
+// without the abbreviation's period: what people type.
+func (l *Locale) Weekday(d time.Weekday) string {
+	return strings.TrimSuffix(l.tr.WeekdayAbbreviated(d), ".")
+}
+
+// ParseWeekday reads a day of the week typed in the locale's language or
+// in English, whole or abbreviated ("lun", "lundi", "Mon", "Monday").
+func (l *Locale) ParseWeekday(s string) (time.Weekday, bool) {
+	s = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
+	if s == "" {
+		return 0, false
+	}
+	english := en_CA.New()
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		for _, name := range []string{l.tr.WeekdayAbbreviated(d), l.tr.WeekdayWide(d), english.WeekdayAbbreviated(d), english.WeekdayWide(d)} {
+			if strings.ToLower(strings.TrimSuffix(name, ".")) == s {
+				return d, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // Number formats n with v decimals, with the locale's separators.
 func (l *Locale) Number(n float64, v uint64) string { return l.tr.FmtNumber(n, v) }
 

@@ -55,7 +55,20 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) error {
 // maxNameRows name rows and the person's details.
 const maxNameRows = 4
 
-func personFromForm(r *http.Request) cases.PersonInput {
+// recognition reads whether the detaining state recognises a nationality
+// as typed on the page: the code (yes, no, unknown) or its word in the
+// page's language (oui, non, inconnue).
+func (s *Server) recognition(r *http.Request, word string) string {
+	tr := s.tr(r)
+	for _, t := range cases.Recognition {
+		if strings.EqualFold(word, t.Code) || strings.EqualFold(word, tr(t.Code)) {
+			return t.Code
+		}
+	}
+	return word // refused with the reason by cases
+}
+
+func (s *Server) personFromForm(r *http.Request) cases.PersonInput {
 	p := cases.PersonInput{
 		Sex:             r.PostFormValue("sex"),
 		Birth:           r.PostFormValue("birth"),
@@ -85,7 +98,7 @@ func personFromForm(r *http.Request) cases.PersonInput {
 		}
 		n := cases.Nationality{Country: fields[0], Recognised: "unknown"}
 		if len(fields) > 1 {
-			n.Recognised = fields[1]
+			n.Recognised = s.recognition(r, fields[1])
 		}
 		if len(fields) > 2 {
 			n.Evidence = strings.Join(fields[2:], " ")
@@ -179,7 +192,7 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) error {
 	}
 	v.Data = data
 	personID := r.PostFormValue("person_id")
-	person := personFromForm(r)
+	person := s.personFromForm(r)
 	in := caseFromForm(r)
 	if personID == "" && r.PostFormValue("new_person") != "on" {
 		var candidates []string
@@ -361,7 +374,7 @@ func (s *Server) updatePerson(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		p := personFromForm(r)
+		p := s.personFromForm(r)
 		p.Names = nil
 		_, err = s.Cases.UpdatePerson(r.Context(), s.actor(r), pid, p)
 		return err
@@ -516,7 +529,7 @@ func (s *Server) renderFacility(w http.ResponseWriter, r *http.Request, v *view,
 	}
 	var lines []string
 	for _, w := range windows {
-		lines = append(lines, fmt.Sprintf("%s %s-%s", w.Weekday.String()[:3], w.Opens, w.Closes))
+		lines = append(lines, fmt.Sprintf("%s %s-%s", s.Catalog.Locale(v.Lang).Weekday(w.Weekday), w.Opens, w.Closes))
 	}
 	v.Form.Values["windows"], v.Form.Values["excluded"] = strings.Join(lines, "\n"), strings.Join(excluded, " ")
 	manage := s.Cases.MayManageFacility(r.Context(), s.actor(r), f.ID)

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/problem"
 	"github.com/attache-org/attache/internal/visits"
 )
@@ -84,10 +84,9 @@ func (s *Server) addTerminal(w http.ResponseWriter, r *http.Request) error {
 	return s.facilityAction(w, r, err)
 }
 
-// parseWindows reads lines such as "Mon 09:00-12:00".
-func parseWindows(text string) ([]visits.Window, error) {
-	days := map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
-		"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+// parseWindows reads lines such as "Mon 09:00-12:00" (the day in the
+// page's language or in English: "lun 09:00-12:00").
+func parseWindows(l *i18n.Locale, text string) ([]visits.Window, error) {
 	var out []visits.Window
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
@@ -96,7 +95,7 @@ func parseWindows(text string) ([]visits.Window, error) {
 		}
 		f := strings.Fields(line)
 		span := strings.Split(strings.Join(f[1:], ""), "-")
-		d, ok := days[strings.ToLower(f[0][:min(3, len(f[0]))])]
+		d, ok := l.ParseWeekday(f[0])
 		if !ok || len(f) < 2 || len(span) != 2 {
 			return nil, problem.Fieldf("windows", "Write each window as a day and hours, e.g. \"Mon 09:00-12:00\" (not %q).", line)
 		}
@@ -106,7 +105,7 @@ func parseWindows(text string) ([]visits.Window, error) {
 }
 
 func (s *Server) saveWindows(w http.ResponseWriter, r *http.Request) error {
-	ws, err := parseWindows(r.PostFormValue("windows"))
+	ws, err := parseWindows(s.Catalog.Locale(stateOf(r).lang), r.PostFormValue("windows"))
 	if err == nil {
 		err = s.Visits.SetWindows(r.Context(), s.actor(r), r.PathValue("id"), ws, strings.Fields(r.PostFormValue("excluded")))
 	}

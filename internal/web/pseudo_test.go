@@ -409,6 +409,16 @@ func TestFormErrorsInFrench(t *testing.T) {
 	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "Fuseau horaire inconnu") {
 		t.Errorf("an unknown zone in French: %d", res.StatusCode)
 	}
+	// What a French officer types for "recognised" is read in French.
+	good := kovrigForm()
+	good.Set("nationalities", "CA oui passeport")
+	res = c.post("/cases", good)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a case with a nationality in French: %d %s", res.StatusCode, readBody(t, res))
+	}
+	if body := readBody(t, c.get(res.Header.Get("Location"))); !strings.Contains(body, "Canada (Reconnue; passeport)") {
+		t.Errorf("the nationality typed in French is not recognised as such")
+	}
 	res = c.post("/account/password", url.Values{"current": {testPassword}, "password": {"court"}, "confirm": {"court"}})
 	if body := readBody(t, res); res.StatusCode != 400 || !strings.Contains(body, "au moins 12 caractères") {
 		t.Errorf("a short password in French: %d", res.StatusCode)

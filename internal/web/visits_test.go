@@ -113,6 +113,16 @@ func TestVisitsThroughPages(t *testing.T) {
 	if body := readBody(t, officer.get("/facilities/"+fac.ID)); !strings.Contains(body, "Mon 09:00-12:00") || !strings.Contains(body, "Video room 1") {
 		t.Fatal("the facility page lacks its windows or terminal")
 	}
+	// In French the days are written and read in French (English is
+	// understood too).
+	officer.cookies["attache_lang"] = "fr"
+	if body := readBody(t, officer.get("/facilities/"+fac.ID)); !strings.Contains(body, "lun 09:00-12:00\nmar 09:00-12:00") {
+		t.Error("the French facility page does not write the days in French")
+	}
+	if res := officer.post("/facilities/"+fac.ID+"/windows", url.Values{"windows": {"lun 09:00-12:00\nmardi 09:00-12:00"}, "excluded": {"2099-03-03"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("windows in French: %d %s", res.StatusCode, readBody(t, res))
+	}
+	delete(officer.cookies, "attache_lang")
 	form := kovrigForm()
 	form.Set("facility_id", fac.ID)
 	id := strings.TrimPrefix(officer.post("/cases", form).Header.Get("Location"), "/cases/")
