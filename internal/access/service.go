@@ -295,6 +295,10 @@ type ContactInput struct {
 	Mode      string
 	Notes     string
 	SourceRef string
+	// Title names the contact on the case's timeline, when another domain
+	// records it ("Visit (remote video): held"); by default "Consular
+	// contact: <mode>".
+	Title problem.Text
 }
 
 // AddContact records a consular contact that happened, and puts it on the
@@ -353,7 +357,11 @@ func (s *Service) AddContactTx(ctx context.Context, tx *sql.Tx, a cases.Actor, c
 	if !IsVisit(c.Mode) {
 		kind = "other"
 	}
-	if err := s.cases.RecordEvent(ctx, tx, a, caseID, c.Happened, kind, problem.Textf("Consular contact: %s", problem.Textf(Modes.Label(c.Mode))), c.Notes, "officer", c.SourceRef); err != nil {
+	title := in.Title
+	if title.IsZero() {
+		title = problem.Textf("Consular contact: %s", problem.Textf(Modes.Label(c.Mode)))
+	}
+	if err := s.cases.RecordEvent(ctx, tx, a, caseID, c.Happened, kind, title, c.Notes, "officer", c.SourceRef); err != nil {
 		return nil, err
 	}
 	if err := s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.contact_add", ObjectType: "case", ObjectID: caseID,

@@ -111,7 +111,7 @@ func (s *Service) RecordPast(ctx context.Context, a cases.Actor, caseID string, 
 			loc = time.UTC
 		}
 		_, err = s.access.AddContactTx(ctx, tx, a, caseID, access.ContactInput{Happened: v.Starts.In(loc).Format("2006-01-02 15:04"), Zone: loc.String(),
-			Mode: v.Modality, Notes: Modalities.Label(v.Modality) + " visit " + strings.ToLower(Statuses.Label(v.Status)) + ". " + note, SourceRef: "visit " + v.ID})
+			Mode: v.Modality, Notes: note, SourceRef: "visit " + v.ID, Title: visitTitle(v.Modality, v.Status)})
 		return err
 	})
 	if err != nil {

@@ -37,6 +37,12 @@ var Statuses = cases.Vocab{
 	{Code: "refused_by_detainee", Label: "Refused by the detainee"}, {Code: "no_show", Label: "No-show"},
 }
 
+// visitTitle names a visit that took place on the case's timeline, in
+// its reader's language: "Visit (Remote video): Held".
+func visitTitle(modality, status string) problem.Text {
+	return problem.Textf("Visit (%s): %s", problem.Textf(Modalities.Label(modality)), problem.Textf(Statuses.Label(status)))
+}
+
 // ParticipantRoles are the parts people take in a visit.
 var ParticipantRoles = cases.Vocab{
 	{Code: "host", Label: "Host"}, {Code: "officer", Label: "Officer"}, {Code: "interpreter", Label: "Interpreter"},
@@ -830,16 +836,13 @@ func (s *Service) SetStatus(ctx context.Context, a cases.Actor, caseID, visitID,
 		if lerr != nil {
 			loc = time.UTC
 		}
-		notes := Modalities.Label(modality) + " visit " + strings.ToLower(Statuses.Label(to)) + "."
-		if n := strings.TrimSpace(note); n != "" {
-			notes += " " + n
-		}
+		notes := strings.TrimSpace(note)
 		happened := start
 		if now.Before(start) { // held early, once its call opened
 			happened = now
 		}
 		_, err = s.access.AddContactTx(ctx, tx, a, caseID, access.ContactInput{Happened: happened.In(loc).Format("2006-01-02 15:04"), Zone: loc.String(),
-			Mode: modality, Notes: notes, SourceRef: "visit " + visitID})
+			Mode: modality, Notes: notes, SourceRef: "visit " + visitID, Title: visitTitle(modality, to)})
 		return err
 	})
 }

@@ -115,7 +115,7 @@ func (s *Server) apiAddContact(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	c, err := s.Access.AddContact(r.Context(), s.actor(r), r.PathValue("id"), access.ContactInput(in))
+	c, err := s.Access.AddContact(r.Context(), s.actor(r), r.PathValue("id"), access.ContactInput{Happened: in.Happened, Zone: in.Zone, Mode: in.Mode, Notes: in.Notes, SourceRef: in.SourceRef})
 	if err != nil {
 		return err
 	}
