@@ -43,7 +43,32 @@ func TestFrenchPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, page := range []struct{ path, name string }{{"/", "home"}, {"/cases", "cases"}, {"/people?q=Kovrig", "search"}, {"/account", "account"}, {"/account/security", "security"}} {
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/cases"), chromedp.WaitVisible(chromedp.CSS(`main table`))); err != nil {
+		t.Fatal(err)
+	}
+	caseHref, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('main a[href^="/cases/"]')].find(a => a.closest("tr") && a.closest("tr").textContent.includes("CN-2018-0001")).getAttribute("href")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+caseHref), chromedp.WaitVisible(chromedp.CSS(`#visits`))); err != nil {
+		t.Fatal(err)
+	}
+	visits, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...new Set([...document.querySelectorAll('#visits a[href*="/visits/"]')].map((a) => a.getAttribute("href")).filter((h) => /\/visits\/[^/]+$/.test(h)))]`))
+	if err != nil || len(visits) < 2 {
+		t.Fatalf("the demo case's visits: %v %v", visits, err)
+	}
+	facility, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('a[href^="/facilities/"]') || {getAttribute: () => "/facilities"}).getAttribute("href")`))
+	pages := []struct{ path, name string }{{"/", "home"}, {"/cases", "cases"}, {"/people?q=Kovrig", "search"}, {"/account", "account"},
+		{"/account/security", "security"}, {caseHref, "case"}, {caseHref + "/edit", "case-edit"}, {"/cases/new", "case-new"}, {visits[0], "visit"},
+		{visits[1], "visit-2"}, {"/facilities", "facilities"}, {facility, "facility"}, {"/suspensions", "suspensions"}, {"/agreements", "agreements"},
+		{"/recording-policies", "recording-policies"}}
+	for _, v := range visits {
+		if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`fetch("`+v+`/report").then((r) => r.ok)`, chromedp.EvalAwaitPromise)); ok {
+			pages = append(pages, struct{ path, name string }{v + "/report", "report"})
+			break
+		}
+	}
+	for _, page := range pages {
 		for _, width := range []int64{1280, 390} {
 			if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(srv.URL+page.path), chromedp.WaitVisible(chromedp.CSS(`main h1`))); err != nil {
 				t.Fatal(err)
