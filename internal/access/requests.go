@@ -243,9 +243,9 @@ func (s *Service) transition(ctx context.Context, tx *sql.Tx, a cases.Actor, r *
 	}
 	r.History = append(r.History, Transition{At: now, From: from, To: in.To, NoteNumber: stepNote, Note: note, Actor: a.User.DisplayName})
 	title := problem.Textf("Request for access (%s): %s", problem.Textf(Modes.Label(r.Mode)), problem.Textf(Statuses.Label(in.To)))
-	var body []string
-	for _, part := range []string{r.Answer, reasonLine(in.To, r.Reason), conditionsLine(in.To, r.Conditions), note} {
-		if part != "" {
+	var body problem.Lines
+	for _, part := range []problem.Text{problem.Verbatim(r.Answer), reasonLine(in.To, r.Reason), conditionsLine(in.To, r.Conditions), problem.Verbatim(note)} {
+		if part.String() != "" {
 			body = append(body, part)
 		}
 	}
@@ -254,38 +254,38 @@ func (s *Service) transition(ctx context.Context, tx *sql.Tx, a cases.Actor, r *
 		source = Channels.Label(r.Channel)
 	}
 	today := edate.Date{Precision: edate.Minute, Year: now.Year(), Month: now.Month(), Day: now.Day(), Hour: now.Hour(), Minute: now.Minute()}
-	if err := s.cases.RecordEvent(ctx, tx, a, r.CaseID, today, "access_request", title, strings.Join(body, "\n"), "officer", source); err != nil {
+	if err := s.cases.RecordEvent(ctx, tx, a, r.CaseID, today, "access_request", title, problem.Textf("%s", body), "officer", source); err != nil {
 		return err
 	}
 	return s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "access.request_" + in.To, ObjectType: "case", ObjectID: r.CaseID,
 		Detail: fmt.Sprintf("request=%s %s→%s", r.ID, from, in.To)})
 }
 
-func reasonLine(to, reason string) string {
+func reasonLine(to, reason string) problem.Text {
 	if to == "denied" && reason != "" {
-		return "Reason given: " + reason
+		return problem.Textf("Reason given: %s", reason)
 	}
-	return ""
+	return problem.Text{}
 }
 
-func conditionsLine(to string, c Conditions) string {
+func conditionsLine(to string, c Conditions) problem.Text {
 	if to != "granted_with_conditions" {
-		return ""
+		return problem.Text{}
 	}
-	var parts []string
+	var parts problem.List
 	if c.TimeLimitMinutes > 0 {
-		parts = append(parts, fmt.Sprintf("%d minutes", c.TimeLimitMinutes))
+		parts = append(parts, problem.Textf("%d minutes", c.TimeLimitMinutes))
 	}
 	if c.OfficialsPresent != "" {
-		parts = append(parts, "officials present: "+c.OfficialsPresent)
+		parts = append(parts, problem.Textf("officials present: %s", c.OfficialsPresent))
 	}
 	if c.Language != "" {
-		parts = append(parts, "language: "+c.Language)
+		parts = append(parts, problem.Textf("language: %s", c.Language))
 	}
 	if c.Topics != "" {
-		parts = append(parts, "topics: "+c.Topics)
+		parts = append(parts, problem.Textf("topics: %s", c.Topics))
 	}
-	return "Conditions: " + strings.Join(parts, "; ")
+	return problem.Textf("Conditions: %s", parts)
 }
 
 // requests loads a case's requests (or one, when id is set), newest first,

@@ -361,7 +361,7 @@ func (s *Service) AddContactTx(ctx context.Context, tx *sql.Tx, a cases.Actor, c
 	if title.IsZero() {
 		title = problem.Textf("Consular contact: %s", problem.Textf(Modes.Label(c.Mode)))
 	}
-	if err := s.cases.RecordEvent(ctx, tx, a, caseID, c.Happened, kind, title, c.Notes, "officer", c.SourceRef); err != nil {
+	if err := s.cases.RecordEvent(ctx, tx, a, caseID, c.Happened, kind, title, problem.Verbatim(c.Notes), "officer", c.SourceRef); err != nil {
 		return nil, err
 	}
 	if err := s.audit.Append(ctx, tx, audit.Entry{Actor: a.User.Actor(a.Address), Action: "case.contact_add", ObjectType: "case", ObjectID: caseID,

@@ -728,23 +728,27 @@ func (s *Service) AddEvent(ctx context.Context, a Actor, caseID string, in Timel
 
 // RecordEvent adds a timeline entry inside another domain's transaction
 // (an access request's answer, a visit held); the caller has checked rights.
-func (s *Service) RecordEvent(ctx context.Context, tx *sql.Tx, a Actor, caseID string, happened edate.Date, kind string, title problem.Text, body, sourceKind, sourceRef string) error {
-	e := TimelineEntry{ID: db.NewID(), CaseID: caseID, Happened: happened, Kind: kind, Title: title.String(), TitleText: title, Body: body,
+func (s *Service) RecordEvent(ctx context.Context, tx *sql.Tx, a Actor, caseID string, happened edate.Date, kind string, title, body problem.Text, sourceKind, sourceRef string) error {
+	e := TimelineEntry{ID: db.NewID(), CaseID: caseID, Happened: happened, Kind: kind, Title: title.String(), TitleText: title, Body: body.String(), BodyText: body,
 		SourceKind: sourceKind, SourceRef: sourceRef, CreatedBy: a.User.DisplayName, CreatedAt: s.now().UTC()}
 	return s.insertEvent(ctx, tx, a, &e)
 }
 
 func (s *Service) insertEvent(ctx context.Context, tx *sql.Tx, a Actor, e *TimelineEntry) error {
-	var titleText []byte
-	if !e.TitleText.IsZero() {
-		var err error
-		if titleText, err = json.Marshal(e.TitleText); err != nil {
+	texts := [2]string{}
+	for i, t := range []problem.Text{e.TitleText, e.BodyText} {
+		if t.IsZero() {
+			continue
+		}
+		b, err := json.Marshal(t)
+		if err != nil {
 			return fmt.Errorf("insert timeline entry: %w", err)
 		}
+		texts[i] = string(b)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO timeline (id, case_id, happened, earliest, latest, kind, title, title_text, body, source_kind, source_ref, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, e.ID, e.CaseID, e.Happened.String(), db.Instant(e.Happened.Earliest()),
-		db.Instant(e.Happened.Latest()), e.Kind, e.Title, string(titleText), e.Body, e.SourceKind, e.SourceRef, e.CreatedBy, db.Instant(e.CreatedAt))
+	_, err := tx.ExecContext(ctx, `INSERT INTO timeline (id, case_id, happened, earliest, latest, kind, title, title_text, body, body_text, source_kind, source_ref, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, e.ID, e.CaseID, e.Happened.String(), db.Instant(e.Happened.Earliest()),
+		db.Instant(e.Happened.Latest()), e.Kind, e.Title, texts[0], e.Body, texts[1], e.SourceKind, e.SourceRef, e.CreatedBy, db.Instant(e.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert timeline entry: %w", err)
 	}
@@ -771,7 +775,7 @@ func (s *Service) Timeline(ctx context.Context, a Actor, caseID string) ([]Timel
 }
 
 func (s *Service) timeline(ctx context.Context, caseID string) ([]TimelineEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, happened, kind, title, title_text, body, source_kind, source_ref, created_by, created_at
+	rows, err := s.db.QueryContext(ctx, `SELECT id, happened, kind, title, title_text, body, body_text, source_kind, source_ref, created_by, created_at
 		FROM timeline WHERE case_id = $1 ORDER BY earliest, latest, created_at`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("read timeline: %w", err)
@@ -782,14 +786,20 @@ func (s *Service) timeline(ctx context.Context, caseID string) ([]TimelineEntry,
 		e := TimelineEntry{CaseID: caseID}
 		var happened string
 		var created int64
-		var titleText string
-		if err := rows.Scan(&e.ID, &happened, &e.Kind, &e.Title, &titleText, &e.Body, &e.SourceKind, &e.SourceRef, &e.CreatedBy, &created); err != nil {
+		var titleText, bodyText string
+		if err := rows.Scan(&e.ID, &happened, &e.Kind, &e.Title, &titleText, &e.Body, &bodyText, &e.SourceKind, &e.SourceRef, &e.CreatedBy, &created); err != nil {
 			return nil, fmt.Errorf("read timeline: %w", err)
 		}
 		e.Happened, _ = edate.Decode(happened)
 		e.CreatedAt = db.Time(created)
-		if titleText != "" {
-			if err := json.Unmarshal([]byte(titleText), &e.TitleText); err != nil {
+		for _, t := range []struct {
+			raw string
+			to  *problem.Text
+		}{{titleText, &e.TitleText}, {bodyText, &e.BodyText}} {
+			if t.raw == "" {
+				continue
+			}
+			if err := json.Unmarshal([]byte(t.raw), t.to); err != nil {
 				return nil, fmt.Errorf("read timeline entry %s: %w", e.ID, err)
 			}
 		}

@@ -192,8 +192,11 @@ type TimelineEntry struct {
 	Title    string
 	// TitleText is the title of an entry the system wrote, to translate
 	// for its reader; zero for entries people wrote.
-	TitleText  problem.Text
-	Body       string // statements verbatim
+	TitleText problem.Text
+	Body      string // statements verbatim
+	// BodyText is the body of an entry the system wrote, to translate for
+	// its reader; zero for entries people wrote.
+	BodyText   problem.Text
 	SourceKind string // SourceKinds
 	SourceRef  string // note number, URL, officer
 	CreatedBy  string

@@ -72,6 +72,12 @@ type Sentences []Text
 // List is texts shown as a list: "Sent, Acknowledged".
 type List []Text
 
+// Lines are texts shown one under the other.
+type Lines []Text
+
+// Verbatim is s shown as it is, in every language (what a person wrote).
+func Verbatim(s string) Text { return Text{Format: "%s", Args: []any{s}} }
+
 func (l Sentences) join(tr func(string, ...any) string, sep string) string {
 	return List(l).join(tr, sep)
 }
@@ -110,6 +116,8 @@ func (t Text) Localize(tr func(msg string, args ...any) string) string {
 			a = at.join(tr, " ")
 		case List:
 			a = at.join(tr, ", ")
+		case Lines:
+			a = List(at).join(tr, "\n")
 		}
 		args[i] = a
 	}
@@ -294,6 +302,8 @@ type textJSON struct {
 
 type argJSON struct {
 	Text   *Text    `json:"t,omitempty"`
+	List   []Text   `json:"l,omitempty"`
+	Join   string   `json:"j,omitempty"` // how the list is joined: ", ", " " or "\n"
 	String *string  `json:"s,omitempty"`
 	Number *float64 `json:"n,omitempty"`
 }
@@ -308,6 +318,12 @@ func (t Text) MarshalJSON() ([]byte, error) {
 		switch x := a.(type) {
 		case Text:
 			j.Text = &x
+		case List:
+			j.List, j.Join = x, ", "
+		case Sentences:
+			j.List, j.Join = x, " "
+		case Lines:
+			j.List, j.Join = x, "\n"
 		case int:
 			n := float64(x)
 			j.Number = &n
@@ -337,6 +353,12 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 		switch {
 		case a.Text != nil:
 			t.Args = append(t.Args, *a.Text)
+		case a.Join == "\n":
+			t.Args = append(t.Args, Lines(a.List))
+		case a.Join == " ":
+			t.Args = append(t.Args, Sentences(a.List))
+		case a.Join != "":
+			t.Args = append(t.Args, List(a.List))
 		case a.Number != nil && *a.Number == float64(int(*a.Number)):
 			t.Args = append(t.Args, int(*a.Number))
 		case a.Number != nil:

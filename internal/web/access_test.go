@@ -69,6 +69,16 @@ func TestAccessThroughPagesAndAPI(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("denial: %d %s", res.StatusCode, readBody(t, res))
 	}
+	// The timeline's entries that the system wrote read in the page's
+	// language, what people wrote as they wrote it.
+	c.cookies["attache_lang"] = "fr"
+	body = readBody(t, c.get("/cases/"+id))
+	for _, want := range []string{"Demande d&#39;accès (En personne) : ", "Motif invoqué : epidemic", "Contact consulaire : Vidéo depuis l&#39;établissement"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("French case page lacks %q", want)
+		}
+	}
+	delete(c.cookies, "attache_lang")
 	// The page shows the clock, the request and its history.
 	body = readBody(t, c.get("/cases/"+id))
 	for _, want := range []string{"Consular access", "November 19, 2020 · Video from the facility (on-site)", "Reason given: epidemic", "Canada–China Consular Agreement"} {

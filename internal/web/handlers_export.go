@@ -192,8 +192,8 @@ func (s *Server) caseSummaryPDF(w http.ResponseWriter, r *http.Request) error {
 		t := &export.Table{Header: []string{v.T("Date"), v.T("Event"), v.T("Source")}}
 		for _, e := range timeline {
 			text := v.EventTitle(e)
-			if e.Body != "" {
-				text += "\n" + e.Body
+			if body := v.EventBody(e); body != "" {
+				text += "\n" + body
 			}
 			t.Rows = append(t.Rows, []string{v.Human(e.Happened), text, strings.TrimSpace(v.T(cases.SourceKinds.Label(e.SourceKind)) + " " + e.SourceRef)})
 		}

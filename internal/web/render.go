@@ -235,6 +235,15 @@ func (v *view) EventTitle(e cases.TimelineEntry) string {
 	return e.Title
 }
 
+// EventBody is a timeline entry's text, translated where the system wrote
+// it.
+func (v *view) EventBody(e cases.TimelineEntry) string {
+	if !e.BodyText.IsZero() {
+		return e.BodyText.Localize(v.T)
+	}
+	return e.Body
+}
+
 // Countries are the current ISO 3166-1 countries, named in the page's
 // language (CLDR), sorted by name.
 func (v *view) Countries() []i18n.Country { return v.s.Catalog.Locale(v.Lang).Countries() }
