@@ -214,7 +214,7 @@ func serve(ctx context.Context, args []string, stdio IO) error {
 	if cfg.Demo {
 		// After listening, so that the demo visit's join links carry the real address.
 		if err := demo.Load(ctx, demo.Env{Auth: s.auth, Cases: s.cases, Access: s.access, Visits: vs, Reports: rs, Family: fam,
-			BaseURL: cfg.PublicURL(), Out: stdio.Stdout}); err != nil {
+			BaseURL: cfg.PublicURL(), Out: stdio.Stdout, Words: catalog.In(stdio.lang)}); err != nil {
 			return err
 		}
 	}

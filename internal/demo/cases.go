@@ -168,6 +168,6 @@ func loadCases(ctx context.Context, env Env) error {
 		Reason: "COVID-19 epidemic (\"New Crown epidemic\")", Starts: "2020-01", SourceRef: press}); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Out, "Demo cases: %s (Michael Kovrig) and %s (Michael Spavor).\n", kovrig.Reference, spavor.Reference)
+	fmt.Fprintln(env.Out, env.Words.T("Demo cases: %s (Michael Kovrig) and %s (Michael Spavor).", kovrig.Reference, spavor.Reference))
 	return nil
 }

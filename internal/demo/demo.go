@@ -15,6 +15,7 @@ import (
 	"github.com/attache-org/attache/internal/auth"
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/family"
+	"github.com/attache-org/attache/internal/i18n"
 	"github.com/attache-org/attache/internal/problem"
 	"github.com/attache-org/attache/internal/reports"
 	"github.com/attache-org/attache/internal/visits"
@@ -30,7 +31,8 @@ type Env struct {
 	Family  *family.Service
 	// BaseURL starts the join links printed for the demo visit.
 	BaseURL string
-	Out     io.Writer // where credentials and notes are printed
+	Out     io.Writer  // where credentials and notes are printed
+	Words   i18n.Words // their language (the zero Words write English)
 }
 
 // Step loads one part of the demo data, leaving what exists alone.
@@ -90,15 +92,15 @@ func loadUsers(ctx context.Context, env Env) error {
 			return err
 		}
 		if created == 0 {
-			fmt.Fprintln(tw, "Demo accounts (the passwords are shown only now):")
-			fmt.Fprintln(tw, "  USERNAME\tROLE\tPASSWORD")
+			fmt.Fprintln(tw, env.Words.T("Demo accounts (the passwords are shown only now):"))
+			fmt.Fprintln(tw, "  "+env.Words.T("USERNAME")+"\t"+env.Words.T("ROLE")+"\t"+env.Words.T("PASSWORD"))
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", in.Username, in.Role, password)
 		created++
 	}
 	if created == 0 {
-		fmt.Fprintln(tw, "Demo accounts already exist (admin, hq, officer, supervisor, auditor, barton); their passwords were printed when they were made.")
-		fmt.Fprintln(tw, "Give one a new password with: attache user passwd USERNAME")
+		fmt.Fprintln(tw, env.Words.T("Demo accounts already exist (admin, hq, officer, supervisor, auditor, barton); their passwords were printed when they were made."))
+		fmt.Fprintln(tw, env.Words.T("Give one a new password with: attache user passwd USERNAME"))
 	}
 	return tw.Flush()
 }

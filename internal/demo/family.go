@@ -77,7 +77,7 @@ func loadReport(ctx context.Context, env Env) error {
 	if err := env.Reports.Approve(ctx, cases.Actor{User: supervisor}, id, v.ID, r.Version+2); err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Out, "Demo report: the video visit of CN-2018-0001 on 10 October 2020, approved by the supervisor.")
+	fmt.Fprintln(env.Out, env.Words.T("Demo report: the video visit of CN-2018-0001 on 10 October 2020, approved by the supervisor."))
 	return loadFamily(ctx, env, a, id, v.ID)
 }
 
@@ -122,6 +122,7 @@ func loadFamily(ctx context.Context, env Env, a cases.Actor, caseID, visitID str
 	if _, err := env.Family.WriteMessage(ctx, fa, caseID, "We think of you every day. The children send their love; we are all well."); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Out, "Demo family account: Vina Nadjibulla, his wife, who may see the next visit's date and the messages (the password is shown only now):\n  vina  family  %s\n", password)
+	fmt.Fprintln(env.Out, env.Words.T("Demo family account: Vina Nadjibulla, his wife, who may see the next visit's date and the messages (the password is shown only now):"))
+	fmt.Fprintf(env.Out, "  vina  family  %s\n", password)
 	return nil
 }

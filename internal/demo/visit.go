@@ -51,7 +51,8 @@ func loadVisit(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Out, "Demo video visit of CN-2018-0001, %s to %s UTC (the officer is barton):\n  detainee terminal: %s/join/%s\n  monitor:           %s/join/%s\n",
-		visit.Starts.UTC().Format("15:04"), visit.Ends.UTC().Format("15:04"), env.BaseURL, detainee, env.BaseURL, monitor)
+	fmt.Fprintln(env.Out, env.Words.T("Demo video visit of CN-2018-0001, %s to %s UTC (the officer is barton):", visit.Starts.UTC().Format("15:04"), visit.Ends.UTC().Format("15:04")))
+	// The links' labels stay as they are: tests and scripts read them.
+	fmt.Fprintf(env.Out, "  detainee terminal: %s/join/%s\n  monitor:           %s/join/%s\n", env.BaseURL, detainee, env.BaseURL, monitor)
 	return nil
 }

@@ -161,8 +161,15 @@ func (c *Catalog) In(langs ...string) Words {
 	return Words{Locale: c.Locale(lang), c: c}
 }
 
-// T translates msg (a fmt format) and formats it with args.
-func (w Words) T(msg string, args ...any) string { return w.c.T(w.Lang, msg, args...) }
+// T translates msg (a fmt format) and formats it with args. The zero
+// Words write English.
+func (w Words) T(msg string, args ...any) string {
+	lang := Source
+	if w.Locale != nil {
+		lang = w.Lang
+	}
+	return w.c.T(lang, msg, args...)
+}
 
 func (e entry) empty() bool { return e.text == "" && e.plural == nil }
 
