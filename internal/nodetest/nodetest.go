@@ -90,7 +90,7 @@ func (n *Node) Start() {
 	t.Helper()
 	n.Out, n.Errs = &servertest.Buffer{}, &servertest.Buffer{}
 	n.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	n.cmd.Env = append(os.Environ(), argsVar+"="+strings.Join(n.args, argSep))
+	n.cmd.Env = append(os.Environ(), argsVar+"="+strings.Join(n.args, argSep), "LC_ALL=C") // messages in English, as the tests read them
 	n.cmd.Stdout, n.cmd.Stderr = n.Out, n.Errs
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -373,10 +373,11 @@ func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, to, flash
 
 func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"asset":    s.assets.url,
-		"roles":    func() []auth.Role { return auth.Roles },
-		"join":     strings.Join,
-		"langName": i18n.SelfName,
+		"asset":       s.assets.url,
+		"roles":       func() []auth.Role { return auth.Roles },
+		"join":        strings.Join,
+		"langName":    i18n.SelfName,
+		"auditAction": auditAction,
 		"factorName": func(code string) string {
 			if n, ok := auth.FactorNames[code]; ok {
 				return n
