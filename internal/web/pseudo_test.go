@@ -340,6 +340,8 @@ func TestPseudoLocale(t *testing.T) {
 				continue
 			}
 			pages++
+			// PSEUDO_DUMP=/join/ logs the pages whose path holds it, to see
+			// what the test read.
 			if os.Getenv("PSEUDO_DUMP") != "" && strings.Contains(p, os.Getenv("PSEUDO_DUMP")) {
 				t.Logf("%s as %s:\n%s", p, who, body)
 			}
