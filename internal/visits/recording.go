@@ -32,6 +32,18 @@ const (
 	RecordAlways  = "always"
 )
 
+// RecordableKinds are the kinds of visit a policy may record: not the
+// privileged ones.
+var RecordableKinds = func() cases.Vocab {
+	var out cases.Vocab
+	for _, k := range Kinds {
+		if !Privileged(k.Code) {
+			out = append(out, k)
+		}
+	}
+	return out
+}()
+
 // RecordingPolicies names the policies.
 var RecordingPolicies = cases.Vocab{
 	{Code: RecordNever, Label: "Never recorded"}, {Code: RecordConsent, Label: "Recorded only with everyone's consent"},
@@ -50,6 +62,10 @@ type RecordingPolicy struct {
 	SetAt         time.Time `json:"set_at,omitzero"`
 	// Default says no administrator set it: the built-in rule applies.
 	Default bool `json:"default"`
+	// Void says the row cannot apply: it would record a privileged visit
+	// (written before such rows were refused, or into the database by
+	// hand); the visits it names are never recorded.
+	Void bool `json:"void,omitempty"`
 }
 
 // Records reports whether the policy lets a recording run at all.
@@ -66,14 +82,14 @@ func defaultPolicy(post, kind string) RecordingPolicy {
 }
 
 // PolicyFor returns the recording policy in force for a kind of visit at a
-// post. For a privileged kind only a policy set for that very post counts:
-// a policy for every post never reaches consular or legal visits.
+// post: the post's own, else the one for every post, else the built-in rule.
+// Consular and legal visits are never recorded, whatever a row of the
+// database says.
 func (s *Service) PolicyFor(ctx context.Context, post, kind string) (RecordingPolicy, error) {
-	posts := []string{post}
-	if !Privileged(kind) {
-		posts = append(posts, "")
+	if Privileged(kind) {
+		return defaultPolicy(post, kind), nil
 	}
-	for _, p := range posts {
+	for _, p := range []string{post, ""} {
 		rp := RecordingPolicy{Post: p, Kind: kind}
 		var at int64
 		err := s.db.QueryRowContext(ctx, `SELECT policy, retention_days, note, set_by, set_at FROM recording_policies WHERE post = $1 AND kind = $2`, p, kind).
@@ -109,6 +125,7 @@ func (s *Service) ListRecordingPolicies(ctx context.Context, a cases.Actor) ([]R
 			return nil, fmt.Errorf("list recording policies: %w", err)
 		}
 		rp.SetAt = db.Time(at)
+		rp.Void = Privileged(rp.Kind) && rp.Records()
 		out = append(out, rp)
 	}
 	return out, rows.Err()
@@ -125,7 +142,7 @@ type PolicyInput struct {
 
 // SetRecordingPolicy sets (or, with Policy "", removes) the recording policy
 // of a kind of visit at a post. Only administrators may; a privileged kind
-// needs a named post and a note saying why. Audited.
+// cannot be recorded. Audited.
 func (s *Service) SetRecordingPolicy(ctx context.Context, a cases.Actor, in PolicyInput) error {
 	if !s.policy.Can(a.User, auth.ManageRecording, nil) {
 		return problem.New(problem.Forbidden, "Only an administrator may set recording policies.")
@@ -138,11 +155,8 @@ func (s *Service) SetRecordingPolicy(ctx context.Context, a cases.Actor, in Poli
 	if in.Policy != "" && !RecordingPolicies.Has(in.Policy) {
 		f.Add("policy", "Choose never, with consent or always.")
 	}
-	if Privileged(in.Kind) && in.Post == "" {
-		f.Add("post", "Consular and legal visits are privileged: a policy that records them must name the post it applies to.")
-	}
-	if Privileged(in.Kind) && in.Policy != "" && in.Policy != RecordNever && in.Note == "" {
-		f.Add("note", "Say why privileged visits at this post may be recorded (the instruction or agreement).")
+	if Privileged(in.Kind) && in.Policy != "" && in.Policy != RecordNever {
+		f.Add("kind", "Consular and legal visits are privileged: they are never recorded, whatever the policy.")
 	}
 	if in.Policy != "" && in.Policy != RecordNever && (in.RetentionDays < 1 || in.RetentionDays > 3650) {
 		f.Add("retention_days", "Keep recordings from 1 to 3650 days.")

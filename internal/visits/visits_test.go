@@ -486,8 +486,9 @@ func TestCallRecord(t *testing.T) {
 }
 
 // Recording policies: privileged visits (consular, legal) are never
-// recorded unless an administrator sets a policy for that very post, with a
-// reason; other visits follow a policy for every post or their own.
+// recorded: no policy that records them can be set, and a row that says so
+// in the database is void; other visits follow a policy for every post or
+// their own.
 func TestRecordingPolicy(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		fx := newFixture(t, d)
@@ -516,8 +517,9 @@ func TestRecordingPolicy(t *testing.T) {
 			kind  problem.Kind
 		}{
 			{"an officer", "barton", visits.PolicyInput{Post: "Beijing", Kind: "family", Policy: "always", RetentionDays: 5}, "", problem.Forbidden},
-			{"consular for every post", "admin", visits.PolicyInput{Kind: "consular", Policy: "always", RetentionDays: 5, Note: "x"}, "post", problem.Invalid},
-			{"consular without a reason", "admin", visits.PolicyInput{Post: "Beijing", Kind: "consular", Policy: "consent", RetentionDays: 5}, "note", problem.Invalid},
+			{"consular for every post", "admin", visits.PolicyInput{Kind: "consular", Policy: "always", RetentionDays: 5, Note: "x"}, "kind", problem.Invalid},
+			{"consular at one post, with a reason", "admin", visits.PolicyInput{Post: "Beijing", Kind: "consular", Policy: "consent", RetentionDays: 90, Note: "Instruction 2026-14"}, "kind", problem.Invalid},
+			{"legal at one post", "admin", visits.PolicyInput{Post: "Beijing", Kind: "legal", Policy: "always", RetentionDays: 5, Note: "x"}, "kind", problem.Invalid},
 			{"unknown kind", "admin", visits.PolicyInput{Post: "Beijing", Kind: "social", Policy: "always", RetentionDays: 5}, "kind", problem.Invalid},
 			{"unknown policy", "admin", visits.PolicyInput{Post: "Beijing", Kind: "family", Policy: "sometimes", RetentionDays: 5}, "policy", problem.Invalid},
 			{"no retention", "admin", visits.PolicyInput{Post: "Beijing", Kind: "family", Policy: "always"}, "retention_days", problem.Invalid},
@@ -538,12 +540,17 @@ func TestRecordingPolicy(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		set(visits.PolicyInput{Post: "Beijing", Kind: "consular", Policy: "consent", RetentionDays: 90, Note: "Instruction 2026-14: welfare visits may be recorded with consent"})
+		// A row written into the database by hand (or before such rows
+		// were refused) records nothing.
+		if _, err := d.ExecContext(ctx, `INSERT INTO recording_policies (post, kind, policy, retention_days, note, set_by, set_at)
+			VALUES ('Beijing', 'consular', 'always', 90, 'by hand', 'someone', 0)`); err != nil {
+			t.Fatal(err)
+		}
 		set(visits.PolicyInput{Kind: "family", Policy: "never"})
 		set(visits.PolicyInput{Post: "Ottawa", Kind: "family", Policy: "always", RetentionDays: 10})
 		for _, tc := range []struct{ post, kind, want string }{
-			{"Beijing", "consular", "consent/90"},
-			{"Tehran", "consular", "never/0"}, // another post: still never
+			{"Beijing", "consular", "never/0"}, // the row is void
+			{"Tehran", "consular", "never/0"},
 			{"Beijing", "legal", "never/0"},
 			{"Beijing", "family", "never/0"},  // the policy for every post
 			{"Ottawa", "family", "always/10"}, // the post's own
@@ -553,8 +560,8 @@ func TestRecordingPolicy(t *testing.T) {
 			}
 		}
 		list, err := fx.visits.ListRecordingPolicies(ctx, admin)
-		if err != nil || len(list) != 3 {
-			t.Errorf("policies %v %v", list, err)
+		if err != nil || len(list) != 3 || list[1].Kind != "consular" || !list[1].Void || list[0].Void || list[2].Void {
+			t.Errorf("policies %+v %v", list, err)
 		}
 		set(visits.PolicyInput{Post: "Beijing", Kind: "consular", Note: "instruction withdrawn"}) // removed
 		if got := policy("Beijing", "consular"); got != "never/0" {

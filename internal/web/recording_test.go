@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,9 +19,10 @@ import (
 )
 
 // Recording policies: anyone working on cases reads them, only an
-// administrator sets them; a privileged visit's policy must name its post;
-// the policy in force is shown on the call page and to a link holder
-// before joining.
+// administrator sets them; a consular or legal visit is never recorded: the
+// page does not offer it, the server refuses it, and a row that says so in
+// the database is shown void and records nothing; the policy in force is
+// shown on the call page and to a link holder before joining.
 func TestRecordingPolicyPages(t *testing.T) {
 	h := onSQLite(t)
 	officer := h.as(auth.RoleConsularOfficer)
@@ -44,45 +46,68 @@ func TestRecordingPolicyPages(t *testing.T) {
 			t.Errorf("%s: %d, want %q", path, res.StatusCode, want)
 		}
 	}
+	notRecorded := func() {
+		t.Helper()
+		shows(h.anonymous(), link, "This visit is not recorded.")
+		shows(officer, "/cases/"+caseID+"/visits/"+visitID+"/call", "This visit is not recorded.")
+	}
 	shows(officer, "/recording-policies", "No policy set")
-	shows(h.anonymous(), link, "This visit is not recorded.")
+	notRecorded()
+	if body := readBody(t, h.as(auth.RoleAdmin).get("/recording-policies")); strings.Contains(body, `<option value="consular"`) || strings.Contains(body, `<option value="legal"`) ||
+		!strings.Contains(body, `<option value="family"`) {
+		t.Error("the policy form offers to record privileged visits, or not family visits")
+	}
 
 	consent := url.Values{"post": {post}, "kind": {"consular"}, "policy": {"consent"}, "retention_days": {"30"}, "note": {"Instruction 14"}}
-	if res := officer.post("/recording-policies", consent); res.StatusCode != http.StatusForbidden {
+	if res := officer.post("/recording-policies", maps.Clone(consent)); res.StatusCode != http.StatusForbidden {
 		t.Errorf("an officer sets a policy: %d", res.StatusCode)
 	}
 	if res := officer.api("PUT", "/api/v1/recording-policies", `{"post": "`+post+`", "kind": "consular", "policy": "always", "retention_days": 5, "note": "x"}`); res.StatusCode != http.StatusForbidden {
 		t.Errorf("an officer sets a policy through the API: %d", res.StatusCode)
 	}
-	everyPost := url.Values{"kind": {"consular"}, "policy": {"always"}, "retention_days": {"30"}, "note": {"all of them"}}
-	if res := admin.post("/recording-policies", everyPost); res.StatusCode != http.StatusBadRequest || !strings.Contains(readBody(t, res), "must name the post") {
-		t.Errorf("a consular policy for every post: %d", res.StatusCode)
+	if res := admin.post("/recording-policies", maps.Clone(consent)); res.StatusCode != http.StatusBadRequest || !strings.Contains(readBody(t, res), "never recorded, whatever the policy") {
+		t.Errorf("an administrator records consular visits at a post: %d", res.StatusCode)
 	}
-	if res := admin.api("PUT", "/api/v1/recording-policies", `{"post": "`+post+`", "kind": "consular", "policy": "always", "retention_days": 0, "note": "x"}`); res.StatusCode != http.StatusBadRequest {
+	for _, kind := range []string{"consular", "legal"} {
+		if res := admin.api("PUT", "/api/v1/recording-policies", `{"post": "`+post+`", "kind": "`+kind+`", "policy": "always", "retention_days": 30, "note": "x"}`); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s visits recorded through the API: %d", kind, res.StatusCode)
+		}
+	}
+	if res := admin.api("PUT", "/api/v1/recording-policies", `{"post": "`+post+`", "kind": "family", "policy": "always", "retention_days": 0, "note": "x"}`); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("no retention through the API: %d", res.StatusCode)
 	}
 	if n := count(); n != 0 {
 		t.Fatalf("%d policies after refusals", n)
 	}
 
-	if res := admin.post("/recording-policies", consent); res.StatusCode != http.StatusSeeOther {
+	// A family visit's policy is set; the consular visit stays unrecorded.
+	family := url.Values{"post": {post}, "kind": {"family"}, "policy": {"always"}, "retention_days": {"30"}, "note": {"Instruction 14"}}
+	if res := admin.post("/recording-policies", family); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("set: %d %s", res.StatusCode, readBody(t, res))
 	}
 	shows(officer, "/recording-policies", "Instruction 14")
-	shows(h.anonymous(), link, "This visit is recorded only if everyone present agrees.")
-	shows(officer, "/cases/"+caseID+"/visits/"+visitID+"/call", "This visit is recorded only if everyone present agrees.")
-	shows(officer, "/cases/"+caseID, "Recorded only with everyone")
+	notRecorded()
 	if n := h.auditActions(t)["recording.policy"]; n != 1 {
 		t.Errorf("%d policy changes audited, want 1", n)
 	}
 
-	// Removed: back to the rule for privileged visits.
-	if res := admin.post("/recording-policies", url.Values{"post": {post}, "kind": {"consular"}, "note": {"withdrawn"}}); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("remove: %d", res.StatusCode)
+	// A row that would record consular visits, written into the database
+	// by hand, is void.
+	if _, err := h.db.ExecContext(context.Background(), `INSERT INTO recording_policies (post, kind, policy, retention_days, note, set_by, set_at)
+		VALUES ($1, 'consular', 'always', 30, 'by hand', 'someone', 0)`, post); err != nil {
+		t.Fatal(err)
 	}
-	shows(h.anonymous(), link, "This visit is not recorded.")
+	shows(officer, "/recording-policies", "Void: privileged visits are never recorded")
+	notRecorded()
+
+	// Removed: both rows go.
+	for _, kind := range []string{"family", "consular"} {
+		if res := admin.post("/recording-policies", url.Values{"post": {post}, "kind": {kind}, "note": {"withdrawn"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("remove %s: %d", kind, res.StatusCode)
+		}
+	}
 	if n := count(); n != 0 {
-		t.Errorf("%d policies after the removal", n)
+		t.Errorf("%d policies after the removals", n)
 	}
 }
 

@@ -151,7 +151,7 @@ var vocabularies = map[string]cases.Vocab{
 	"modes": access.Modes, "learned_via": access.LearnedVia, "assistance": access.Assistance,
 	"channels": access.Channels, "levels": access.Levels, "request_statuses": access.Statuses,
 	"visit_modalities": visits.Modalities, "visit_statuses": visits.Statuses, "link_roles": visits.LinkRoles, "participant_roles": visits.ParticipantRoles,
-	"call_outcomes": visits.Outcomes, "visit_kinds": visits.Kinds, "recording_policies": visits.RecordingPolicies,
+	"call_outcomes": visits.Outcomes, "visit_kinds": visits.Kinds, "recordable_kinds": visits.RecordableKinds, "recording_policies": visits.RecordingPolicies,
 	"family_categories": family.Categories, "family_relationships": family.Relationships, "consent_methods": family.ConsentMethods,
 	"delivery_methods": family.DeliveryMethods, "family_message_statuses": family.MessageStatuses,
 	"exception_reasons": family.ExceptionReasons, "exception_categories": exceptionCategories,
