@@ -58,6 +58,13 @@ func TestVideoVisitCall(t *testing.T) {
 			t.Errorf("join page in %q, want %q", lang, p.want)
 		}
 	}
+	// The monitor only watches: its page asks for no camera.
+	if n, _ := chromedp.Run(monitor, chromedp.Evaluate[int](`document.querySelectorAll("#preview, #precall-devices").length`)); n != 0 {
+		t.Error("the monitor's join page checks a camera it never uses")
+	}
+	if n, _ := chromedp.Run(detainee, chromedp.Evaluate[int](`document.querySelectorAll("#preview, #precall-devices").length`)); n != 2 {
+		t.Error("the detainee's join page does not check the camera and microphone")
+	}
 	admit(t, officer, detainee, monitor)
 
 	read := func(tab context.Context) stats { return readStats(t, tab) }
@@ -274,7 +281,10 @@ func joinLink(t *testing.T, b *browser, link string) context.Context {
 	tab, cancel := context.WithTimeout(b.tab(), 90*time.Second)
 	t.Cleanup(cancel)
 	if err := chromedp.Do(tab, chromedp.EmulateViewport(820, 1180), chromedp.Navigate(link),
-		chromedp.WaitVisible(chromedp.CSS(`#precall-devices.ok-text`)),
+		chromedp.WaitVisible(chromedp.CSS(`#precall-network.ok-text`)),
+		// A holder who sends (not the monitor) has their devices checked.
+		chromedp.Poll[chromedp.Void](`!document.getElementById("precall-devices") || document.getElementById("precall-devices").classList.contains("ok-text")`,
+			chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.WaitEnabled(chromedp.CSS(`#call-join`)), chromedp.Click(chromedp.CSS(`#call-join`))); err != nil {
 		t.Fatal(err)
 	}

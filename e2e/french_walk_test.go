@@ -138,10 +138,7 @@ func TestFrenchWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	noEnglish(t, officer, "cases", fr)
-	caseHref, err := chromedp.Run(officer, chromedp.Evaluate[string](`[...document.querySelectorAll('main a[href^="/cases/"]')].find(a => a.closest("tr") && a.closest("tr").textContent.includes("CN-2018-0001")).getAttribute("href")`))
-	if err != nil {
-		t.Fatalf("the seed case is not listed: %v", err)
-	}
+	caseHref := caseOf(t, officer, srv, "CN-2018-0001")
 	if err := chromedp.Do(officer, chromedp.Navigate(srv.URL+caseHref), chromedp.WaitVisible(chromedp.CSS(`#visits`))); err != nil {
 		t.Fatal(err)
 	}
@@ -288,6 +285,19 @@ func TestFrenchWalk(t *testing.T) {
 	noEnglish(t, vina, "family portal", fr)
 	screenshot(t, vina, "fr-walk-family")
 	b.checkClean()
+}
+
+// caseOf finds a case's address in the list of cases, as a person would.
+func caseOf(t *testing.T, tab context.Context, srv *servertest.Server, reference string) string {
+	t.Helper()
+	if err := chromedp.Do(tab, chromedp.Navigate(srv.URL+"/cases"), chromedp.WaitVisible(chromedp.CSS(`main table`))); err != nil {
+		t.Fatal(err)
+	}
+	href, err := chromedp.Run(tab, chromedp.Evaluate[string](`[...document.querySelectorAll('main a[href^="/cases/"]')].find(a => a.closest("tr") && a.closest("tr").textContent.includes("`+reference+`")).getAttribute("href")`))
+	if err != nil {
+		t.Fatalf("case %s is not listed: %v", reference, err)
+	}
+	return href
 }
 
 // submitted submits the form of the element sel and waits for the page

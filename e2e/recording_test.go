@@ -19,11 +19,12 @@ import (
 	"github.com/attache-org/attache/internal/testenv"
 )
 
-// TestRecordedCall holds the demo visit after an administrator has set an
-// explicit "always" policy for consular visits at its post: the call is
-// recorded from the start, both pages show it, and when the officer ends
-// the visit there are playable encrypted files (checked with ffprobe and
-// ffmpeg, after decryption with the recording key), listed on the case.
+// TestRecordedCall holds a family visit after an administrator has set an
+// explicit "always" policy for family visits at its post (consular and
+// legal visits are never recorded): the call is recorded from the start,
+// both pages show it, and when the officer ends the visit there are
+// playable encrypted files (checked with ffprobe and ffmpeg, after
+// decryption with the recording key), listed on the case.
 func TestRecordedCall(t *testing.T) {
 	for _, tool := range []string{"ffprobe", "ffmpeg"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -45,7 +46,7 @@ func TestRecordedCall(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
 		chromedp.Navigate(srv.URL+"/recording-policies"),
 		chromedp.SendKeys(chromedp.CSS(`#f-post`), "Beijing"),
-		chromedp.SetValue(chromedp.CSS(`#f-kind`), "consular"),
+		chromedp.SetValue(chromedp.CSS(`#f-kind`), "family"),
 		chromedp.SetValue(chromedp.CSS(`#f-policy`), "always"),
 		chromedp.SendKeys(chromedp.CSS(`#f-retention_days`), "30"),
 		chromedp.SendKeys(chromedp.CSS(`#f-note`), "Test instruction: record visits at this post"),
@@ -62,8 +63,47 @@ func TestRecordedCall(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	officer, caseHref, links := enterDemoCall(t, b, srv)
-	detainee := joinLink(t, b, links["detainee terminal"])
+	// The officer books a family visit for Spavor starting in two minutes,
+	// makes the detainee's link and enters the call.
+	officer := signInFor(t, b, srv, "officer", 3*time.Minute) // barton is in the demo visit
+	caseHref := caseOf(t, officer, srv, "CN-2018-0002") // Kovrig's case has the demo visit at this time
+	if err := chromedp.Do(officer, chromedp.Navigate(srv.URL+caseHref), chromedp.WaitVisible(chromedp.CSS(`#visits`))); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(2 * time.Minute).In(mustLoad(t, "Asia/Shanghai"))
+	schedule := `form[action="` + caseHref + `/visits"]`
+	if _, err := chromedp.Run(officer, chromedp.Evaluate[bool](`document.querySelector('`+schedule+`').closest("details").open = true`)); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(officer,
+		chromedp.SetValue(chromedp.CSS(schedule+` select[name="modality"]`), "remote_video"),
+		chromedp.SetValue(chromedp.CSS(schedule+` select[name="kind"]`), "family"),
+		chromedp.SendKeys(chromedp.CSS(schedule+` input[name="start"]`), start.Format("2006-01-02 15:04")),
+		chromedp.SendKeys(chromedp.CSS(schedule+` input[name="minutes"]`), "30"),
+		submitted(schedule+` input[name="minutes"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := chromedp.Run(officer, chromedp.Evaluate[string](`[...document.querySelectorAll('#visits form[action$="/links"]')].map((f) => f.getAttribute("action")).find((a) => a && document.querySelector('form[action="' + a + '"]').closest("tr").textContent.includes("Family visit"))`))
+	if err != nil || links == "" {
+		t.Fatalf("the family visit is not listed with a link form: %v", err)
+	}
+	linkForm := `form[action="` + links + `"]`
+	err = chromedp.Do(officer,
+		chromedp.SetValue(chromedp.CSS(linkForm+` select[name="role"]`), "detainee"),
+		chromedp.SendKeys(chromedp.CSS(linkForm+` input[name="name"]`), "Michael Spavor"),
+		submitted(linkForm+` input[name="name"]`),
+		chromedp.WaitVisible(chromedp.CSS(`#new-link`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, _ := chromedp.Run(officer, chromedp.Text(chromedp.CSS(`#new-link`)))
+	err = chromedp.Do(officer, chromedp.Navigate(srv.URL+strings.TrimSuffix(links, "/links")+"/call"),
+		chromedp.WaitEnabled(chromedp.CSS(`#call-join`)), chromedp.Click(chromedp.CSS(`#call-join`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	detainee := joinLink(t, b, strings.TrimSpace(link))
 	if text, _ := chromedp.Run(detainee, chromedp.Text(chromedp.CSS(`#recording-policy`))); !strings.Contains(text, "This visit is recorded.") {
 		t.Errorf("the detainee was not told before joining: %q", text)
 	}

@@ -15,6 +15,9 @@ document.addEventListener("DOMContentLoaded", async () => {
   fetch("/healthz", { cache: "no-store" })
     .then((r) => say("precall-network", r.ok ? "msgNetwork" : "msgOffline", r.ok))
     .catch(() => say("precall-network", "msgOffline"));
+  // A holder who only watches (the detaining state's monitor) sends
+  // nothing: no camera is asked for.
+  if (!document.getElementById("precall-devices")) return;
   if (!window.isSecureContext || !navigator.mediaDevices) {
     say("precall-devices", "msgInsecure");
     return;
