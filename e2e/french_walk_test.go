@@ -146,19 +146,8 @@ func TestFrenchWalk(t *testing.T) {
 
 	// Schedule a visit, three days on, in the facility's time.
 	start := time.Now().Add(72 * time.Hour).Truncate(time.Hour).In(mustLoad(t, "Asia/Shanghai"))
-	schedule := `form[action="` + caseHref + `/visits"]`
-	if _, err := chromedp.Run(officer, chromedp.Evaluate[bool](`document.querySelector('`+schedule+`').closest("details").open = true`)); err != nil {
-		t.Fatal(err)
-	}
-	err = chromedp.Do(officer,
-		chromedp.SetValue(chromedp.CSS(schedule+` select[name="modality"]`), "remote_video"),
-		chromedp.SetValue(chromedp.CSS(schedule+` select[name="kind"]`), "consular"),
-		chromedp.SendKeys(chromedp.CSS(schedule+` input[name="start"]`), start.Format("2006-01-02 15:04")),
-		chromedp.SendKeys(chromedp.CSS(schedule+` input[name="minutes"]`), "30"),
-		submitted(schedule+` input[name="minutes"]`),
-		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
-	)
-	if err != nil {
+	book(t, officer, caseHref, "consular", start)
+	if err := chromedp.Do(officer, chromedp.WaitVisible(chromedp.CSS(`.flash`))); err != nil {
 		t.Fatal(err)
 	}
 	visits, _ := chromedp.Run(officer, chromedp.Text(chromedp.CSS(`#visits`)))
@@ -285,6 +274,26 @@ func TestFrenchWalk(t *testing.T) {
 	noEnglish(t, vina, "family portal", fr)
 	screenshot(t, vina, "fr-walk-family")
 	b.checkClean()
+}
+
+// book schedules a remote video visit of kind on the case page open in
+// tab, for 30 minutes from start (given in the facility's time), with the
+// page's form.
+func book(t *testing.T, tab context.Context, caseHref, kind string, start time.Time) {
+	t.Helper()
+	schedule := `form[action="` + caseHref + `/visits"]`
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector('`+schedule+`').closest("details").open = true`)); err != nil {
+		t.Fatal(err)
+	}
+	err := chromedp.Do(tab,
+		chromedp.SetValue(chromedp.CSS(schedule+` select[name="modality"]`), "remote_video"),
+		chromedp.SetValue(chromedp.CSS(schedule+` select[name="kind"]`), kind),
+		chromedp.SendKeys(chromedp.CSS(schedule+` input[name="start"]`), start.Format("2006-01-02 15:04")),
+		chromedp.SendKeys(chromedp.CSS(schedule+` input[name="minutes"]`), "30"),
+		submitted(schedule+` input[name="minutes"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // caseOf finds a case's address in the list of cases, as a person would.

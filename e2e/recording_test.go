@@ -66,24 +66,12 @@ func TestRecordedCall(t *testing.T) {
 	// The officer books a family visit for Spavor starting in two minutes,
 	// makes the detainee's link and enters the call.
 	officer := signInFor(t, b, srv, "officer", 3*time.Minute) // barton is in the demo visit
-	caseHref := caseOf(t, officer, srv, "CN-2018-0002") // Kovrig's case has the demo visit at this time
+	caseHref := caseOf(t, officer, srv, "CN-2018-0002")       // Kovrig's case has the demo visit at this time
 	if err := chromedp.Do(officer, chromedp.Navigate(srv.URL+caseHref), chromedp.WaitVisible(chromedp.CSS(`#visits`))); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now().Add(2 * time.Minute).In(mustLoad(t, "Asia/Shanghai"))
-	schedule := `form[action="` + caseHref + `/visits"]`
-	if _, err := chromedp.Run(officer, chromedp.Evaluate[bool](`document.querySelector('`+schedule+`').closest("details").open = true`)); err != nil {
-		t.Fatal(err)
-	}
-	err = chromedp.Do(officer,
-		chromedp.SetValue(chromedp.CSS(schedule+` select[name="modality"]`), "remote_video"),
-		chromedp.SetValue(chromedp.CSS(schedule+` select[name="kind"]`), "family"),
-		chromedp.SendKeys(chromedp.CSS(schedule+` input[name="start"]`), start.Format("2006-01-02 15:04")),
-		chromedp.SendKeys(chromedp.CSS(schedule+` input[name="minutes"]`), "30"),
-		submitted(schedule+` input[name="minutes"]`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	book(t, officer, caseHref, "family", start)
 	links, err := chromedp.Run(officer, chromedp.Evaluate[string](`[...document.querySelectorAll('#visits form[action$="/links"]')].map((f) => f.getAttribute("action")).find((a) => a && document.querySelector('form[action="' + a + '"]').closest("tr").textContent.includes("Family visit"))`))
 	if err != nil || links == "" {
 		t.Fatalf("the family visit is not listed with a link form: %v", err)
