@@ -78,11 +78,29 @@ func TestCaseExports(t *testing.T) {
 			t.Errorf("case summary lacks %q:\n%s", want, text)
 		}
 	}
+	// Names, not codes, in the reader's language: countries, scripts,
+	// languages.
+	officer.cookies["attache_lang"] = "fr"
+	text = pdfText(t, []byte(readBody(t, officer.get("/cases/"+id+"/summary.pdf"))))
+	for _, want := range []string{"Chine", "Canada", "Latin", "anglais"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the French case summary lacks %q:\n%s", want, text)
+		}
+	}
+	for _, code := range []string{"(Latn)", "(Hans)", "\nCN\n"} {
+		if strings.Contains(text, code) {
+			t.Errorf("the French case summary shows the code %q", code)
+		}
+	}
+	if csv := readBody(t, officer.get("/cases.csv")); !strings.Contains(csv, ",Chine,") {
+		t.Errorf("the French CSV does not name the detaining state")
+	}
+	delete(officer.cookies, "attache_lang")
 	if res := o.get("/cases/" + id + "/summary.pdf"); res.StatusCode != 404 {
 		t.Errorf("an officer of another post gets the summary: %d", res.StatusCode)
 	}
 	acts := h.auditActions(t)
-	if acts["case.export_pdf"] != 1 || acts["case.export_csv"] != 3 {
+	if acts["case.export_pdf"] != 2 || acts["case.export_csv"] != 4 {
 		t.Errorf("exports audited: pdf %d csv %d", acts["case.export_pdf"], acts["case.export_csv"])
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attache-org/attache/internal/access"
 	"github.com/attache-org/attache/internal/audit"
 	"github.com/attache-org/attache/internal/cases"
 	"github.com/attache-org/attache/internal/export"
@@ -45,7 +46,7 @@ func (s *Server) casesCSV(w http.ResponseWriter, r *http.Request) error {
 			high = v.T("yes")
 		}
 		rows = append(rows, []string{c.Reference, c.PersonName, v.T(cases.CaseStatuses.Label(c.Status)), v.T(cases.LegalStatuses.Label(c.LegalStatus)),
-			c.DetainingState, c.FacilityName, c.Post, c.Desk, v.T(cases.Priorities.Label(c.Priority)), high, c.Arrested.String(),
+			v.Country(c.DetainingState), c.FacilityName, c.Post, c.Desk, v.T(cases.Priorities.Label(c.Priority)), high, c.Arrested.String(),
 			c.UpdatedAt.UTC().Format("2006-01-02 15:04")})
 	}
 	var buf bytes.Buffer
@@ -104,16 +105,20 @@ func (s *Server) caseSummaryPDF(w http.ResponseWriter, r *http.Request) error {
 	d := s.pdfDoc(v, v.T("Case %s", c.Reference), c.Person.DisplayName, c.Classification)
 	person := export.Section{Heading: v.T("Person")}
 	for _, n := range c.Person.Names {
-		person.Fields = append(person.Fields, export.Field{Key: v.T(cases.NameKinds.Label(n.Kind)) + " (" + n.Script + ")", Value: n.Value})
+		person.Fields = append(person.Fields, export.Field{Key: v.T(cases.NameKinds.Label(n.Kind)) + " (" + v.T(cases.Scripts.Label(n.Script)) + ")", Value: n.Value})
 	}
-	person.Fields = append(person.Fields, export.Field{Key: v.T("Born"), Value: c.Person.Birth.Human()},
+	person.Fields = append(person.Fields, export.Field{Key: v.T("Born"), Value: v.Human(c.Person.Birth)},
 		export.Field{Key: v.T("Sex"), Value: v.T(cases.Sexes.Label(c.Person.Sex))})
 	var nat []string
 	for _, n := range c.Person.Nationalities {
-		nat = append(nat, n.Country)
+		nat = append(nat, v.Country(n.Country))
+	}
+	var langs []string
+	for _, l := range c.Person.Languages {
+		langs = append(langs, v.Language(l))
 	}
 	person.Fields = append(person.Fields, export.Field{Key: v.T("Nationalities"), Value: strings.Join(nat, ", ")},
-		export.Field{Key: v.T("Languages"), Value: strings.Join(c.Person.Languages, ", ")})
+		export.Field{Key: v.T("Languages"), Value: strings.Join(langs, ", ")})
 	if len(c.Person.Vulnerabilities) > 0 {
 		var vs []string
 		for _, x := range c.Person.Vulnerabilities {
@@ -128,12 +133,12 @@ func (s *Server) caseSummaryPDF(w http.ResponseWriter, r *http.Request) error {
 	detention := export.Section{Heading: v.T("Detention"), Fields: []export.Field{
 		{Key: v.T("Status"), Value: v.T(cases.CaseStatuses.Label(c.Status))},
 		{Key: v.T("Legal status"), Value: v.T(cases.LegalStatuses.Label(c.LegalStatus))},
-		{Key: v.T("Detaining state"), Value: c.DetainingState},
+		{Key: v.T("Detaining state"), Value: v.Country(c.DetainingState)},
 		{Key: v.T("Detaining authority"), Value: c.DetainingAuthority},
 		{Key: v.T("Detention"), Value: v.T(cases.DetentionTypes.Label(c.DetentionType))},
 		{Key: v.T("Facility"), Value: facility},
-		{Key: v.T("Arrested"), Value: c.Arrested.Human()},
-		{Key: v.T("Notified"), Value: c.Notified.Human()},
+		{Key: v.T("Arrested"), Value: v.Human(c.Arrested)},
+		{Key: v.T("Notified"), Value: v.Human(c.Notified)},
 		{Key: v.T("Lawyer"), Value: c.Lawyer},
 		{Key: v.T("Post / desk"), Value: c.Post + " / " + c.Desk},
 	}}
@@ -147,17 +152,17 @@ func (s *Server) caseSummaryPDF(w http.ResponseWriter, r *http.Request) error {
 	if len(c.Charges) > 0 {
 		t := &export.Table{Header: []string{v.T("Charged"), v.T("Charge (original)"), v.T("Translation")}}
 		for _, ch := range c.Charges {
-			t.Rows = append(t.Rows, []string{ch.Charged.Human(), ch.Original, ch.Translation})
+			t.Rows = append(t.Rows, []string{v.Human(ch.Charged), ch.Original, ch.Translation})
 		}
 		d.Sections = append(d.Sections, export.Section{Heading: v.T("Charges"), Table: t})
 	}
 	clock := acc.Clock
-	access := export.Section{Heading: v.T("Consular access")}
+	accessSec := export.Section{Heading: v.T("Consular access")}
 	if clock.LastContact != nil {
-		access.Fields = append(access.Fields, export.Field{Key: v.T("Last contact"), Value: clock.LastContact.Happened.Human() + " (" + clock.LastContact.Mode + ")"},
+		accessSec.Fields = append(accessSec.Fields, export.Field{Key: v.T("Last contact"), Value: v.Human(clock.LastContact.Happened) + " (" + v.T(access.Modes.Label(clock.LastContact.Mode)) + ")"},
 			export.Field{Key: v.T("Days since contact"), Value: fmt.Sprint(clock.DaysSinceContact)})
 	} else {
-		access.Paragraphs = append(access.Paragraphs, v.T("No consular contact recorded."))
+		accessSec.Paragraphs = append(accessSec.Paragraphs, v.T("No consular contact recorded."))
 	}
 	if len(acc.Requests) > 0 {
 		t := &export.Table{Header: []string{v.T("Sent"), v.T("Asked for"), v.T("Channel"), v.T("Status"), v.T("Answer")}}
@@ -166,17 +171,22 @@ func (s *Server) caseSummaryPDF(w http.ResponseWriter, r *http.Request) error {
 			if !rq.SentAt.IsZero() {
 				sent = rq.SentAt.UTC().Format("2006-01-02")
 			}
-			t.Rows = append(t.Rows, []string{sent, rq.Wanted, rq.Channel, rq.Status, strings.TrimSpace(rq.Answer + " " + rq.Reason)})
+			asked := v.T(access.Modes.Label(rq.Mode))
+			if rq.Wanted != "" {
+				asked += " — " + rq.Wanted
+			}
+			t.Rows = append(t.Rows, []string{sent, asked, v.T(access.Channels.Label(rq.Channel)), v.T(access.Statuses.Label(rq.Status)),
+				strings.TrimSpace(rq.Answer + " " + rq.Reason)})
 		}
-		access.Table = t
+		accessSec.Table = t
 	}
-	d.Sections = append(d.Sections, access)
+	d.Sections = append(d.Sections, accessSec)
 	if len(booked) > 0 {
 		t := &export.Table{Header: []string{v.T("When (facility time)"), v.T("Modality"), v.T("Status"), v.T("People")}}
 		for _, bv := range booked {
 			var people []string
 			for _, p := range bv.Participants {
-				people = append(people, p.Name+" ("+v.T(p.Role)+")")
+				people = append(people, p.Name+" ("+v.T(visits.ParticipantRoles.Label(p.Role))+")")
 			}
 			t.Rows = append(t.Rows, []string{v.Local(bv.Starts, bv.Zone), v.T(visits.Modalities.Label(bv.Modality)), v.T(visits.Statuses.Label(bv.Status)),
 				strings.Join(people, ", ")})
