@@ -201,11 +201,10 @@ func Fieldf(field, format string, args ...any) *Error {
 // FieldErr returns an Invalid error about one field with err's message
 // (its text when it is a problem).
 func FieldErr(field string, err error) *Error {
-	f := Fields{}
-	f.AddErr(field, err)
-	pe, _ := As(f.Err())
-	pe.Message = "Please correct the highlighted field."
-	return pe
+	if pe, ok := As(err); ok && !pe.text.IsZero() {
+		return FieldText(field, pe.text)
+	}
+	return Field(field, err.Error())
 }
 
 // FieldText returns an Invalid error about one field with the message t.

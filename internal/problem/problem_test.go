@@ -112,3 +112,33 @@ func TestTextsTranslateWhole(t *testing.T) {
 		t.Errorf("Fieldf: %q", got)
 	}
 }
+
+// TestFieldFromError checks that an error shown beside a field keeps its
+// text for translation when it is a problem, and its words when it is not.
+func TestFieldFromError(t *testing.T) {
+	tr := func(msg string, args ...any) string {
+		if msg == "%q: the year must be a number" {
+			msg = "%q : l'année doit être un nombre"
+		}
+		return fmt.Sprintf(msg, args...)
+	}
+	date := problem.New(problem.Invalid, "%q: the year must be a number", "20x0")
+	for _, tc := range []struct {
+		name string
+		pe   *problem.Error
+		want string
+	}{
+		{"a problem, FieldErr", problem.FieldErr("arrested", date), `"20x0" : l'année doit être un nombre`},
+		{"a plain error, FieldErr", problem.FieldErr("arrested", errors.New("disk full")), "disk full"},
+		{"a problem, AddErr", func() *problem.Error {
+			f := problem.Fields{}
+			f.AddErr("arrested", date)
+			pe, _ := problem.As(f.Err())
+			return pe
+		}(), `"20x0" : l'année doit être un nombre`},
+	} {
+		if got := tc.pe.LocalizeFields(tr)["arrested"]; got != tc.want || tc.pe.Kind != problem.Invalid {
+			t.Errorf("%s: %q (%s), want %q", tc.name, got, tc.pe.Kind, tc.want)
+		}
+	}
+}

@@ -135,7 +135,7 @@ var machineRE = regexp.MustCompile(`\b[a-z_]+=`)
 // dataWords are the words of the data a page may show: every text stored
 // in the database that is not a code (a code shown as it is would be a
 // text that skipped the catalog), and the user names.
-func dataWords(t *testing.T, d *db.DB) (words_, values map[string]bool) {
+func dataWords(t *testing.T, d *db.DB) (map[string]bool, map[string]bool) {
 	t.Helper()
 	out, values := map[string]bool{}, map[string]bool{}
 	dbtest.EachText(t, d, func(table, column, value string) {
